@@ -1,0 +1,46 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace TrainTune;
+
+/// <summary>
+/// Writes a run's record as JSON lines: a "start" line, one "block" line per hyper step, and
+/// a closing "finished" or "diverged" line. Each line is written whole and flushed, so an
+/// interrupted run leaves every completed line readable.
+/// </summary>
+public sealed class RunRecorder : IDisposable
+{
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DictionaryKeyPolicy = null,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    readonly StreamWriter _writer;
+
+    public RunRecorder(string path)
+    {
+        try
+        {
+            if (Path.GetDirectoryName(Path.GetFullPath(path)) is { } folder) Directory.CreateDirectory(folder);
+            _writer = new StreamWriter(new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new TrainTuneException($"Cannot write the run record to '{path}': {e.Message} Choose a writable location.", e);
+        }
+    }
+
+    public void Write(string @event, object content)
+    {
+        var element = JsonSerializer.SerializeToElement(content, content.GetType(), Json);
+        var line = new Dictionary<string, JsonElement> { ["event"] = JsonSerializer.SerializeToElement(@event, Json) };
+        foreach (var property in element.EnumerateObject()) line[property.Name] = property.Value;
+        _writer.WriteLine(JsonSerializer.Serialize(line, Json));
+        _writer.Flush();
+    }
+
+    public void Dispose() => _writer.Dispose();
+}

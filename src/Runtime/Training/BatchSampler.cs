@@ -1,0 +1,39 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace TrainTune;
+
+/// <summary>
+/// Draws batches from a split: the whole split when the batch size is null or covers it,
+/// otherwise batches of a fresh seeded permutation per epoch (an incomplete tail is dropped).
+/// </summary>
+internal sealed class BatchSampler(Split split, int? batchSize, long seed) : IDisposable
+{
+    readonly Generator _generator = new((ulong)seed, torch.CPU);
+    Tensor? _order;
+    long _position;
+
+    public bool FullBatch => batchSize is null || batchSize >= split.Rows;
+
+    /// <summary>The next batch; its tensors belong to the caller's dispose scope.</summary>
+    public Split Next()
+    {
+        if (FullBatch) return split;
+        var size = batchSize!.Value;
+        if (_order is null || _position + size > split.Rows)
+        {
+            _order?.Dispose();
+            _order = torch.randperm(split.Rows, generator: _generator).to(split.Inputs.device).DetachFromDisposeScope();
+            _position = 0;
+        }
+        var indices = _order.narrow(0, _position, size);
+        _position += size;
+        return new Split(split.Inputs.index_select(0, indices), split.Targets.index_select(0, indices));
+    }
+
+    public void Dispose()
+    {
+        _order?.Dispose();
+        _generator.Dispose();
+    }
+}

@@ -1,0 +1,286 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace TrainTune;
+
+/// <summary>
+/// A model being trained by an update rule under a set of hyperparameters: the weight steps
+/// (untracked, and tracked with the implicit hypergradient), evaluation, and the per-weight
+/// state of the rule. A shadow instance of the model evaluates the validation loss at the
+/// new weights, so that no parameter changes while the graph of u still holds it.
+/// </summary>
+public sealed class Learner : IDisposable
+{
+    readonly Module<Tensor, Tensor> _model;
+    readonly Module<Tensor, Tensor> _shadow;
+    readonly Parameter[] _weights;
+    readonly Parameter[] _shadowWeights;
+    readonly Tensor?[][] _state;
+    readonly int _ruleHyperparameterCount;
+    Tensor[][]? _blockValues;
+
+    /// <param name="model">The model to train; its parameters are the weights.</param>
+    /// <param name="shadow">A second instance of the same model (same parameter names and shapes).</param>
+    /// <param name="initialValues">Initial values that replace the specs' defaults, by name.</param>
+    public Learner(Module<Tensor, Tensor> model, Module<Tensor, Tensor> shadow, IWeightUpdate rule, Loss loss,
+        IReadOnlyDictionary<string, double>? initialValues = null)
+    {
+        _model = model;
+        _shadow = shadow;
+        Rule = rule;
+        Loss = loss;
+        var named = model.named_parameters().ToArray();
+        if (named.Length == 0)
+            throw new TrainTuneException($"The model {model.GetType().Name} has no parameters: register its layers as fields (or with register_module) so that there is something to train.");
+        WeightNames = named.Select(p => p.name).ToArray();
+        _weights = named.Select(p => p.parameter).ToArray();
+        var shadowNamed = shadow.named_parameters().ToArray();
+        if (!shadowNamed.Select(p => (p.name, string.Join(",", p.parameter.shape))).SequenceEqual(named.Select(p => (p.name, string.Join(",", p.parameter.shape)))))
+            throw new TrainTuneException("The model factory built two models with different parameters; it must build the same architecture every time it is called.");
+        _shadowWeights = shadowNamed.Select(p => p.parameter).ToArray();
+        _state = _weights.Select(_ => new Tensor?[rule.StateNames.Count]).ToArray();
+
+        var specs = rule.Hyperparameters.ToList();
+        _ruleHyperparameterCount = specs.Count;
+        if (model is ITunableModel tunable) specs.AddRange(tunable.Hyperparameters);
+        if (initialValues is not null)
+        {
+            foreach (var name in initialValues.Keys.Where(n => specs.All(s => s.Name != n)))
+                throw new TrainTuneException($"No hyperparameter is named '{name}'; the run has {string.Join(", ", specs.Select(s => s.Name))}.");
+            specs = specs.Select(s => initialValues.TryGetValue(s.Name, out var v) ? s.WithInitial(v) : s).ToList();
+        }
+        var first = _weights[0];
+        Hyperparameters = new HyperparameterSet(specs, _weights.Select(w => w.shape).ToArray(), first.dtype, first.device);
+        _model.train();
+        _shadow.eval();
+    }
+
+    public IWeightUpdate Rule { get; }
+
+    public Loss Loss { get; }
+
+    public HyperparameterSet Hyperparameters { get; }
+
+    public IReadOnlyList<string> WeightNames { get; }
+
+    /// <summary>The weight tensors (the model's parameters).</summary>
+    public IReadOnlyList<Tensor> Weights => _weights;
+
+    /// <summary>
+    /// Fixes the hyperparameter values for the weight steps that follow (a block), untracked.
+    /// Call again after the hyperparameters change.
+    /// </summary>
+    public void BeginBlock()
+    {
+        DisposeBlockValues();
+        using var _ = torch.no_grad();
+        _blockValues = Hyperparameters.Values();
+        foreach (var perWeight in _blockValues) foreach (var value in perWeight.Distinct(ReferenceEqualityComparer.Instance).Cast<Tensor>()) value.DetachFromDisposeScope();
+    }
+
+    /// <summary>One weight step w ← w − u(λ, w) without any graph. Returns the training loss (detached).</summary>
+    public Tensor UntrackedStep(Split batch)
+    {
+        if (_blockValues is null) BeginBlock();
+        var values = _blockValues!;
+        SetModelHyperparameters(_model, values);
+        var loss = TrainingLoss(batch);
+        var grads = torch.autograd.grad([loss], _weights);
+        using (torch.no_grad())
+        {
+            for (var k = 0; k < _weights.Length; k++)
+            {
+                var state = (Tensor?[])_state[k].Clone();
+                var u = Rule.Step(_weights[k], grads[k], PerWeight(values, k), state);
+                _weights[k].sub_(u);
+                KeepState(k, state);
+            }
+        }
+        return loss.detach();
+    }
+
+    /// <summary>
+    /// The tracked weight step of the one-pass method (ALGORITHM.md): takes the step with the
+    /// graph of u kept, evaluates L_V at the new weights on <paramref name="validation"/>,
+    /// and returns dL_V/dx for the raw tensors of the hyperparameters <paramref name="tuned"/>
+    /// with the inverse Hessian-like term truncated to <paramref name="neumannTerms"/> terms.
+    /// The weights are left at w_new and the rule's state is detached.
+    /// </summary>
+    public TrackedStepResult TrackedStep(Split batch, Split validation, int neumannTerms, IReadOnlyList<int> tuned)
+    {
+        if (neumannTerms < 1) throw new TrainTuneException($"neumannTerms must be at least 1, not {neumannTerms}.");
+        var leaves = tuned.SelectMany(h => Hyperparameters.Raw(h)).ToArray();
+        var values = Hyperparameters.Values();
+        SetModelHyperparameters(_model, values);
+        var trainLoss = TrainingLoss(batch);
+        var grads = torch.autograd.grad([trainLoss], _weights, retain_graph: true, create_graph: true);
+
+        var u = new Tensor[_weights.Length];
+        var states = new Tensor?[_weights.Length][];
+        for (var k = 0; k < _weights.Length; k++)
+        {
+            states[k] = (Tensor?[])_state[k].Clone();
+            u[k] = Rule.Step(_weights[k], grads[k], PerWeight(values, k), states[k]);
+        }
+
+        // L_V at w_new, on the shadow model, and v = ∂L_V/∂w_new (plus the direct term ∂L_V/∂x).
+        using (torch.no_grad())
+        {
+            for (var k = 0; k < _weights.Length; k++) _shadowWeights[k].copy_(_weights[k] - u[k]);
+            foreach (var (shadowBuffer, buffer) in _shadow.buffers().Zip(_model.buffers())) shadowBuffer.copy_(buffer);
+        }
+        SetModelHyperparameters(_shadow, values);
+        var validationLoss = Evaluate(_shadow, validation);
+        var directInputs = _model is ITunableModel ? leaves : [];
+        var validationGrads = torch.autograd.grad([validationLoss], [.. _shadowWeights, .. directInputs], allow_unused: true);
+        var v = validationGrads.Take(_weights.Length).Select((g, k) => OrZeros(g, _weights[k])).ToArray();
+
+        // p = Σ_{j<i} ((I − ∂u/∂w)^T)^j v
+        var term = v;
+        var p = v;
+        for (var j = 1; j < neumannTerms; j++)
+        {
+            var jvp = torch.autograd.grad(u, _weights, term, retain_graph: true, allow_unused: true);
+            term = term.Select((t, k) => t - OrZeros(jvp[k], t)).ToArray();
+            p = p.Zip(term, (a, b) => a + b).ToArray();
+        }
+        var hypergradient = new Tensor[leaves.Length];
+        if (leaves.Length > 0)
+        {
+            var indirect = torch.autograd.grad(u, leaves, p, retain_graph: false, allow_unused: true);
+            for (var j = 0; j < leaves.Length; j++)
+            {
+                var total = -OrZeros(indirect[j], leaves[j]);
+                if (directInputs.Length > 0) total += OrZeros(validationGrads[_weights.Length + j], leaves[j]);
+                hypergradient[j] = total;
+            }
+        }
+
+        using (torch.no_grad())
+        {
+            for (var k = 0; k < _weights.Length; k++) _weights[k].copy_(_shadowWeights[k]);
+        }
+        for (var k = 0; k < _weights.Length; k++)
+            KeepState(k, states[k].Select(s => s?.detach()).ToArray());
+        return new TrackedStepResult(trainLoss.detach(), validationLoss.detach(), leaves, hypergradient.Select(h => h.detach()).ToArray());
+    }
+
+    /// <summary>The loss of the model on <paramref name="split"/>, in evaluation mode, without a graph.</summary>
+    public double EvaluateLoss(Split split, long chunkRows = 8192)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var _ = torch.no_grad();
+        _model.eval();
+        try
+        {
+            using (torch.no_grad()) SetModelHyperparameters(_model, _blockValues ?? Hyperparameters.Values());
+            double total = 0;
+            for (long start = 0; start < split.Rows; start += chunkRows)
+            {
+                var length = Math.Min(chunkRows, split.Rows - start);
+                var chunk = new Split(split.Inputs.narrow(0, start, length), split.Targets.narrow(0, start, length));
+                total += Evaluate(_model, chunk).to(ScalarType.Float64).item<double>() * length;
+            }
+            return total / split.Rows;
+        }
+        finally
+        {
+            _model.train();
+        }
+    }
+
+    /// <summary>
+    /// Runs the model and the loss once on a few rows, so that a wrong input shape or loss
+    /// is a clear error before training starts.
+    /// </summary>
+    public void Probe(Split split)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var _ = torch.no_grad();
+        var rows = Math.Min(2, split.Rows);
+        var inputs = split.Inputs.narrow(0, 0, rows);
+        var targets = split.Targets.narrow(0, 0, rows);
+        SetModelHyperparameters(_model, Hyperparameters.Values());
+        Tensor output;
+        try
+        {
+            output = _model.call(inputs);
+        }
+        catch (Exception e) when (e is System.Runtime.InteropServices.ExternalException or ArgumentException)
+        {
+            throw new TrainTuneException($"The model cannot take inputs of shape {TrainingData.Shape(split.Inputs)} (tried the first {rows} rows): {FirstLine(e.Message)}. Check the model's input size against the data.", e);
+        }
+        if (Loss.ShapeProblem(output, targets) is { } problem)
+            throw new TrainTuneException($"The loss {Loss.Name} does not fit the model's output: {problem}.");
+        Tensor loss;
+        try
+        {
+            loss = Loss.Compute(output, targets);
+        }
+        catch (Exception e) when (e is System.Runtime.InteropServices.ExternalException or ArgumentException)
+        {
+            throw new TrainTuneException($"The loss {Loss.Name} failed on the model's output {TrainingData.Shape(output)} and targets {TrainingData.Shape(targets)}: {FirstLine(e.Message)}.", e);
+        }
+        if (loss.numel() != 1)
+            throw new TrainTuneException($"The loss {Loss.Name} returned a tensor of shape {TrainingData.Shape(loss)}; a loss must return a scalar (reduce it with mean() or sum()).");
+    }
+
+    static string FirstLine(string message) => message.Split('\n')[0].Trim();
+
+    Tensor TrainingLoss(Split batch)
+    {
+        var loss = Evaluate(_model, batch);
+        if (loss.numel() != 1)
+            throw new TrainTuneException($"The loss {Loss.Name} returned a tensor of shape {TrainingData.Shape(loss)}; a loss must return a scalar.");
+        return loss;
+    }
+
+    Tensor Evaluate(Module<Tensor, Tensor> model, Split batch) => Loss.Compute(model.call(batch.Inputs), batch.Targets);
+
+    void SetModelHyperparameters(Module<Tensor, Tensor> model, Tensor[][] values)
+    {
+        if (model is not ITunableModel tunable) return;
+        tunable.SetHyperparameters(values.Skip(_ruleHyperparameterCount).Select(v => v[0]).ToArray());
+    }
+
+    static Tensor[] PerWeight(Tensor[][] values, int k)
+    {
+        var result = new Tensor[values.Length];
+        for (var h = 0; h < values.Length; h++) result[h] = values[h][k];
+        return result;
+    }
+
+    static Tensor OrZeros(Tensor? gradient, Tensor like) =>
+        gradient is null || gradient.IsInvalid ? torch.zeros_like(like) : gradient;
+
+    void KeepState(int k, Tensor?[] next)
+    {
+        for (var s = 0; s < next.Length; s++)
+        {
+            var old = _state[k][s];
+            if (ReferenceEquals(old, next[s])) continue;
+            next[s]?.DetachFromDisposeScope();
+            old?.Dispose();
+            _state[k][s] = next[s];
+        }
+    }
+
+    void DisposeBlockValues()
+    {
+        if (_blockValues is null) return;
+        foreach (var perWeight in _blockValues) foreach (var value in perWeight.Distinct(ReferenceEqualityComparer.Instance).Cast<Tensor>()) value.Dispose();
+        _blockValues = null;
+    }
+
+    public void Dispose()
+    {
+        DisposeBlockValues();
+        foreach (var state in _state) foreach (var s in state) s?.Dispose();
+        Hyperparameters.Dispose();
+    }
+}
+
+/// <summary>What a tracked step gives: the losses and dL_V/dx for each tuned raw tensor.</summary>
+public sealed record TrackedStepResult(Tensor TrainLoss, Tensor ValidationLoss, IReadOnlyList<Tensor> Leaves, IReadOnlyList<Tensor> Hypergradient);

@@ -1,0 +1,26 @@
+namespace TrainTune;
+
+/// <summary>How a run ended: final losses on the full splits, hyperparameters, and its history.</summary>
+public sealed record RunResult(
+    string Method,
+    long Seed,
+    int StepsCompleted,
+    int? DivergedAtStep,
+    double TrainLoss,
+    double ValidationLoss,
+    double? TestLoss,
+    IReadOnlyDictionary<string, HyperparameterValue> InitialHyperparameters,
+    IReadOnlyDictionary<string, HyperparameterValue> FinalHyperparameters,
+    int SkippedHypersteps,
+    double Seconds,
+    IReadOnlyList<BlockRecord> History)
+{
+    public bool Diverged => DivergedAtStep is not null;
+
+    /// <summary>"diverged at step s", or null.</summary>
+    public string? DivergenceNote => DivergedAtStep is { } s ? $"diverged at step {s}" : null;
+}
+
+/// <summary>Progress after a block, for logs and progress displays.</summary>
+public sealed record RunProgress(int Step, int TotalSteps, double TrainLoss, double ValidationLoss,
+    IReadOnlyDictionary<string, HyperparameterValue> Hyperparameters, TimeSpan Elapsed);

@@ -1,0 +1,159 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace TrainTune;
+
+/// <summary>
+/// The training loop: blocks of T weight steps, the method's tuner finishing each block,
+/// divergence detection, records. Every step runs in its own dispose scope, so memory
+/// stays flat however long the run.
+/// </summary>
+internal sealed class Trainer(TuningRun run)
+{
+    public RunResult Run()
+    {
+        if (run.Data is null) throw new TrainTuneException("The run has no data: call On(data) before Run().");
+        if (run.Steps < 1) throw new TrainTuneException($"The run needs at least one step, not {run.Steps}.");
+        if (run.BatchSize is < 1 || run.ValidationBatchSize is < 1)
+            throw new TrainTuneException("Batch sizes must be at least 1 (or null for the full split).");
+        if (run.Precision is not (ScalarType.Float32 or ScalarType.Float64))
+            throw new TrainTuneException($"Precision {run.Precision} is not supported: use Float32 or Float64.");
+
+        var device = run.ResolveDevice();
+        var stopwatch = Stopwatch.StartNew();
+        torch.manual_seed(run.Seed);
+        using var model = Build(device);
+        using var shadow = Build(device);
+        var data = MoveData(run.Data, device);
+        data.Validate();
+
+        using var learner = new Learner(model, shadow, run.Rule, run.Loss, run.InitialValues);
+        learner.Probe(data.Train);
+        learner.Probe(data.Validation);
+        using var tuner = run.Method.Start(learner);
+        using var trainBatches = new BatchSampler(data.Train, run.BatchSize, run.Seed);
+        using var validationBatches = new BatchSampler(data.Validation, run.ValidationBatchSize, run.Seed + 1);
+        using var recorder = run.RecordPath is null ? null : new RunRecorder(run.RecordPath);
+
+        var initial = learner.Hyperparameters.Snapshot(learner.WeightNames);
+        recorder?.Write("start", new
+        {
+            Method = run.Method.Name,
+            MethodOptions = (object)run.Method,
+            run.Seed,
+            run.Steps,
+            run.BatchSize,
+            run.ValidationBatchSize,
+            Device = device.ToString(),
+            Precision = run.Precision.ToString(),
+            Rule = run.Rule.GetType().Name,
+            Loss = run.Loss.Name,
+            Weights = learner.WeightNames,
+            Hyperparameters = initial,
+        });
+
+        var history = new List<BlockRecord>();
+        var blockLength = run.Method.StepsPerBlock;
+        int done = 0, skipped = 0;
+        int? divergedAt = null;
+        learner.BeginBlock();
+        while (done < run.Steps && divergedAt is null)
+        {
+            var length = Math.Min(blockLength, run.Steps - done);
+            var fullBlock = length == blockLength;
+            using var scope = torch.NewDisposeScope();
+            var losses = new List<Tensor>(length);
+            BlockOutcome? outcome = null;
+            Split validationBatch;
+            try
+            {
+                for (var t = 0; t < (fullBlock ? length - 1 : length); t++)
+                {
+                    using var stepScope = torch.NewDisposeScope();
+                    losses.Add(learner.UntrackedStep(trainBatches.Next()).MoveToOuterDisposeScope());
+                }
+                validationBatch = validationBatches.Next();
+                if (fullBlock)
+                {
+                    outcome = tuner.FinishBlock(learner, trainBatches.Next(), validationBatch);
+                    losses.Add(outcome.TrainLoss);
+                }
+            }
+            catch (ExternalException e)
+            {
+                throw new TrainTuneException($"libtorch failed at step {done + losses.Count + 1}: {e.Message.Split('\n')[0]}", e);
+            }
+
+            var stepLosses = torch.stack(losses).to(ScalarType.Float64).cpu().data<double>().ToArray();
+            var firstBad = Array.FindIndex(stepLosses, l => !double.IsFinite(l));
+            if (firstBad >= 0)
+            {
+                divergedAt = done + firstBad + 1;
+                done += firstBad + 1;
+                recorder?.Write("diverged", new { Step = divergedAt, Note = $"diverged at step {divergedAt}", TrainLoss = stepLosses[firstBad] });
+                break;
+            }
+            done += length;
+            if (outcome?.HyperstepSkipped == true)
+            {
+                skipped++;
+                recorder?.Write("hyperstep_skipped", new { Step = done, Reason = "the hypergradient was not finite (NaN or Inf); the hyperparameters were left unchanged", outcome.HypergradientNorm });
+            }
+            var record = new BlockRecord(done, stepLosses.Average(),
+                outcome?.ValidationLoss ?? learner.EvaluateLoss(validationBatch),
+                learner.Hyperparameters.Snapshot(learner.WeightNames), outcome?.HypergradientNorm, outcome?.HyperstepSkipped ?? false);
+            history.Add(record);
+            recorder?.Write("block", record);
+            run.Progress?.Invoke(new RunProgress(done, run.Steps, record.TrainLoss, record.ValidationLoss, record.Hyperparameters, stopwatch.Elapsed));
+        }
+
+        var final = learner.Hyperparameters.Snapshot(learner.WeightNames);
+        double trainLoss = double.NaN, validationLoss = double.NaN;
+        double? testLoss = null;
+        if (divergedAt is null)
+        {
+            trainLoss = learner.EvaluateLoss(data.Train);
+            validationLoss = learner.EvaluateLoss(data.Validation);
+            testLoss = data.Test is null ? null : learner.EvaluateLoss(data.Test);
+        }
+        var result = new RunResult(run.Method.Name, run.Seed, done, divergedAt, trainLoss, validationLoss, testLoss,
+            initial, final, skipped, stopwatch.Elapsed.TotalSeconds, history);
+        recorder?.Write(divergedAt is null ? "finished" : "stopped", new
+        {
+            result.StepsCompleted,
+            result.DivergedAtStep,
+            Note = result.DivergenceNote,
+            result.TrainLoss,
+            result.ValidationLoss,
+            result.TestLoss,
+            result.SkippedHypersteps,
+            result.Seconds,
+            Hyperparameters = final,
+        });
+        return result;
+    }
+
+    nn.Module<Tensor, Tensor> Build(Device device)
+    {
+        nn.Module<Tensor, Tensor> model;
+        try
+        {
+            model = run.ModelFactory();
+        }
+        catch (Exception e) when (e is not TrainTuneException)
+        {
+            throw new TrainTuneException($"The model factory threw {e.GetType().Name}: {e.Message}", e);
+        }
+        if (model is null) throw new TrainTuneException("The model factory returned null; it must return a new model each time it is called.");
+        return model.to(run.Precision).to(device);
+    }
+
+    TrainingData MoveData(TrainingData data, Device device)
+    {
+        Split Move(Split s) => new(Convert(s.Inputs), Convert(s.Targets));
+        Tensor Convert(Tensor t) => (t.is_floating_point() ? t.to(run.Precision) : t).to(device).DetachFromDisposeScope();
+        return new TrainingData(Move(data.Train), Move(data.Validation), data.Test is null ? null : Move(data.Test));
+    }
+}

@@ -1,0 +1,70 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace TrainTune;
+
+/// <summary>
+/// One training run, described fluently and started with <see cref="Run"/>:
+/// <code>
+/// TuningRun.Of(() => new Mlp(), new SgdMomentum(), Loss.MeanSquaredError)
+///     .On(data).Tune(Method.OnePass()).ForSteps(4000).Run();
+/// </code>
+/// A description is immutable; each method returns a changed copy.
+/// </summary>
+public sealed record TuningRun
+{
+    TuningRun(Func<nn.Module<Tensor, Tensor>> modelFactory, IWeightUpdate rule, Loss loss) =>
+        (ModelFactory, Rule, Loss) = (modelFactory, rule, loss);
+
+    /// <summary>A run that trains models from <paramref name="modelFactory"/> (called twice: the model and its shadow) with <paramref name="rule"/>.</summary>
+    public static TuningRun Of(Func<nn.Module<Tensor, Tensor>> modelFactory, IWeightUpdate rule, Loss loss) =>
+        new(modelFactory ?? throw new ArgumentNullException(nameof(modelFactory)), rule ?? throw new ArgumentNullException(nameof(rule)),
+            loss ?? throw new ArgumentNullException(nameof(loss)));
+
+    public Func<nn.Module<Tensor, Tensor>> ModelFactory { get; init; }
+    public IWeightUpdate Rule { get; init; }
+    public Loss Loss { get; init; }
+    public TrainingData? Data { get; init; }
+    public Method Method { get; init; } = Method.Fixed();
+    public int Steps { get; init; } = 1000;
+    /// <summary>Training batch size; null trains on the full training split every step.</summary>
+    public int? BatchSize { get; init; }
+    /// <summary>Validation batch size for L_V; null uses the full validation split.</summary>
+    public int? ValidationBatchSize { get; init; }
+    public long Seed { get; init; }
+    /// <summary>"cpu" (default), "cuda", "cuda:N", or "auto" (CUDA when present).</summary>
+    public string Device { get; init; } = "cpu";
+    public ScalarType Precision { get; init; } = ScalarType.Float32;
+    public string? RecordPath { get; init; }
+    public IReadOnlyDictionary<string, double>? InitialValues { get; init; }
+    public Action<RunProgress>? Progress { get; init; }
+
+    public TuningRun On(TrainingData data) => this with { Data = data };
+    public TuningRun Tune(Method method) => this with { Method = method };
+    public TuningRun ForSteps(int steps) => this with { Steps = steps };
+    public TuningRun WithBatchSize(int? batchSize, int? validationBatchSize = null) => this with { BatchSize = batchSize, ValidationBatchSize = validationBatchSize };
+    public TuningRun WithSeed(long seed) => this with { Seed = seed };
+    public TuningRun OnDevice(string device) => this with { Device = device };
+    public TuningRun InPrecision(ScalarType precision) => this with { Precision = precision };
+    public TuningRun RecordTo(string path) => this with { RecordPath = path };
+    /// <summary>Initial hyperparameter values by name, replacing the rule's and model's defaults.</summary>
+    public TuningRun StartingFrom(IReadOnlyDictionary<string, double> values) => this with { InitialValues = values };
+    public TuningRun OnProgress(Action<RunProgress> progress) => this with { Progress = progress };
+
+    /// <summary>Trains and tunes; throws <see cref="TrainTuneException"/> for bad input. A diverged run returns normally with <see cref="RunResult.DivergedAtStep"/> set.</summary>
+    public RunResult Run() => new Trainer(this).Run();
+
+    internal Device ResolveDevice()
+    {
+        var name = Device.Trim().ToLowerInvariant();
+        if (name == "auto") return torch.cuda.is_available() ? torch.CUDA : torch.CPU;
+        if (name == "cpu") return torch.CPU;
+        if (name == "cuda" || name.StartsWith("cuda:", StringComparison.Ordinal))
+        {
+            if (!torch.cuda.is_available())
+                throw new TrainTuneException($"Device '{Device}' was asked for, but CUDA is not available in this process: build with -p:TrainTuneBackend=cuda on a machine with an NVIDIA GPU and driver, or use device 'cpu' or 'auto'.");
+            return torch.device(name);
+        }
+        throw new TrainTuneException($"Unknown device '{Device}': use cpu, cuda, cuda:N or auto.");
+    }
+}

@@ -1,0 +1,37 @@
+namespace TrainTune;
+
+/// <summary>
+/// How a run changes its hyperparameters. A method is a description; <see cref="Start"/>
+/// makes the per-run tuner that finishes each block of weight steps.
+/// </summary>
+public abstract record Method
+{
+    /// <summary>The method's name in records and reports.</summary>
+    public abstract string Name { get; }
+
+    /// <summary>Weight steps per block; the last one of each block is the tuner's.</summary>
+    public abstract int StepsPerBlock { get; }
+
+    internal abstract IBlockTuner Start(Learner learner);
+
+    /// <summary>Hyperparameters stay at their initial values; blocks of <paramref name="stepsPerBlock"/> steps set the record's granularity.</summary>
+    public static FixedMethod Fixed(int stepsPerBlock = 10) => new(stepsPerBlock);
+
+    /// <summary>
+    /// The one-pass implicit method: every <paramref name="stepsPerHyperstep"/> weight steps,
+    /// one tracked step, a hypergradient with <paramref name="neumannTerms"/> Neumann terms and
+    /// an Adam step (learning rate <paramref name="hyperLearningRate"/>) on the raw values of
+    /// the hyperparameters named in <paramref name="tune"/> (all when null).
+    /// </summary>
+    public static OnePassMethod OnePass(int stepsPerHyperstep = 10, int neumannTerms = 5, double hyperLearningRate = 0.05,
+        IReadOnlyList<string>? tune = null) => new(stepsPerHyperstep, neumannTerms, hyperLearningRate, tune);
+}
+
+/// <summary>Finishes each block of weight steps for one run.</summary>
+internal interface IBlockTuner : IDisposable
+{
+    BlockOutcome FinishBlock(Learner learner, Split batch, Split validation);
+}
+
+/// <summary>The last step of a block: its training loss, and what tuning did.</summary>
+internal sealed record BlockOutcome(TorchSharp.torch.Tensor TrainLoss, double? ValidationLoss, double? HypergradientNorm, bool HyperstepSkipped);
