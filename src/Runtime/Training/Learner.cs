@@ -175,7 +175,7 @@ public sealed class Learner : IDisposable
         _model.eval();
         try
         {
-            using (torch.no_grad()) SetModelHyperparameters(_model, _blockValues ?? Hyperparameters.Values());
+            SetModelHyperparameters(_model, _blockValues ?? Hyperparameters.Values());
             double total = 0;
             for (long start = 0; start < split.Rows; start += chunkRows)
             {
