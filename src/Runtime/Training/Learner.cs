@@ -87,17 +87,10 @@ public sealed class Learner : IDisposable
         var values = _blockValues!;
         SetModelHyperparameters(_model, values);
         var loss = TrainingLoss(batch);
-        var grads = torch.autograd.grad([loss], _weights);
-        using (torch.no_grad())
-        {
-            for (var k = 0; k < _weights.Length; k++)
-            {
-                var state = (Tensor?[])_state[k].Clone();
-                var u = Rule.Step(_weights[k], grads[k], PerWeight(values, k), state);
-                _weights[k].sub_(u);
-                KeepState(k, state);
-            }
-        }
+        var grads = torch.autograd.grad([loss], _weights).ToArray();
+        var state = CopyState();
+        Rule.Apply(_weights, grads, values, state);
+        KeepState(state);
         return loss.detach();
     }
 
@@ -115,15 +108,12 @@ public sealed class Learner : IDisposable
         var values = Hyperparameters.Values();
         SetModelHyperparameters(_model, values);
         var trainLoss = TrainingLoss(batch);
-        var grads = torch.autograd.grad([trainLoss], _weights, retain_graph: true, create_graph: true);
+        var grads = torch.autograd.grad([trainLoss], _weights, retain_graph: true, create_graph: true).ToArray();
 
-        var u = new Tensor[_weights.Length];
-        var states = new Tensor?[_weights.Length][];
-        for (var k = 0; k < _weights.Length; k++)
-        {
-            states[k] = (Tensor?[])_state[k].Clone();
-            u[k] = Rule.Step(_weights[k], grads[k], PerWeight(values, k), states[k]);
-        }
+        var states = CopyState();
+        var u = Rule.Updates(_weights, grads, values, states);
+        if (u.Length != _weights.Length)
+            throw new TrainTuneException($"The update rule {Rule.GetType().Name} returned {u.Length} updates for {_weights.Length} weight tensors.");
 
         // L_V at w_new, on the shadow model, and v = ∂L_V/∂w_new (plus the direct term ∂L_V/∂x).
         using (torch.no_grad())
@@ -162,8 +152,7 @@ public sealed class Learner : IDisposable
         {
             for (var k = 0; k < _weights.Length; k++) _weights[k].copy_(_shadowWeights[k]);
         }
-        for (var k = 0; k < _weights.Length; k++)
-            KeepState(k, states[k].Select(s => s?.detach()).ToArray());
+        KeepState(states.Select(perWeight => perWeight.Select(s => s?.detach()).ToArray()).ToArray());
         return new TrackedStepResult(trainLoss.detach(), validationLoss.detach(), leaves, hypergradient.Select(h => h.detach()).ToArray());
     }
 
@@ -245,26 +234,23 @@ public sealed class Learner : IDisposable
         tunable.SetHyperparameters(values.Skip(_ruleHyperparameterCount).Select(v => v[0]).ToArray());
     }
 
-    static Tensor[] PerWeight(Tensor[][] values, int k)
-    {
-        var result = new Tensor[values.Length];
-        for (var h = 0; h < values.Length; h++) result[h] = values[h][k];
-        return result;
-    }
+    Tensor?[][] CopyState() => _state.Select(perWeight => (Tensor?[])perWeight.Clone()).ToArray();
 
     static Tensor OrZeros(Tensor? gradient, Tensor like) =>
         gradient is null || gradient.IsInvalid ? torch.zeros_like(like) : gradient;
 
-    void KeepState(int k, Tensor?[] next)
+    /// <summary>Takes the rule's new state out of the step's dispose scope and frees the old.</summary>
+    void KeepState(Tensor?[][] next)
     {
-        for (var s = 0; s < next.Length; s++)
-        {
-            var old = _state[k][s];
-            if (ReferenceEquals(old, next[s])) continue;
-            next[s]?.DetachFromDisposeScope();
-            old?.Dispose();
-            _state[k][s] = next[s];
-        }
+        for (var k = 0; k < _state.Length; k++)
+            for (var s = 0; s < _state[k].Length; s++)
+            {
+                var old = _state[k][s];
+                if (ReferenceEquals(old, next[k][s])) continue;
+                next[k][s]?.DetachFromDisposeScope();
+                old?.Dispose();
+                _state[k][s] = next[k][s];
+            }
     }
 
     void DisposeBlockValues()

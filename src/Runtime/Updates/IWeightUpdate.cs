@@ -3,24 +3,28 @@ using static TorchSharp.torch;
 namespace TrainTune;
 
 /// <summary>
-/// A weight-update rule w ← w − u(λ, w), applied to one weight tensor at a time. The rule is
-/// a pure function of its inputs: it must not change any tensor in place, so that the
-/// runtime can differentiate u with respect to the weight and to the hyperparameters.
-/// The source generator implements this interface for <c>[WeightUpdate]</c> classes.
+/// A weight-update rule w ← w − u(λ, w), over all weight tensors of a model. The source
+/// generator implements this interface for <c>[WeightUpdate]</c> classes from their
+/// per-tensor rule method; the runtime differentiates <see cref="Updates"/> with respect to
+/// the weights and to the hyperparameters.
 /// </summary>
 public interface IWeightUpdate
 {
-    /// <summary>The rule's hyperparameters, in the order of the values passed to <see cref="Step"/>.</summary>
+    /// <summary>The rule's hyperparameters, in the order of the first index of the values.</summary>
     IReadOnlyList<HyperparameterSpec> Hyperparameters { get; }
 
     /// <summary>Names of the per-weight state tensors carried between steps (e.g. a momentum buffer).</summary>
     IReadOnlyList<string> StateNames { get; }
 
     /// <summary>
-    /// Returns u for one weight tensor. <paramref name="hyperparameters"/>[h] is the value of
-    /// hyperparameter h: 0-dimensional, or weight-shaped where per weight. <paramref name="state"/>
-    /// holds the state tensors (null before the first step); the rule replaces them with the
-    /// new state, out of place. The incoming state is a constant for differentiation.
+    /// Differentiable mode: returns u for every weight tensor, out of place, keeping the graph.
+    /// <paramref name="values"/>[h][k] is hyperparameter h for weight k (0-dimensional, or
+    /// weight-shaped where per weight). <paramref name="state"/>[k][s] is state s of weight k
+    /// (null before the first step); the rule replaces it with the new state. The incoming
+    /// state is a constant for differentiation.
     /// </summary>
-    Tensor Step(Tensor weight, Tensor grad, IReadOnlyList<Tensor> hyperparameters, Tensor?[] state);
+    Tensor[] Updates(IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor> grads, Tensor[][] values, Tensor?[][] state);
+
+    /// <summary>Untracked mode: w ← w − u in place for every weight tensor, without a graph.</summary>
+    void Apply(IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor> grads, Tensor[][] values, Tensor?[][] state);
 }

@@ -30,12 +30,25 @@ public sealed class SgdMomentum : IWeightUpdate
 
     public IReadOnlyList<string> StateNames { get; } = ["velocity"];
 
-    public Tensor Step(Tensor weight, Tensor grad, IReadOnlyList<Tensor> hyperparameters, Tensor?[] state)
+    public Tensor[] Updates(IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor> grads, Tensor[][] values, Tensor?[][] state)
     {
-        var (learningRate, momentum, weightDecay) = (hyperparameters[0], hyperparameters[1], hyperparameters[2]);
+        var updates = new Tensor[weights.Count];
+        for (var k = 0; k < weights.Count; k++)
+            updates[k] = Step(weights[k], grads[k], values[0][k], values[1][k], values[2][k], ref state[k][0]);
+        return updates;
+    }
+
+    public void Apply(IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor> grads, Tensor[][] values, Tensor?[][] state)
+    {
+        using var _ = TorchSharp.torch.no_grad();
+        for (var k = 0; k < weights.Count; k++)
+            weights[k].sub_(Step(weights[k], grads[k], values[0][k], values[1][k], values[2][k], ref state[k][0]));
+    }
+
+    static Tensor Step(Tensor weight, Tensor grad, Tensor learningRate, Tensor momentum, Tensor weightDecay, ref Tensor? velocity)
+    {
         var direction = grad + weightDecay * weight;
-        var velocity = state[0] is { } previous ? momentum * previous + direction : direction;
-        state[0] = velocity;
+        velocity = velocity is null ? direction : momentum * velocity + direction;
         return learningRate * velocity;
     }
 }
