@@ -89,7 +89,7 @@ public sealed class Learner : IDisposable
         var loss = TrainingLoss(batch);
         var grads = torch.autograd.grad([loss], _weights).ToArray();
         var state = CopyState();
-        Rule.Apply(_weights, grads, values, state);
+        Rule.Apply(_weights, grads, RuleValues(values), state);
         KeepState(state);
         return loss.detach();
     }
@@ -111,7 +111,7 @@ public sealed class Learner : IDisposable
         var grads = torch.autograd.grad([trainLoss], _weights, retain_graph: true, create_graph: true).ToArray();
 
         var states = CopyState();
-        var u = Rule.Updates(_weights, grads, values, states);
+        var u = Rule.Updates(_weights, grads, RuleValues(values), states);
         if (u.Length != _weights.Length)
             throw new TrainTuneException($"The update rule {Rule.GetType().Name} returned {u.Length} updates for {_weights.Length} weight tensors.");
 
@@ -233,6 +233,9 @@ public sealed class Learner : IDisposable
         if (model is not ITunableModel tunable) return;
         tunable.SetHyperparameters(values.Skip(_ruleHyperparameterCount).Select(v => v[0]).ToArray());
     }
+
+    Tensor[][] RuleValues(Tensor[][] values) =>
+        values.Length == _ruleHyperparameterCount ? values : values.Take(_ruleHyperparameterCount).ToArray();
 
     Tensor?[][] CopyState() => _state.Select(perWeight => (Tensor?[])perWeight.Clone()).ToArray();
 

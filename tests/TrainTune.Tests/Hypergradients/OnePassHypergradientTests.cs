@@ -159,3 +159,34 @@ public class OnePassHypergradientTests
         Assert.True(Math.Abs(result.Hypergradient[0].item<double>()) < 1e-8);
     }
 }
+
+public class GeneratedRuleTests
+{
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Generated_sgd_momentum_gives_the_hand_written_rule_hypergradients(bool perWeight)
+    {
+        var problem = new TinyMlpProblem();
+        Learner Make(IWeightUpdate rule)
+        {
+            torch.manual_seed(3);
+            return new Learner(TinyMlpProblem.Model(), TinyMlpProblem.Model(), rule, Loss.MeanSquaredError);
+        }
+        var generated = Make(new SgdMomentum(0.05, 0.6, 0.02, perWeight));
+        var handWritten = Make(new HandWrittenSgdMomentum(0.05, 0.6, 0.02, perWeight));
+        for (var s = 0; s < 3; s++)
+        {
+            generated.UntrackedStep(problem.Train);
+            handWritten.UntrackedStep(problem.Train);
+        }
+        var tuned = Enumerable.Range(0, 3).ToArray();
+        var a = generated.TrackedStep(problem.Train, problem.Validation, 5, tuned);
+        var b = handWritten.TrackedStep(problem.Train, problem.Validation, 5, tuned);
+        Assert.Equal(a.Hypergradient.Count, b.Hypergradient.Count);
+        for (var j = 0; j < a.Hypergradient.Count; j++)
+            Assert.True((a.Hypergradient[j] - b.Hypergradient[j]).abs().max().item<double>() <= 1e-12 * Math.Max(1, b.Hypergradient[j].abs().max().item<double>()));
+        for (var k = 0; k < generated.Weights.Count; k++)
+            Assert.True((generated.Weights[k] - handWritten.Weights[k]).abs().max().item<double>() <= 1e-12);
+    }
+}
