@@ -16,11 +16,19 @@ namespace TrainTune.Generator;
 [Generator(LanguageNames.CSharp)]
 public sealed class TrainTuneGenerator : IIncrementalGenerator
 {
+    /// <summary>
+    /// Step names for tests. The *Parse steps read the semantic model, so they re-run on every
+    /// compilation; their equatable results keep every later step cached when nothing changed.
+    /// </summary>
     public static class TrackingNames
     {
+        public const string WeightUpdateParse = nameof(WeightUpdateParse);
         public const string WeightUpdates = nameof(WeightUpdates);
+        public const string WeightUpdateDiagnostics = nameof(WeightUpdateDiagnostics);
+        public const string TunableModelParse = nameof(TunableModelParse);
         public const string TunableModels = nameof(TunableModels);
-        public const string TrainingTargets = nameof(TrainingTargets);
+        public const string TunableModelDiagnostics = nameof(TunableModelDiagnostics);
+        public const string TrainingTargetParse = nameof(TrainingTargetParse);
         public const string TrainingTargetRegistry = nameof(TrainingTargetRegistry);
     }
 
@@ -28,31 +36,31 @@ public sealed class TrainTuneGenerator : IIncrementalGenerator
     {
         var rules = context.SyntaxProvider
             .ForAttributeWithMetadataName(KnownNames.WeightUpdateAttribute, static (node, _) => node is TypeDeclarationSyntax, WeightUpdateParser.Parse)
-            .WithTrackingName(TrackingNames.WeightUpdates);
-        context.RegisterSourceOutput(rules, static (output, result) =>
-            Report(output, result, spec => (spec.Type.HintName, WeightUpdateEmitter.Emit(spec))));
+            .WithTrackingName(TrackingNames.WeightUpdateParse);
+        ReportDiagnostics(context, rules.Select(static (r, _) => r.Diagnostics).WithTrackingName(TrackingNames.WeightUpdateDiagnostics));
+        var ruleSpecs = rules.Where(static r => r.Spec is not null).Select(static (r, _) => r.Spec!).WithTrackingName(TrackingNames.WeightUpdates);
+        context.RegisterSourceOutput(ruleSpecs, static (output, spec) => output.AddSource(spec.Type.HintName + ".g.cs", WeightUpdateEmitter.Emit(spec)));
 
         var models = context.SyntaxProvider
             .ForAttributeWithMetadataName(KnownNames.TunableModelAttribute, static (node, _) => node is TypeDeclarationSyntax, TunableModelParser.Parse)
-            .WithTrackingName(TrackingNames.TunableModels);
-        context.RegisterSourceOutput(models, static (output, result) =>
-            Report(output, result, spec => (spec.Type.HintName, TunableModelEmitter.Emit(spec))));
+            .WithTrackingName(TrackingNames.TunableModelParse);
+        ReportDiagnostics(context, models.Select(static (r, _) => r.Diagnostics).WithTrackingName(TrackingNames.TunableModelDiagnostics));
+        var modelSpecs = models.Where(static r => r.Spec is not null).Select(static (r, _) => r.Spec!).WithTrackingName(TrackingNames.TunableModels);
+        context.RegisterSourceOutput(modelSpecs, static (output, spec) => output.AddSource(spec.Type.HintName + ".g.cs", TunableModelEmitter.Emit(spec)));
 
         var targets = context.SyntaxProvider
             .ForAttributeWithMetadataName(KnownNames.TrainingTargetAttribute, static (node, _) => node is MethodDeclarationSyntax, TrainingTargetParser.Parse)
-            .WithTrackingName(TrackingNames.TrainingTargets)
+            .WithTrackingName(TrackingNames.TrainingTargetParse)
             .Collect()
             .WithTrackingName(TrackingNames.TrainingTargetRegistry);
         context.RegisterSourceOutput(targets, static (output, results) => EmitRegistry(output, results));
     }
 
-    static void Report<T>(SourceProductionContext output, ParseResult<T> result, System.Func<T, (string Hint, string Source)> emit) where T : class
-    {
-        foreach (var diagnostic in result.Diagnostics) output.ReportDiagnostic(diagnostic.ToDiagnostic());
-        if (result.Spec is null) return;
-        var (hint, source) = emit(result.Spec);
-        output.AddSource(hint + ".g.cs", source);
-    }
+    static void ReportDiagnostics(IncrementalGeneratorInitializationContext context, IncrementalValuesProvider<EquatableArray<DiagnosticInfo>> diagnostics) =>
+        context.RegisterSourceOutput(diagnostics, static (output, items) =>
+        {
+            foreach (var diagnostic in items) output.ReportDiagnostic(diagnostic.ToDiagnostic());
+        });
 
     static void EmitRegistry(SourceProductionContext output, ImmutableArray<ParseResult<TrainingTargetSpec>> results)
     {

@@ -28,7 +28,7 @@ public class DirectTermTests
     public void Hyperparameter_used_in_the_validation_loss_gets_its_direct_term()
     {
         const int d = 3;
-        var generator = new Generator(5);
+        var generator = new torch.Generator(5);
         var x = torch.randn(10, d, dtype: ScalarType.Float64, generator: generator);
         var y = torch.randn(10, 1, dtype: ScalarType.Float64, generator: generator);
         var xv = torch.randn(7, d, dtype: ScalarType.Float64, generator: generator);

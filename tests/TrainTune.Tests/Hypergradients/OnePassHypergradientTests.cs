@@ -126,7 +126,7 @@ public class OnePassHypergradientTests
     {
         // L_T(w) = mean((Xw − y)²); SGD with weight decay ξ has its fixed point at
         // (H + ξI) w* = (2/n) Xᵀy with H = (2/n) XᵀX, so dw*/dξ = −(H + ξI)⁻¹ w*.
-        var generator = new Generator(11);
+        var generator = new torch.Generator(11);
         const int n = 40, m = 25, d = 4;
         var inputs = torch.randn(n, d, dtype: ScalarType.Float64, generator: generator);
         var targets = inputs.matmul(torch.randn(d, 1, dtype: ScalarType.Float64, generator: generator)) + 0.3 * torch.randn(n, 1, dtype: ScalarType.Float64, generator: generator);

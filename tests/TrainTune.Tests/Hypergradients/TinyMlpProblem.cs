@@ -15,7 +15,7 @@ internal sealed class TinyMlpProblem
 
     public TinyMlpProblem(long seed = 7)
     {
-        var generator = new Generator((ulong)seed);
+        var generator = new torch.Generator((ulong)seed);
         TrainInputs = torch.randn(8, InputSize, dtype: ScalarType.Float64, generator: generator);
         TrainTargets = torch.randn(8, 1, dtype: ScalarType.Float64, generator: generator);
         ValidationInputs = torch.randn(6, InputSize, dtype: ScalarType.Float64, generator: generator);

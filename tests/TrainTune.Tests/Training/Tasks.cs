@@ -9,7 +9,7 @@ internal static class Tasks
     /// <summary>y = tanh(0.3 x·a) + noise, 8 inputs; 400/200/200 rows.</summary>
     public static TrainingData Regression(long seed = 0)
     {
-        var generator = new Generator((ulong)seed);
+        var generator = new torch.Generator((ulong)seed);
         var direction = torch.randn(8, 1, generator: generator);
         Split Make(int rows)
         {
