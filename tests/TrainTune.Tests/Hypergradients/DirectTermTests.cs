@@ -4,10 +4,14 @@ using static TorchSharp.torch;
 namespace TrainTune.Tests.Hypergradients;
 
 /// <summary>A linear model whose output is scaled by a tunable factor s, so s appears in L_V directly.</summary>
-internal sealed class ScaledLinear : nn.Module<Tensor, Tensor>, ITunableModel
+[TunableModel]
+internal sealed partial class ScaledLinear : nn.Module<Tensor, Tensor>
 {
-    readonly TorchSharp.Modules.Linear linear;
-    Tensor? scale;
+    /// <summary>Factor applied to the output.</summary>
+    [Hyperparameter(Initial = 1.5, Transform = Transform.Identity)]
+    private Tensor outputScale;
+
+    private readonly TorchSharp.Modules.Linear linear;
 
     public ScaledLinear(int inputs) : base(nameof(ScaledLinear))
     {
@@ -15,11 +19,7 @@ internal sealed class ScaledLinear : nn.Module<Tensor, Tensor>, ITunableModel
         RegisterComponents();
     }
 
-    public IReadOnlyList<HyperparameterSpec> Hyperparameters { get; } = [new("outputScale", 1.5, Transform.Identity)];
-
-    public void SetHyperparameters(IReadOnlyList<Tensor> values) => scale = values[0];
-
-    public override Tensor forward(Tensor input) => scale! * linear.call(input);
+    public override Tensor forward(Tensor input) => outputScale * linear.call(input);
 }
 
 public class DirectTermTests
@@ -40,6 +40,8 @@ public class DirectTermTests
             new SgdMomentum(eta, 0.9, xi), Loss.MeanSquaredError);
         var weight = learner.Weights[0].detach().clone();
         var bias = learner.Weights[1].detach().clone();
+        Assert.Equal(["learningRate", "momentum", "weightDecay", "outputScale"], learner.Hyperparameters.Specs.Select(s => s.Name));
+        Assert.Equal("Factor applied to the output.", learner.Hyperparameters.Specs[3].Summary);
         var result = learner.TrackedStep(new Split(x, y), new Split(xv, yv), neumannTerms: 1, [3]);
         var actual = result.Hypergradient[0].item<double>();
 
