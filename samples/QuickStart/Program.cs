@@ -34,6 +34,8 @@ var run = TuningRun.Of(Mlp, new SgdMomentum(learningRate: 1e-4, momentum: 0.5, w
         Console.WriteLine($"{p.Step,6} {p.TrainLoss,12:G4} {p.ValidationLoss,12:G4} {h["learningRate"].Value,12:G4} {h["momentum"].Value,10:G4} {h["weightDecay"].Value,12:G4}");
     });
 
+run.ForSteps(50).OnProgress(_ => { }).Run(); // loads libtorch, so that the timings below compare like with like
+
 Console.WriteLine($"One-pass tuning (T = 10, i = 5) of SGD with momentum and weight decay, {steps} steps:");
 Console.WriteLine($"{"step",6} {"train loss",12} {"val loss",12} {"lr",12} {"momentum",10} {"wd",12}");
 var tuned = run.Tune(Method.OnePass(stepsPerHyperstep: 10, neumannTerms: 5)).RecordTo("traintune-out/QuickStart/record.jsonl").Run();

@@ -41,6 +41,8 @@ public class RuleHypergradientTests
 
     static readonly Dictionary<string, Func<IWeightUpdate>> Rules = new()
     {
+        ["Sgd"] = () => new Sgd(learningRate: 0.05),
+        ["SgdPerWeight"] = () => new Sgd(learningRate: 0.05, perWeightLearningRate: true),
         ["Adam"] = () => new Adam(learningRate: 0.02, beta1: 0.8, beta2: 0.9, epsilon: 1e-3, weightDecay: 0.01),
         ["AdamW"] = () => new AdamW(learningRate: 0.02, beta1: 0.8, beta2: 0.9, epsilon: 1e-3, weightDecay: 0.05),
         ["AdamPerWeight"] = () => new Adam(learningRate: 0.02, beta1: 0.8, beta2: 0.9, epsilon: 1e-3, weightDecay: 0.01, perWeightLearningRate: true),
