@@ -20,12 +20,23 @@ public sealed class RunRecorder : IDisposable
 
     readonly StreamWriter _writer;
 
-    public RunRecorder(string path)
+    /// <param name="keepLines">When resuming: keep this many lines of an existing record and append after them.</param>
+    public RunRecorder(string path, int? keepLines = null)
     {
         try
         {
             if (Path.GetDirectoryName(Path.GetFullPath(path)) is { } folder) Directory.CreateDirectory(folder);
-            _writer = new StreamWriter(new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read));
+            if (keepLines is { } keep && File.Exists(path))
+            {
+                var kept = File.ReadLines(path).Take(keep).ToList();
+                var temporary = path + ".tmp";
+                File.WriteAllLines(temporary, kept);
+                File.Move(temporary, path, overwrite: true);
+                LinesWritten = kept.Count;
+                _writer = new StreamWriter(new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read));
+            }
+            else
+                _writer = new StreamWriter(new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -40,7 +51,11 @@ public sealed class RunRecorder : IDisposable
         foreach (var property in element.EnumerateObject()) line[property.Name] = property.Value;
         _writer.WriteLine(JsonSerializer.Serialize(line, Json));
         _writer.Flush();
+        LinesWritten++;
     }
+
+    /// <summary>Lines in the record so far.</summary>
+    public int LinesWritten { get; private set; }
 
     public void Dispose() => _writer.Dispose();
 }

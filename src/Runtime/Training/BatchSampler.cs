@@ -31,6 +31,21 @@ internal sealed class BatchSampler(Split split, int? batchSize, long seed) : IDi
         return new Split(split.Inputs.index_select(0, indices), split.Targets.index_select(0, indices));
     }
 
+    internal void Save(Checkpoint checkpoint, string name)
+    {
+        checkpoint.Put($"{name}/generator", _generator.get_state());
+        checkpoint.Put($"{name}/order", _order);
+        checkpoint.Put($"{name}/position", torch.tensor(_position));
+    }
+
+    internal void Load(Checkpoint checkpoint, string name)
+    {
+        _generator.set_state(checkpoint.Get($"{name}/generator", torch.CPU)!);
+        _order?.Dispose();
+        _order = checkpoint.Get($"{name}/order", split.Inputs.device)?.DetachFromDisposeScope();
+        _position = checkpoint.Get($"{name}/position", torch.CPU)!.item<long>();
+    }
+
     public void Dispose()
     {
         _order?.Dispose();

@@ -256,6 +256,52 @@ public sealed class Learner : IDisposable
             }
     }
 
+    /// <summary>Writes weights, buffers, the rule's state and the raw hyperparameters into <paramref name="checkpoint"/>.</summary>
+    internal void Save(Checkpoint checkpoint)
+    {
+        for (var k = 0; k < _weights.Length; k++)
+        {
+            checkpoint.Put($"weight/{k}", _weights[k]);
+            for (var s = 0; s < _state[k].Length; s++) checkpoint.Put($"state/{k}/{s}", _state[k][s]);
+        }
+        var b = 0;
+        foreach (var buffer in _model.buffers()) checkpoint.Put($"buffer/{b++}", buffer);
+        for (var h = 0; h < Hyperparameters.Specs.Count; h++)
+            for (var j = 0; j < Hyperparameters.Raw(h).Count; j++) checkpoint.Put($"raw/{h}/{j}", Hyperparameters.Raw(h)[j]);
+    }
+
+    /// <summary>Restores what <see cref="Save"/> wrote.</summary>
+    internal void Load(Checkpoint checkpoint)
+    {
+        var device = _weights[0].device;
+        using (torch.no_grad())
+        {
+            for (var k = 0; k < _weights.Length; k++)
+            {
+                _weights[k].copy_(Required(checkpoint, $"weight/{k}", device, _weights[k]));
+                for (var s = 0; s < _state[k].Length; s++)
+                {
+                    _state[k][s]?.Dispose();
+                    _state[k][s] = checkpoint.Get($"state/{k}/{s}", device)?.DetachFromDisposeScope();
+                }
+            }
+            var b = 0;
+            foreach (var buffer in _model.buffers()) buffer.copy_(Required(checkpoint, $"buffer/{b++}", device, buffer));
+            for (var h = 0; h < Hyperparameters.Specs.Count; h++)
+                for (var j = 0; j < Hyperparameters.Raw(h).Count; j++)
+                    Hyperparameters.Raw(h)[j].copy_(Required(checkpoint, $"raw/{h}/{j}", device, Hyperparameters.Raw(h)[j]));
+        }
+        BeginBlock();
+    }
+
+    static Tensor Required(Checkpoint checkpoint, string name, Device device, Tensor like)
+    {
+        var tensor = checkpoint.Get(name, device) ?? throw new TrainTuneException($"The checkpoint's '{name}' is empty; delete the checkpoint to start afresh.");
+        if (!tensor.shape.SequenceEqual(like.shape))
+            throw new TrainTuneException($"The checkpoint's '{name}' has shape {TrainingData.Shape(tensor)} but the run needs {TrainingData.Shape(like)}: it was written by a different model. Delete it to start afresh.");
+        return tensor;
+    }
+
     void DisposeBlockValues()
     {
         if (_blockValues is null) return;

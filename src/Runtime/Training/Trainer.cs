@@ -35,28 +35,52 @@ internal sealed class Trainer(TuningRun run)
         using var tuner = run.Method.Start(learner);
         using var trainBatches = new BatchSampler(data.Train, run.BatchSize, run.Seed);
         using var validationBatches = new BatchSampler(data.Validation, run.ValidationBatchSize, run.Seed + 1);
-        using var recorder = run.RecordPath is null ? null : new RunRecorder(run.RecordPath);
+        if (run.CheckpointEveryBlocks < 1) throw new TrainTuneException($"Checkpoints need at least one block between them, not {run.CheckpointEveryBlocks}.");
 
-        var initial = learner.Hyperparameters.Snapshot(learner.WeightNames);
-        recorder?.Write("start", new
-        {
-            Method = run.Method.Name,
-            MethodOptions = (object)run.Method,
-            run.Seed,
-            run.Steps,
-            run.BatchSize,
-            run.ValidationBatchSize,
-            Device = device.ToString(),
-            Precision = run.Precision.ToString(),
-            Rule = run.Rule.GetType().Name,
-            Loss = run.Loss.Name,
-            Weights = learner.WeightNames,
-            Hyperparameters = initial,
-        });
-
+        var resumed = run.Resume && run.CheckpointPath is not null && File.Exists(run.CheckpointPath) ? Checkpoint.Load(run.CheckpointPath) : null;
         var history = new List<BlockRecord>();
-        var blockLength = run.Method.StepsPerBlock;
         int done = 0, skipped = 0;
+        IReadOnlyDictionary<string, HyperparameterValue> initial;
+        RunRecorder? recorder;
+        if (resumed is not null)
+        {
+            var progress = resumed.Progress;
+            if (progress.Method != run.Method.Name || progress.Seed != run.Seed)
+                throw new TrainTuneException($"The checkpoint '{run.CheckpointPath}' belongs to a {progress.Method} run with seed {progress.Seed}, not to this {run.Method.Name} run with seed {run.Seed}; delete it or run without resuming.");
+            learner.Load(resumed);
+            tuner.Load(resumed);
+            trainBatches.Load(resumed, "sampler/train");
+            validationBatches.Load(resumed, "sampler/validation");
+            torch.set_rng_state(resumed.Get("rng", torch.CPU)!);
+            (done, skipped, initial) = (progress.StepsDone, progress.SkippedHypersteps, progress.InitialHyperparameters);
+            history.AddRange(progress.History);
+            recorder = run.RecordPath is null ? null : new RunRecorder(run.RecordPath, keepLines: progress.RecordLines);
+            recorder?.Write("resumed", new { Step = done, Checkpoint = run.CheckpointPath });
+        }
+        else
+        {
+            initial = learner.Hyperparameters.Snapshot(learner.WeightNames);
+            recorder = run.RecordPath is null ? null : new RunRecorder(run.RecordPath);
+            recorder?.Write("start", new
+            {
+                Method = run.Method.Name,
+                MethodOptions = (object)run.Method,
+                run.Seed,
+                run.Steps,
+                run.BatchSize,
+                run.ValidationBatchSize,
+                Device = device.ToString(),
+                Precision = run.Precision.ToString(),
+                Rule = run.Rule.GetType().Name,
+                Loss = run.Loss.Name,
+                Weights = learner.WeightNames,
+                Hyperparameters = initial,
+            });
+        }
+        using var _ = recorder;
+
+        var blockLength = run.Method.StepsPerBlock;
+        var blocksThisProcess = 0;
         int? divergedAt = null;
         learner.BeginBlock();
         while (done < run.Steps && divergedAt is null)
@@ -107,6 +131,19 @@ internal sealed class Trainer(TuningRun run)
             history.Add(record);
             recorder?.Write("block", record);
             run.Progress?.Invoke(new RunProgress(done, run.Steps, record.TrainLoss, record.ValidationLoss, record.Hyperparameters, stopwatch.Elapsed));
+
+            blocksThisProcess++;
+            if (run.CheckpointPath is not null && fullBlock && (done / blockLength) % run.CheckpointEveryBlocks == 0 && done < run.Steps)
+            {
+                var checkpoint = new Checkpoint { Progress = new(run.Method.Name, run.Seed, done, skipped, recorder?.LinesWritten ?? 0, initial, history) };
+                learner.Save(checkpoint);
+                tuner.Save(checkpoint);
+                trainBatches.Save(checkpoint, "sampler/train");
+                validationBatches.Save(checkpoint, "sampler/validation");
+                checkpoint.Put("rng", torch.get_rng_state());
+                checkpoint.Save(run.CheckpointPath);
+            }
+            if (blocksThisProcess == run.StopAfterBlocks) return Interrupted(run, done, history, initial, stopwatch);
         }
 
         var final = learner.Hyperparameters.Snapshot(learner.WeightNames);
@@ -132,8 +169,12 @@ internal sealed class Trainer(TuningRun run)
             result.Seconds,
             Hyperparameters = final,
         });
+        if (run.CheckpointPath is not null) File.Delete(run.CheckpointPath);
         return result;
     }
+
+    static RunResult Interrupted(TuningRun run, int done, List<BlockRecord> history, IReadOnlyDictionary<string, HyperparameterValue> initial, Stopwatch stopwatch) =>
+        new(run.Method.Name, run.Seed, done, null, double.NaN, double.NaN, null, initial, history[^1].Hyperparameters, 0, stopwatch.Elapsed.TotalSeconds, history);
 
     nn.Module<Tensor, Tensor> Build(Device device)
     {

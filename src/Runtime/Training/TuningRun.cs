@@ -38,6 +38,14 @@ public sealed record TuningRun
     public string? RecordPath { get; init; }
     public IReadOnlyDictionary<string, double>? InitialValues { get; init; }
     public Action<RunProgress>? Progress { get; init; }
+    /// <summary>Where the run checkpoints itself; null for no checkpoints.</summary>
+    public string? CheckpointPath { get; init; }
+    /// <summary>Hyper steps (blocks) between checkpoints.</summary>
+    public int CheckpointEveryBlocks { get; init; } = 20;
+    /// <summary>Continue from <see cref="CheckpointPath"/> when a checkpoint is there.</summary>
+    public bool Resume { get; init; }
+    /// <summary>For tests: stop after this many blocks, as if killed right after a checkpoint.</summary>
+    internal int? StopAfterBlocks { get; init; }
 
     public TuningRun On(TrainingData data) => this with { Data = data };
     public TuningRun Tune(Method method) => this with { Method = method };
@@ -50,6 +58,10 @@ public sealed record TuningRun
     /// <summary>Initial hyperparameter values by name, replacing the rule's and model's defaults.</summary>
     public TuningRun StartingFrom(IReadOnlyDictionary<string, double> values) => this with { InitialValues = values };
     public TuningRun OnProgress(Action<RunProgress> progress) => this with { Progress = progress };
+    /// <summary>Checkpoints weights, hyperparameters, optimiser and rule state every <paramref name="everyBlocks"/> hyper steps; deleted when the run ends.</summary>
+    public TuningRun CheckpointTo(string path, int everyBlocks = 20) => this with { CheckpointPath = path, CheckpointEveryBlocks = everyBlocks };
+    /// <summary>Continues from the checkpoint when one is there (set <see cref="CheckpointTo"/> too).</summary>
+    public TuningRun ResumeFromCheckpoint(bool resume = true) => this with { Resume = resume };
 
     /// <summary>Trains and tunes; throws <see cref="TrainTuneException"/> for bad input. A diverged run returns normally with <see cref="RunResult.DivergedAtStep"/> set.</summary>
     public RunResult Run() => new Trainer(this).Run();

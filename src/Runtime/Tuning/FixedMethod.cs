@@ -18,6 +18,10 @@ public sealed record FixedMethod(int BlockLength) : Method
         public BlockOutcome FinishBlock(Learner learner, Split batch, Split validation) =>
             new(learner.UntrackedStep(batch), null, null, false);
 
+        public void Save(Checkpoint checkpoint) { }
+
+        public void Load(Checkpoint checkpoint) { }
+
         public void Dispose() { }
     }
 }

@@ -31,6 +31,11 @@ public abstract record Method
 internal interface IBlockTuner : IDisposable
 {
     BlockOutcome FinishBlock(Learner learner, Split batch, Split validation);
+
+    /// <summary>Writes the tuner's own state (e.g. the hyper-optimiser's moments).</summary>
+    void Save(Checkpoint checkpoint);
+
+    void Load(Checkpoint checkpoint);
 }
 
 /// <summary>The last step of a block: its training loss, and what tuning did.</summary>

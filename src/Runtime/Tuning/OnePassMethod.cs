@@ -20,10 +20,10 @@ public sealed record OnePassMethod(int StepsPerHyperstep, int NeumannTerms, doub
             ? Enumerable.Range(0, set.Specs.Count).ToArray()
             : Tune.Select(name => set.IndexOf(name) is var h and >= 0 ? h
                 : throw new TrainTuneException($"OnePass cannot tune '{name}': the run's hyperparameters are {string.Join(", ", set.Specs.Select(s => s.Name))}.")).ToArray();
-        return new Tuner(this, tuned);
+        return new Tuner(this, tuned, tuned.SelectMany(h => set.Raw(h)).ToArray());
     }
 
-    sealed class Tuner(OnePassMethod method, int[] tuned) : IBlockTuner
+    sealed class Tuner(OnePassMethod method, int[] tuned, Tensor[] leaves) : IBlockTuner
     {
         readonly HyperAdam _adam = new(method.HyperLearningRate);
 
@@ -43,6 +43,10 @@ public sealed record OnePassMethod(int StepsPerHyperstep, int NeumannTerms, doub
             var validationLoss = step.ValidationLoss.to(ScalarType.Float64).item<double>();
             return new BlockOutcome(step.TrainLoss.MoveToOuterDisposeScope(), validationLoss, norm, skipped);
         }
+
+        public void Save(Checkpoint checkpoint) => _adam.Save(checkpoint, leaves);
+
+        public void Load(Checkpoint checkpoint) => _adam.Load(checkpoint, leaves);
 
         public void Dispose() => _adam.Dispose();
     }

@@ -1,0 +1,13 @@
+namespace TrainTune.Hosting;
+
+/// <summary>What the build asks of one training-target run; null keeps the target's own setting.</summary>
+public sealed record HostRunOptions(
+    string Target,
+    string OutputDirectory,
+    int? Steps = null,
+    string? Method = null,
+    long? Seed = null,
+    string? Device = null,
+    bool Resume = false,
+    int CheckpointEveryBlocks = 20,
+    bool WarmStart = false);
