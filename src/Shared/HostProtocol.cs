@@ -21,6 +21,9 @@ namespace TrainTune.Hosting
         public const string HyperparameterPlotFile = "hyperparameters.svg";
         public const string HistoryFile = "history.jsonl";
 
+        /// <summary>The methods the build may name in TrainTuneMethod (checked before anything runs).</summary>
+        public static readonly string[] Methods = { "OnePass", "Fixed" };
+
         /// <summary>Exit codes of the host.</summary>
         public const int ExitOk = 0, ExitBadInput = 2, ExitFailure = 3;
     }

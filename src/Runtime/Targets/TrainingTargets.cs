@@ -1,7 +1,12 @@
 namespace TrainTune;
 
-/// <summary>A <c>[TrainingTarget]</c> method, as listed by the generated registry.</summary>
-public sealed record TrainingTarget(string Name, string Method, Func<TuningRun> Create);
+/// <summary>
+/// A <c>[TrainingTarget]</c> method, as listed by the generated registry. <see cref="WarmStart"/>
+/// holds the tuned values of a previous build (from <see cref="WarmStartSource"/>) when the
+/// build asked for a warm start.
+/// </summary>
+public sealed record TrainingTarget(string Name, string Method, Func<TuningRun> Create,
+    IReadOnlyDictionary<string, double>? WarmStart = null, string? WarmStartSource = null);
 
 /// <summary>
 /// Every training target of the assemblies loaded in this process. The generated registry of

@@ -1,0 +1,1 @@
+return TrainTune.Hosting.HostProgram.Main(args);

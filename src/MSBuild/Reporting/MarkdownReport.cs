@@ -1,0 +1,64 @@
+using System.Globalization;
+using System.Text;
+
+namespace TrainTune.Build.Reporting;
+
+/// <summary>Renders report.md.</summary>
+internal static class MarkdownReport
+{
+    public static string Render(RunReport report)
+    {
+        var text = new StringBuilder();
+        void Line(string line = "") => text.Append(line).Append('\n');
+        Line($"# TrainTune report: {report.Target}");
+        Line();
+        Line($"Finished {report.FinishedAt:yyyy-MM-dd HH:mm:ss} UTC after {F(report.Seconds, "F1")} s and {report.StepsCompleted} weight steps.");
+        if (report.Divergence is { } divergence) Line($"**The run {divergence}**; losses after divergence are not reported.");
+        if (report.SkippedHypersteps > 0) Line($"{report.SkippedHypersteps} hyper steps were skipped because their hypergradient was not finite.");
+        Line();
+        Line("## Configuration");
+        Line();
+        Line("| setting | value |");
+        Line("| --- | --- |");
+        foreach (var (name, value) in report.Configuration)
+            if (value is not null) Line($"| {name} | {value.ToJsonString().Trim('"')} |");
+        Line();
+        Line("## Losses (full splits, at the end)");
+        Line();
+        Line("| train | validation | test |");
+        Line("| --- | --- | --- |");
+        Line($"| {F(report.TrainLoss)} | {F(report.ValidationLoss)} | {F(report.TestLoss)} |");
+        Line();
+        Line("## Hyperparameters");
+        Line();
+        Line("| hyperparameter | initial | final |");
+        Line("| --- | --- | --- |");
+        foreach (var (name, h) in report.Hyperparameters)
+            Line($"| {name} | {F(h.Initial)} | {F(h.Final)}{(h.FinalPerTensor is null ? "" : " (mean over all weights)")} |");
+        foreach (var (name, h) in report.Hyperparameters.Where(h => h.Value.FinalPerTensor is not null))
+        {
+            Line();
+            Line($"Final {name} per weight tensor:");
+            Line();
+            Line("| weight tensor | mean | min | max |");
+            Line("| --- | --- | --- | --- |");
+            foreach (var (tensor, range) in h.FinalPerTensor!) Line($"| {tensor} | {F(range.Mean)} | {F(range.Min)} | {F(range.Max)} |");
+        }
+        Line();
+        Line("## Hypergradient norm");
+        Line();
+        Line(report.HypergradientNorm is { } n
+            ? $"first {F(n.First)}, last {F(n.Last)}, median {F(n.Median)}, largest {F(n.Max)} over {report.Blocks.Count(b => b.HypergradientNorm is not null)} hyper steps."
+            : "No hypergradients: this method does not tune.");
+        Line();
+        Line("## Plots");
+        Line();
+        Line($"![losses]({Hosting.HostProtocol.LossPlotFile})");
+        Line();
+        Line($"![hyperparameters]({Hosting.HostProtocol.HyperparameterPlotFile})");
+        return text.ToString();
+    }
+
+    static string F(double? value, string format = "G4") =>
+        value is { } v ? v.ToString(format, CultureInfo.InvariantCulture) : "—";
+}

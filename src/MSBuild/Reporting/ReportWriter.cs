@@ -1,0 +1,35 @@
+using System.Text.Json.Nodes;
+
+namespace TrainTune.Build.Reporting;
+
+/// <summary>Writes every report file of one finished run, each atomically, and appends the history.</summary>
+internal static class ReportWriter
+{
+    /// <summary>Writes the report of the run in <paramref name="targetDirectory"/>; returns the comparison with the previous run.</summary>
+    public static IReadOnlyList<string> Write(string targetDirectory, string historyPath, Action<string> warn)
+    {
+        var report = RunReport.Read(targetDirectory);
+        string In(string file) => Path.Combine(targetDirectory, file);
+        Hosting.AtomicFile.WriteAllText(In(Hosting.HostProtocol.ReportJsonFile), report.ToJson());
+        Hosting.AtomicFile.WriteAllText(In(Hosting.HostProtocol.ReportMarkdownFile), MarkdownReport.Render(report));
+        Hosting.AtomicFile.WriteAllText(In(Hosting.HostProtocol.LossPlotFile), Plots.Losses(report));
+        Hosting.AtomicFile.WriteAllText(In(Hosting.HostProtocol.HyperparameterPlotFile), Plots.Hyperparameters(report));
+        if (report.DivergedAtStep is null)
+            Hosting.AtomicFile.WriteAllText(In(Hosting.HostProtocol.TunedFile), Tuned(report).ToJsonString(RunReport.Json) + "\n");
+        else
+            warn($"{report.Target} {report.Divergence}; its tuned.json was left as it was.");
+
+        var entry = History.Entry(report);
+        var previous = History.Last(historyPath, report.Target, warn);
+        History.Append(historyPath, entry);
+        return History.Compare(entry, previous);
+    }
+
+    /// <summary>tuned.json: the final values by name (a per-weight hyperparameter by its mean), for a warm start.</summary>
+    public static JsonObject Tuned(RunReport report) => new()
+    {
+        ["target"] = report.Target,
+        ["finished_at"] = report.FinishedAt.ToString("O"),
+        ["hyperparameters"] = new JsonObject(report.Hyperparameters.Select(h => KeyValuePair.Create(h.Key, (JsonNode?)JsonValue.Create(h.Value.Final)))),
+    };
+}

@@ -1,0 +1,46 @@
+using System.Text.RegularExpressions;
+
+namespace TrainTune.Build.Running;
+
+/// <summary>Checks the TrainTune* properties before anything runs; each error names its knob.</summary>
+internal static class KnobValidation
+{
+    public static IEnumerable<string> Errors(string? steps, string? method, string? seed, string? device, string? resume, string? warmStart, string? outputDirectory)
+    {
+        if (!string.IsNullOrWhiteSpace(steps) && (!int.TryParse(steps, out var s) || s < 1))
+            yield return $"TrainTuneSteps='{steps}' is not a positive whole number of weight steps.";
+        if (!string.IsNullOrWhiteSpace(method) && !Hosting.HostProtocol.Methods.Contains(method!.Trim(), StringComparer.OrdinalIgnoreCase))
+            yield return $"TrainTuneMethod='{method}' is not a known method; the valid ones are: {string.Join(", ", Hosting.HostProtocol.Methods)}.";
+        if (!string.IsNullOrWhiteSpace(seed) && !long.TryParse(seed, out _))
+            yield return $"TrainTuneSeed='{seed}' is not a whole number.";
+        if (!string.IsNullOrWhiteSpace(device) && !Regex.IsMatch(device!.Trim(), "^(cpu|cuda|cuda:[0-9]+|auto)$", RegexOptions.IgnoreCase))
+            yield return $"TrainTuneDevice='{device}' is not a device; use cpu, cuda, cuda:N or auto.";
+        foreach (var (name, value) in new[] { ("TrainTuneResume", resume), ("TrainTuneWarmStart", warmStart) })
+            if (!string.IsNullOrWhiteSpace(value) && !bool.TryParse(value, out _))
+                yield return $"{name}='{value}' is not true or false.";
+        if (OutputProblem(outputDirectory) is { } problem) yield return problem;
+    }
+
+    /// <summary>Why the output folder cannot be written, or null.</summary>
+    public static string? OutputProblem(string? outputDirectory)
+    {
+        if (string.IsNullOrWhiteSpace(outputDirectory)) return "TrainTuneOutputDir is empty; set it to a folder for the reports.";
+        try
+        {
+            Directory.CreateDirectory(outputDirectory!);
+            var probe = Path.Combine(outputDirectory!, $".traintune-write-test-{Environment.ProcessId}");
+            File.WriteAllText(probe, "");
+            File.Delete(probe);
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            return $"TrainTuneOutputDir='{outputDirectory}' cannot be written ({e.Message}); choose a writable folder with -p:TrainTuneOutputDir=...";
+        }
+    }
+
+    /// <summary>Target names from TrainTuneTargets: separated by ',' or ';' (escaped as %3B on the command line).</summary>
+    public static IReadOnlyList<string> SplitNames(string? names) =>
+        string.IsNullOrWhiteSpace(names) ? [] : names!.Replace("%3B", ";").Replace("%3b", ";")
+            .Split([',', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+}

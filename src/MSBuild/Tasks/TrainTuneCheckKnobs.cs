@@ -1,0 +1,23 @@
+using Microsoft.Build.Framework;
+using TrainTune.Build.Running;
+
+namespace TrainTune.Build.Tasks;
+
+/// <summary>Fails the build with one error per invalid TrainTune* property, before anything runs.</summary>
+public sealed class TrainTuneCheckKnobs : Microsoft.Build.Utilities.Task
+{
+    public string? Steps { get; set; }
+    public string? Method { get; set; }
+    public string? Seed { get; set; }
+    public string? Device { get; set; }
+    public string? Resume { get; set; }
+    public string? WarmStart { get; set; }
+    public string? OutputDirectory { get; set; }
+
+    public override bool Execute()
+    {
+        foreach (var error in KnobValidation.Errors(Steps, Method, Seed, Device, Resume, WarmStart, OutputDirectory))
+            Log.LogError(null, "TT9010", null, null, 0, 0, 0, 0, error);
+        return !Log.HasLoggedErrors;
+    }
+}

@@ -1,0 +1,55 @@
+using Microsoft.Build.Framework;
+using TrainTune.Build.Running;
+
+namespace TrainTune.Build.Tasks;
+
+/// <summary>
+/// Runs one training target in a child process (a native abort cannot take the build down),
+/// relaying its progress to the build log every few seconds. A failure is an error with the
+/// exit code and the tail of the process's output.
+/// </summary>
+public sealed class TrainTuneRunTarget : Microsoft.Build.Utilities.Task
+{
+    [Required] public string Target { get; set; } = "";
+    [Required] public string Assembly { get; set; } = "";
+    [Required] public string DepsFile { get; set; } = "";
+    [Required] public string HostAssembly { get; set; } = "";
+    [Required] public string HostRuntimeConfig { get; set; } = "";
+    [Required] public string OutputDirectory { get; set; } = "";
+    public string? Dotnet { get; set; }
+    public string? Steps { get; set; }
+    public string? Method { get; set; }
+    public string? Seed { get; set; }
+    public string? Device { get; set; }
+    public bool Resume { get; set; }
+    public bool WarmStart { get; set; }
+    public int ProgressIntervalSeconds { get; set; } = 5;
+    public int CheckpointEvery { get; set; } = 20;
+
+    [Output] public bool Succeeded { get; set; }
+
+    public override bool Execute()
+    {
+        var arguments = HostCommand.Arguments(DepsFile, HostRuntimeConfig, HostAssembly, "run", Assembly).ToList();
+        arguments.AddRange(["--target", Target, "--output", OutputDirectory]);
+        if (!string.IsNullOrWhiteSpace(Steps)) arguments.AddRange(["--steps", Steps!.Trim()]);
+        if (!string.IsNullOrWhiteSpace(Method)) arguments.AddRange(["--method", Method!.Trim()]);
+        if (!string.IsNullOrWhiteSpace(Seed)) arguments.AddRange(["--seed", Seed!.Trim()]);
+        if (!string.IsNullOrWhiteSpace(Device)) arguments.AddRange(["--device", Device!.Trim()]);
+        if (Resume) arguments.Add("--resume");
+        if (WarmStart) arguments.Add("--warm-start");
+        arguments.AddRange(["--checkpoint-every", CheckpointEvery.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+
+        Log.LogMessage(MessageImportance.High, $"TrainTune: running {Target} (output in {OutputDirectory})");
+        var progress = new ProgressReporter(Target, TimeSpan.FromSeconds(ProgressIntervalSeconds), () => DateTime.UtcNow);
+        var outcome = ChildProcess.Run(HostCommand.Dotnet(Dotnet), arguments, line =>
+        {
+            if (progress.Consider(line) is { } message) Log.LogMessage(MessageImportance.High, message);
+        });
+        Succeeded = outcome.ExitCode == 0;
+        if (!Succeeded)
+            Log.LogError(null, "TT9020", null, null, 0, 0, 0, 0,
+                $"Training target {Target} failed with exit code {outcome.ExitCode}. Last lines of its output:\n{string.Join("\n", outcome.Tail)}");
+        return Succeeded;
+    }
+}

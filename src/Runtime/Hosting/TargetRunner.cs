@@ -1,0 +1,112 @@
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+
+namespace TrainTune.Hosting;
+
+/// <summary>
+/// What the host process does for the build: lists an assembly's training targets, or runs one
+/// with the build's options, streaming progress lines and writing its record, checkpoint and
+/// result into the target's output folder.
+/// </summary>
+public static class TargetRunner
+{
+    /// <summary>Loads <paramref name="assemblyPath"/> so that its generated registry registers its targets.</summary>
+    public static IReadOnlyList<TrainingTarget> Load(string assemblyPath)
+    {
+        if (!File.Exists(assemblyPath))
+            throw new TrainTuneException($"The assembly '{assemblyPath}' does not exist; build the project first.");
+        var assembly = Assembly.LoadFrom(Path.GetFullPath(assemblyPath));
+        RuntimeHelpers.RunModuleConstructor(assembly.ManifestModule.ModuleHandle);
+        var registry = assembly.GetType("TrainTune.Generated.TrainingTargetRegistry");
+        if (registry?.GetProperty("All", BindingFlags.Public | BindingFlags.Static)?.GetValue(null) is IReadOnlyList<TrainingTarget> targets)
+            return targets;
+        return [];
+    }
+
+    /// <summary>Prints the target names as one protocol line.</summary>
+    public static void List(string assemblyPath, TextWriter output) =>
+        output.WriteLine(HostProtocol.TargetsPrefix + JsonSerializer.Serialize(Load(assemblyPath).Select(t => t.Name)));
+
+    /// <summary>Runs one target; returns its result (also written to result.json).</summary>
+    public static RunResult Run(string assemblyPath, HostRunOptions options, TextWriter output)
+    {
+        var targets = Load(assemblyPath);
+        var target = targets.FirstOrDefault(t => t.Name == options.Target)
+            ?? throw new TrainTuneException(targets.Count == 0
+                ? $"'{Path.GetFileName(assemblyPath)}' has no training targets."
+                : $"No training target named '{options.Target}'; the valid ones are: {string.Join(", ", targets.Select(t => t.Name))}.");
+
+        TuningRun run;
+        try
+        {
+            run = target.Create();
+        }
+        catch (Exception e) when (e is not TrainTuneException)
+        {
+            throw new TrainTuneException($"Training target '{target.Name}' ({target.Method}) threw {e.GetType().Name}: {e.Message}", e);
+        }
+        if (options.Steps is { } steps) run = run.ForSteps(steps);
+        if (options.Method is { } method) run = run.Tune(MethodNames.Create(method));
+        if (options.Seed is { } seed) run = run.WithSeed(seed);
+        if (options.Device is { } device) run = run.OnDevice(device);
+        if (options.WarmStart && target.WarmStart is { Count: > 0 } warm)
+            run = run.StartingFrom(MergeInitial(run.InitialValues, warm));
+
+        Directory.CreateDirectory(options.OutputDirectory);
+        var lastProgress = DateTime.MinValue;
+        run = run
+            .RecordTo(Path.Combine(options.OutputDirectory, HostProtocol.RecordFile))
+            .CheckpointTo(Path.Combine(options.OutputDirectory, HostProtocol.CheckpointFile), options.CheckpointEveryBlocks)
+            .ResumeFromCheckpoint(options.Resume)
+            .OnProgress(progress =>
+            {
+                // At most two lines a second reach the build; it thins them further.
+                if (progress.Step < progress.TotalSteps && (DateTime.UtcNow - lastProgress).TotalSeconds < 0.5) return;
+                lastProgress = DateTime.UtcNow;
+                output.WriteLine(HostProtocol.ProgressPrefix + JsonSerializer.Serialize(new
+                {
+                    progress.Step,
+                    progress.TotalSteps,
+                    progress.TrainLoss,
+                    progress.ValidationLoss,
+                    Hyperparameters = progress.Hyperparameters.ToDictionary(h => h.Key, h => h.Value.Value),
+                    ElapsedSeconds = progress.Elapsed.TotalSeconds,
+                }, RunRecorder.Json));
+                output.Flush();
+            });
+
+        var result = run.Run();
+        var summary = new
+        {
+            Target = target.Name,
+            target.Method,
+            Configuration = new
+            {
+                MethodName = run.Method.Name,
+                MethodOptions = (object)run.Method,
+                run.Steps,
+                run.Seed,
+                run.BatchSize,
+                run.ValidationBatchSize,
+                run.Device,
+                Precision = run.Precision.ToString(),
+                Rule = run.Rule.GetType().FullName,
+                Loss = run.Loss.Name,
+                WarmStart = options.WarmStart && target.WarmStart is { Count: > 0 } ? target.WarmStartSource : null,
+                Resumed = options.Resume,
+            },
+            Result = result with { History = [] },
+            FinishedAt = DateTimeOffset.UtcNow,
+        };
+        AtomicFile.WriteAllText(Path.Combine(options.OutputDirectory, HostProtocol.ResultFile), JsonSerializer.Serialize(summary, RunRecorder.Json));
+        return result;
+    }
+
+    static Dictionary<string, double> MergeInitial(IReadOnlyDictionary<string, double>? own, IReadOnlyDictionary<string, double> warm)
+    {
+        var merged = own?.ToDictionary() ?? [];
+        foreach (var (name, value) in warm) merged[name] = value;
+        return merged;
+    }
+}
