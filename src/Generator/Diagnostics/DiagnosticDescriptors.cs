@@ -59,6 +59,16 @@ internal static class DiagnosticDescriptors
         "Training target name '{0}' is used by {1}; give each target its own name (TrainingTarget(Name = ...))",
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
+    public static readonly DiagnosticDescriptor WarmStart = new(
+        "TT0011", "Training target starts from previously tuned values",
+        "Training target '{0}' starts from the values tuned by the previous build, read from '{1}': {2}",
+        Category, DiagnosticSeverity.Info, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor UnreadableWarmStart = new(
+        "TT0012", "Previously tuned values cannot be used",
+        "'{0}' cannot be used for a warm start: {1}; the training targets start from their own values",
+        Category, DiagnosticSeverity.Warning, isEnabledByDefault: true);
+
     public static readonly DiagnosticDescriptor GeneratorFailure = new(
         "TT0099", "TrainTune generator failed",
         "TrainTune could not generate code for '{0}': {1}. Please report this with the code that causes it.",
@@ -67,7 +77,7 @@ internal static class DiagnosticDescriptors
     static readonly Dictionary<string, DiagnosticDescriptor> All = new[]
     {
         NotPartial, NotTensor, BadRuleMethod, BadInitialValue, NoGradient, InPlaceOperation, UnusedHyperparameter,
-        PerWeightOnModel, BadTrainingTarget, DuplicateTrainingTarget, GeneratorFailure,
+        PerWeightOnModel, BadTrainingTarget, DuplicateTrainingTarget, WarmStart, UnreadableWarmStart, GeneratorFailure,
     }.ToDictionary(d => d.Id);
 
     public static DiagnosticDescriptor ById(string id) => All[id];

@@ -26,9 +26,25 @@ internal static class GeneratorHarness
             References,
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
 
-    public static GeneratorDriver Driver() =>
-        CSharpGeneratorDriver.Create([new TrainTuneGenerator().AsSourceGenerator()], parseOptions: ParseOptions,
+    public static GeneratorDriver Driver(params AdditionalText[] additionalTexts) =>
+        CSharpGeneratorDriver.Create([new TrainTuneGenerator().AsSourceGenerator()], additionalTexts, ParseOptions,
             driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
+
+    /// <summary>The generator's run with additional files (path, text).</summary>
+    public static (GeneratorRunResult Result, Compilation Output) RunWith(IEnumerable<(string Path, string Text)> additionalFiles, params string[] sources)
+    {
+        var texts = additionalFiles.Select(f => (AdditionalText)new InMemoryText(f.Path, f.Text)).ToArray();
+        var driver = Driver(texts).RunGeneratorsAndUpdateCompilation(Compile(sources), out var output, out _);
+        return (driver.GetRunResult().Results.Single(), output);
+    }
+
+    sealed class InMemoryText(string path, string text) : AdditionalText
+    {
+        public override string Path => path;
+
+        public override Microsoft.CodeAnalysis.Text.SourceText GetText(CancellationToken cancellationToken = default) =>
+            Microsoft.CodeAnalysis.Text.SourceText.From(text);
+    }
 
     /// <summary>The generator's run over <paramref name="sources"/> and the compilation that includes its output.</summary>
     public static (GeneratorRunResult Result, Compilation Output) Run(params string[] sources)
