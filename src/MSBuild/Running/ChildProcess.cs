@@ -2,7 +2,11 @@ using System.Diagnostics;
 
 namespace TrainTune.Build.Running;
 
-/// <summary>Runs a process to the end, passing each output line on and keeping the last lines for an error message.</summary>
+/// <summary>
+/// Runs a process to the end, passing each output line on and keeping the last lines of its
+/// standard output and of its standard error (the two streams interleave unpredictably, so
+/// they are kept apart: the error's last lines are never crowded out).
+/// </summary>
 internal static class ChildProcess
 {
     public sealed record Outcome(int ExitCode, IReadOnlyList<string> Tail);
@@ -16,9 +20,10 @@ internal static class ChildProcess
             UseShellExecute = false,
         };
         foreach (var argument in arguments) start.ArgumentList.Add(argument);
-        var tail = new Queue<string>();
+        var outputTail = new Queue<string>();
+        var errorTail = new Queue<string>();
         var gate = new object();
-        void Keep(string line)
+        void Keep(Queue<string> tail, string line)
         {
             lock (gate)
             {
@@ -31,17 +36,17 @@ internal static class ChildProcess
         process.OutputDataReceived += (_, e) =>
         {
             if (e.Data is null) return;
-            if (!e.Data.StartsWith(Hosting.HostProtocol.ProgressPrefix, StringComparison.Ordinal)) Keep(e.Data);
+            if (!e.Data.StartsWith(Hosting.HostProtocol.ProgressPrefix, StringComparison.Ordinal)) Keep(outputTail, e.Data);
             lock (gate) onOutputLine(e.Data);
         };
         process.ErrorDataReceived += (_, e) =>
         {
-            if (e.Data is not null) Keep(e.Data);
+            if (e.Data is not null) Keep(errorTail, e.Data);
         };
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         process.WaitForExit();
-        lock (gate) return new Outcome(process.ExitCode, tail.ToArray());
+        lock (gate) return new Outcome(process.ExitCode, [.. outputTail, .. errorTail]);
     }
 }

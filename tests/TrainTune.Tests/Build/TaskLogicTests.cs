@@ -1,0 +1,78 @@
+extern alias build;
+using System.Text.Json;
+using build::TrainTune.Build.Running;
+using build::TrainTune.Hosting;
+
+namespace TrainTune.Tests.Build;
+
+public class TaskLogicTests
+{
+    static string Progress(int step, int total = 100) =>
+        HostProtocol.ProgressPrefix + JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["step"] = step, ["total_steps"] = total, ["train_loss"] = 0.5, ["validation_loss"] = 0.25,
+            ["hyperparameters"] = new Dictionary<string, double> { ["learningRate"] = 0.001, ["momentum"] = 0.9 },
+            ["elapsed_seconds"] = step / 10.0,
+        });
+
+    [Fact]
+    public void Progress_is_logged_at_most_once_per_interval_and_always_at_the_end()
+    {
+        var now = new DateTime(2026, 1, 1);
+        var reporter = new ProgressReporter("Energy", TimeSpan.FromSeconds(5), () => now);
+        var logged = new List<string>();
+        for (var step = 10; step <= 100; step += 10)
+        {
+            if (reporter.Consider(Progress(step)) is { } line) logged.Add(line);
+            now += TimeSpan.FromSeconds(2);
+        }
+        Assert.Equal(4, logged.Count); // steps 10, 40, 70 (every 6 s) and the last one
+        Assert.Equal("Energy: step 10/100 (10%), train 0.5, validation 0.25 | learningRate 0.001 momentum 0.9 | 9 s left", logged[0]);
+        Assert.StartsWith("Energy: step 100/100 (100%)", logged[^1]);
+        Assert.Null(reporter.Consider("ordinary output"));
+        Assert.Null(reporter.Consider(HostProtocol.ProgressPrefix + "{broken"));
+    }
+
+    [Fact]
+    public void Invalid_knobs_are_errors_that_name_the_knob()
+    {
+        var errors = KnobValidation.Errors("-5", "Bogus", "x", "tpu", "maybe", "yes", "/proc/traintune-cannot-write").ToList();
+        Assert.Equal(7, errors.Count);
+        Assert.StartsWith("TrainTuneSteps='-5'", errors[0]);
+        Assert.StartsWith("TrainTuneMethod='Bogus'", errors[1]);
+        Assert.Contains("OnePass, Fixed", errors[1]);
+        Assert.StartsWith("TrainTuneSeed='x'", errors[2]);
+        Assert.StartsWith("TrainTuneDevice='tpu'", errors[3]);
+        Assert.StartsWith("TrainTuneResume='maybe'", errors[4]);
+        Assert.StartsWith("TrainTuneWarmStart='yes'", errors[5]);
+        Assert.StartsWith("TrainTuneOutputDir='/proc/traintune-cannot-write' cannot be written", errors[6]);
+        Assert.Empty(KnobValidation.Errors("100", "onepass", "7", "cuda:1", "true", "False", Path.GetTempPath()));
+        Assert.Empty(KnobValidation.Errors("", "", "", "", "", "", Path.GetTempPath()));
+    }
+
+    [Fact]
+    public void Target_lists_accept_commas_and_escaped_semicolons()
+    {
+        Assert.Equal(["Energy", "Power", "Kin8nm"], KnobValidation.SplitNames("Energy, Power%3BKin8nm"));
+        Assert.Equal(["Energy", "Power"], KnobValidation.SplitNames("Energy;Power;"));
+        Assert.Empty(KnobValidation.SplitNames("  "));
+    }
+
+    [Fact]
+    public void Methods_known_to_the_build_are_the_ones_the_host_accepts()
+    {
+        Assert.Equal(HostProtocol.Methods.Order(), global::TrainTune.Hosting.MethodNames.All.Order(StringComparer.Ordinal));
+        foreach (var name in HostProtocol.Methods) Assert.NotNull(global::TrainTune.Hosting.MethodNames.Create(name));
+    }
+
+    [Fact]
+    public void A_child_process_gives_its_exit_code_and_the_tail_of_its_output()
+    {
+        var lines = new List<string>();
+        var outcome = ChildProcess.Run("/bin/sh", ["-c", $"for i in $(seq 1 50); do echo line $i; done; echo '{HostProtocol.ProgressPrefix}{{}}'; echo oops >&2; exit 7"], lines.Add, tailLines: 5);
+        Assert.Equal(7, outcome.ExitCode);
+        Assert.Equal(51, lines.Count);
+        Assert.Equal(["line 46", "line 47", "line 48", "line 49", "line 50", "oops"], outcome.Tail);
+        Assert.DoesNotContain(outcome.Tail, l => l.StartsWith(HostProtocol.ProgressPrefix));
+    }
+}
