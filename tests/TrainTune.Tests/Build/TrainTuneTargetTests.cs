@@ -1,0 +1,145 @@
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace TrainTune.Tests.Build;
+
+/// <summary>
+/// dotnet build -t:TrainTune end to end on tests/fixtures/TinyTargets (100-step targets, one
+/// long target, one that aborts its process). One class, so the builds of the fixture never overlap.
+/// </summary>
+public class TrainTuneTargetTests : IDisposable
+{
+    readonly string _output = Directory.CreateTempSubdirectory("traintune-e2e-").FullName;
+
+    public void Dispose() => Directory.Delete(_output, recursive: true);
+
+    static readonly string[] ReportFiles = ["report.md", "report.json", "record.jsonl", "losses.svg", "hyperparameters.svg", "tuned.json", "result.json"];
+
+    static JsonElement Json(string path) => JsonDocument.Parse(File.ReadAllText(path)).RootElement;
+
+    [Fact]
+    public void Builds_run_each_target_and_record_every_report_file_and_the_history()
+    {
+        var first = DotnetCli.TrainTune("TinyTargets", _output, "-p:TrainTuneTargets=Quick%3BPerWeight");
+        Assert.True(first.ExitCode == 0, first.Output);
+        foreach (var target in new[] { "Quick", "PerWeight" })
+            foreach (var file in ReportFiles)
+                Assert.True(File.Exists(Path.Combine(_output, target, file)), $"{target}/{file} is missing");
+        Assert.False(File.Exists(Path.Combine(_output, "Quick", "checkpoint.bin")), "a finished target leaves no checkpoint");
+        Assert.Contains("Quick: step 100/100 (100%)", first.Output);
+        Assert.Contains("TrainTune: Quick report in", first.Output);
+        Assert.Contains("(first run)", first.Output);
+        Assert.Equal(2, File.ReadAllLines(Path.Combine(_output, "history.jsonl")).Length);
+        var report = Json(Path.Combine(_output, "PerWeight", "report.json"));
+        Assert.Equal(100, report.GetProperty("steps_completed").GetInt32());
+        Assert.Equal(4, report.GetProperty("hyperparameters").GetProperty("learningRate").GetProperty("final_per_tensor").EnumerateObject().Count());
+
+        var second = DotnetCli.TrainTune("TinyTargets", _output, "-p:TrainTuneTargets=Quick", "-p:TrainTuneSteps=50", "-p:TrainTuneMethod=Fixed", "-p:TrainTuneSeed=3");
+        Assert.True(second.ExitCode == 0, second.Output);
+        var history = File.ReadAllLines(Path.Combine(_output, "history.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(3, history.Count);
+        Assert.Equal(("Quick", "Fixed", 3, 50), (history[2].GetProperty("target").GetString(), history[2].GetProperty("method").GetString(),
+            history[2].GetProperty("seed").GetInt32(), history[2].GetProperty("steps").GetInt32()));
+        var previous = history[0].GetProperty("validation_loss").GetDouble();
+        var now = history[2].GetProperty("validation_loss").GetDouble();
+        var lastLines = second.Output.Split('\n').Select(l => l.Trim()).SkipWhile(l => !l.StartsWith("TrainTune Quick:")).ToList();
+        Assert.Contains(lastLines, l => l.StartsWith("validation loss") && l.Contains($"{previous:G4} -> {now:G4}"));
+    }
+
+    [Fact]
+    public void A_target_that_aborts_its_process_is_an_error_and_the_others_still_report()
+    {
+        var outcome = DotnetCli.TrainTune("TinyTargets", _output, "-p:TrainTuneTargets=Crash%3BQuick");
+        Assert.NotEqual(0, outcome.ExitCode);
+        Assert.Matches("Training target Crash failed with exit code (134|-6|6)", outcome.Output);
+        Assert.Contains("Crash target aborts on purpose", outcome.Output);
+        foreach (var file in ReportFiles) Assert.True(File.Exists(Path.Combine(_output, "Quick", file)), $"Quick/{file} is missing");
+        Assert.False(File.Exists(Path.Combine(_output, "Crash", "report.md")));
+        Assert.Single(File.ReadAllLines(Path.Combine(_output, "history.jsonl")));
+    }
+
+    [Fact]
+    public void Bad_knobs_and_unknown_targets_are_errors_that_say_what_to_do()
+    {
+        var knobs = DotnetCli.TrainTune("TinyTargets", _output, "-p:TrainTuneSteps=-5", "-p:TrainTuneMethod=Bogus", "-p:TrainTuneDevice=tpu");
+        Assert.NotEqual(0, knobs.ExitCode);
+        Assert.Contains("TrainTuneSteps='-5' is not a positive whole number", knobs.Output);
+        Assert.Contains("TrainTuneMethod='Bogus' is not a known method; the valid ones are: OnePass, Fixed", knobs.Output);
+        Assert.Contains("TrainTuneDevice='tpu' is not a device", knobs.Output);
+
+        var unknown = DotnetCli.TrainTune("TinyTargets", _output, "-p:TrainTuneTargets=Energy");
+        Assert.NotEqual(0, unknown.ExitCode);
+        Assert.Contains("TrainTuneTargets names 'Energy', which is not a training target of this project; the valid ones are: Quick, PerWeight, Long, Crash", unknown.Output);
+
+        var unwritable = DotnetCli.TrainTune("TinyTargets", "/proc/traintune-out");
+        Assert.NotEqual(0, unwritable.ExitCode);
+        Assert.Contains("TrainTuneOutputDir='/proc/traintune-out/' cannot be written", unwritable.Output);
+    }
+
+    [Fact]
+    public void A_killed_target_resumes_from_its_checkpoint_and_ends_like_an_uninterrupted_run()
+    {
+        string[] common = ["-p:TrainTuneTargets=Long", "-p:TrainTuneCheckpointEvery=5", "-p:TrainTuneProgressInterval=1"];
+        var whole = Path.Combine(_output, "whole");
+        var uninterrupted = DotnetCli.TrainTune("TinyTargets", whole, common);
+        Assert.True(uninterrupted.ExitCode == 0, uninterrupted.Output);
+
+        var parts = Path.Combine(_output, "parts");
+        var checkpoint = Path.Combine(parts, "Long", "checkpoint.bin");
+        var killed = DotnetCli.Run(DotnetCli.RepositoryRoot(), TimeSpan.FromMinutes(10), _ =>
+        {
+            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(5);
+            while (!File.Exists(checkpoint) && DateTime.UtcNow < deadline) Thread.Sleep(100);
+            Thread.Sleep(300);
+            Assert.True(File.Exists(checkpoint), "no checkpoint appeared");
+            using var kill = Process.Start("pkill", ["-KILL", "-f", Path.Combine(parts, "Long")]);
+            kill.WaitForExit();
+        }, ["build", DotnetCli.Fixture("TinyTargets"), "-t:TrainTune", "--disable-build-servers", "-nodeReuse:false", $"-p:TrainTuneOutputDir={parts}", .. common]);
+        Assert.NotEqual(0, killed.ExitCode);
+        Assert.Matches("Training target Long failed with exit code (137|-9|9)", killed.Output);
+        Assert.True(File.Exists(checkpoint));
+
+        var resumed = DotnetCli.TrainTune("TinyTargets", parts, [.. common, "-p:TrainTuneResume=true"]);
+        Assert.True(resumed.ExitCode == 0, resumed.Output);
+        var expected = Json(Path.Combine(whole, "Long", "result.json")).GetProperty("result");
+        var actual = Json(Path.Combine(parts, "Long", "result.json")).GetProperty("result");
+        foreach (var loss in new[] { "train_loss", "validation_loss", "test_loss" })
+            Assert.Equal(expected.GetProperty(loss).GetDouble(), actual.GetProperty(loss).GetDouble());
+        Assert.Equal(expected.GetProperty("final_hyperparameters").GetRawText(), actual.GetProperty("final_hyperparameters").GetRawText());
+        Assert.Contains(File.ReadLines(Path.Combine(parts, "Long", "record.jsonl")), l => l.Contains("\"event\":\"resumed\""));
+    }
+
+    [Fact]
+    public void A_warm_start_begins_from_the_previous_tuned_values()
+    {
+        var first = DotnetCli.TrainTune("TinyTargets", _output, "-p:TrainTuneTargets=Quick");
+        Assert.True(first.ExitCode == 0, first.Output);
+        var tuned = Json(Path.Combine(_output, "Quick", "tuned.json")).GetProperty("hyperparameters");
+
+        var warm = DotnetCli.TrainTune("TinyTargets", _output, "-p:TrainTuneTargets=Quick", "-p:TrainTuneWarmStart=true", "-v:d");
+        Assert.True(warm.ExitCode == 0, warm.Output);
+        Assert.Contains("TT0011", warm.Output);
+        var result = Json(Path.Combine(_output, "Quick", "result.json"));
+        Assert.EndsWith(Path.Combine("Quick", "tuned.json"), result.GetProperty("configuration").GetProperty("warm_start").GetString());
+        var initial = result.GetProperty("result").GetProperty("initial_hyperparameters");
+        foreach (var value in tuned.EnumerateObject())
+        {
+            var started = initial.GetProperty(value.Name).GetProperty("value").GetDouble();
+            Assert.True(Math.Abs(started - value.Value.GetDouble()) <= 1e-6 * Math.Abs(value.Value.GetDouble()), $"{value.Name}: started at {started}, tuned {value.Value.GetDouble()}");
+        }
+
+        // Without the knob the target starts from its own values again.
+        var cold = DotnetCli.TrainTune("TinyTargets", _output, "-p:TrainTuneTargets=Quick");
+        Assert.True(cold.ExitCode == 0, cold.Output);
+        Assert.Equal(1e-3, Json(Path.Combine(_output, "Quick", "result.json")).GetProperty("result").GetProperty("initial_hyperparameters").GetProperty("learningRate").GetProperty("value").GetDouble(), 1e-9);
+    }
+
+    [Fact]
+    public void A_project_without_training_targets_gets_a_warning_that_says_how_to_add_one()
+    {
+        var outcome = DotnetCli.TrainTune("NoTargets", _output);
+        Assert.True(outcome.ExitCode == 0, outcome.Output);
+        Assert.Contains("warning TT9012: This project has no training targets", outcome.Output);
+        Assert.Contains("[TrainingTarget]", outcome.Output);
+    }
+}
