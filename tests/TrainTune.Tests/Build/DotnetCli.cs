@@ -6,6 +6,9 @@ namespace TrainTune.Tests.Build;
 /// <summary>Runs the dotnet CLI as a user would, from this repository, without build servers that outlive the test.</summary>
 internal static class DotnetCli
 {
+    /// <summary>Tests that run dotnet builds of this repository's projects share one collection, so that they never build at once.</summary>
+    public const string Collection = "dotnet builds";
+
     public static string RepositoryRoot([CallerFilePath] string here = "") =>
         Path.GetFullPath(Path.Combine(Path.GetDirectoryName(here)!, "..", "..", ".."));
 

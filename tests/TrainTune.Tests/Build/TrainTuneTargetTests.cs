@@ -5,8 +5,9 @@ namespace TrainTune.Tests.Build;
 
 /// <summary>
 /// dotnet build -t:TrainTune end to end on tests/fixtures/TinyTargets (100-step targets, one
-/// long target, one that aborts its process). One class, so the builds of the fixture never overlap.
+/// long target, one that aborts its process). In one collection, so the builds never overlap.
 /// </summary>
+[Collection(DotnetCli.Collection)]
 public class TrainTuneTargetTests : IDisposable
 {
     readonly string _output = Directory.CreateTempSubdirectory("traintune-e2e-").FullName;
