@@ -10,4 +10,6 @@ public sealed record HostRunOptions(
     string? Device = null,
     bool Resume = false,
     int CheckpointEveryBlocks = 20,
-    bool WarmStart = false);
+    bool WarmStart = false,
+    bool RandomInitial = false,
+    int? Threads = null);

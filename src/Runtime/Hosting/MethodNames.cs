@@ -1,17 +1,61 @@
 namespace TrainTune.Hosting;
 
-/// <summary>The methods selectable by name (TrainTuneMethod), with their defaults.</summary>
+/// <summary>
+/// The methods selectable by name (TrainTuneMethod / TrainTuneMethods), each a change to a
+/// training target's run: the paper's names for its experiments, plus OnePass and Fixed.
+/// </summary>
 public static class MethodNames
 {
-    static readonly Dictionary<string, Func<Method>> Known = new(StringComparer.OrdinalIgnoreCase)
+    const string LearningRate = "learningRate", Momentum = "momentum", WeightDecay = "weightDecay";
+
+    static readonly Dictionary<string, Func<TuningRun, TuningRun>> Known = new(StringComparer.OrdinalIgnoreCase)
     {
-        ["OnePass"] = () => Method.OnePass(),
-        ["Fixed"] = () => Method.Fixed(),
+        ["OnePass"] = run => run.Tune(Method.OnePass()),
+        ["Fixed"] = run => run.Tune(Method.Fixed()),
+        // Fixed hyperparameters, trained on training + validation data together.
+        ["Random"] = run => run.Tune(Method.Fixed()).On(TrainOnTrainingAndValidation(run)),
+        ["OursWdLr"] = run => Tuning(run, "OursWdLr", LearningRate, WeightDecay),
+        ["OursWdLrM"] = run => Tuning(run, "OursWdLrM", LearningRate, WeightDecay, Momentum),
+        ["OursWdHdlrM"] = run => Tuning(run, "OursWdHdlrM", LearningRate, WeightDecay, Momentum).WithPerWeight(LearningRate),
     };
 
     public static IReadOnlyCollection<string> All => Known.Keys;
 
-    public static Method Create(string name) =>
-        Known.TryGetValue(name, out var create) ? create()
+    /// <summary><paramref name="run"/> changed as the method <paramref name="name"/> asks.</summary>
+    public static TuningRun Apply(string name, TuningRun run) =>
+        Known.TryGetValue(name, out var apply) ? apply(run)
         : throw new TrainTuneException($"Unknown method '{name}'; the valid ones are: {string.Join(", ", Known.Keys)}.");
+
+    static TuningRun Tuning(TuningRun run, string method, params string[] names)
+    {
+        var missing = names.Where(n => run.Rule.Hyperparameters.All(h => h.Name != n)).ToList();
+        if (missing.Count > 0)
+            throw new TrainTuneException($"Method {method} tunes {string.Join(", ", names)}, but the rule {run.Rule.GetType().Name} has no {string.Join(" or ", missing)} (it has {string.Join(", ", run.Rule.Hyperparameters.Select(h => h.Name))}).");
+        return run.Tune(Method.OnePass(tune: names));
+    }
+
+    static TrainingData TrainOnTrainingAndValidation(TuningRun run)
+    {
+        var data = run.Data ?? throw new TrainTuneException("The run has no data.");
+        return data with
+        {
+            Train = new Split(TorchSharp.torch.cat([data.Train.Inputs, data.Validation.Inputs]), TorchSharp.torch.cat([data.Train.Targets, data.Validation.Targets])),
+        };
+    }
+
+    /// <summary>
+    /// The paper's random initial hyperparameters for <paramref name="seed"/>: log10 η ~ U[−6, −1],
+    /// log10 ξ ~ U[−7, −2], μ ~ U(0, 1); only those the rule has.
+    /// </summary>
+    public static Dictionary<string, double> RandomInitial(long seed, IWeightUpdate rule)
+    {
+        var random = new Random(unchecked((int)(seed * 2654435761L % int.MaxValue)));
+        var drawn = new Dictionary<string, double>
+        {
+            [LearningRate] = Math.Pow(10, -6 + 5 * random.NextDouble()),
+            [WeightDecay] = Math.Pow(10, -7 + 5 * random.NextDouble()),
+            [Momentum] = Math.Clamp(random.NextDouble(), 1e-6, 1 - 1e-6),
+        };
+        return drawn.Where(d => rule.Hyperparameters.Any(h => h.Name == d.Key)).ToDictionary();
+    }
 }

@@ -47,11 +47,14 @@ public static class TargetRunner
             throw new TrainTuneException($"Training target '{target.Name}' ({target.Method}) threw {e.GetType().Name}: {e.Message}", e);
         }
         if (options.Steps is { } steps) run = run.ForSteps(steps);
-        if (options.Method is { } method) run = run.Tune(MethodNames.Create(method));
+        if (options.Method is { } method) run = MethodNames.Apply(method, run);
         if (options.Seed is { } seed) run = run.WithSeed(seed);
         if (options.Device is { } device) run = run.OnDevice(device);
         if (options.WarmStart && target.WarmStart is { Count: > 0 } warm)
             run = run.StartingFrom(MergeInitial(run.InitialValues, warm));
+        if (options.RandomInitial)
+            run = run.StartingFrom(MergeInitial(run.InitialValues, MethodNames.RandomInitial(run.Seed, run.Rule)));
+        if (options.Threads is { } threads) TorchSharp.torch.set_num_threads(threads);
 
         Directory.CreateDirectory(options.OutputDirectory);
         var lastProgress = DateTime.MinValue;
@@ -93,6 +96,8 @@ public static class TargetRunner
                 Precision = run.Precision.ToString(),
                 Rule = run.Rule.GetType().FullName,
                 Loss = run.Loss.Name,
+                RandomInitial = options.RandomInitial,
+                Metric = run.MetricName,
                 WarmStart = options.WarmStart && target.WarmStart is { Count: > 0 } ? target.WarmStartSource : null,
                 Resumed = options.Resume,
             },

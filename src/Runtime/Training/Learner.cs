@@ -24,8 +24,9 @@ public sealed class Learner : IDisposable
     /// <param name="model">The model to train; its parameters are the weights.</param>
     /// <param name="shadow">A second instance of the same model (same parameter names and shapes).</param>
     /// <param name="initialValues">Initial values that replace the specs' defaults, by name.</param>
+    /// <param name="perWeight">Hyperparameters to hold one value per weight whatever their spec says.</param>
     public Learner(Module<Tensor, Tensor> model, Module<Tensor, Tensor> shadow, IWeightUpdate rule, Loss loss,
-        IReadOnlyDictionary<string, double>? initialValues = null)
+        IReadOnlyDictionary<string, double>? initialValues = null, IReadOnlyCollection<string>? perWeight = null)
     {
         _model = model;
         _shadow = shadow;
@@ -50,6 +51,12 @@ public sealed class Learner : IDisposable
             foreach (var name in initialValues.Keys.Where(n => specs.All(s => s.Name != n)))
                 throw new TrainTuneException($"No hyperparameter is named '{name}'; the run has {string.Join(", ", specs.Select(s => s.Name))}.");
             specs = specs.Select(s => initialValues.TryGetValue(s.Name, out var v) ? s.WithInitial(v) : s).ToList();
+        }
+        if (perWeight is not null)
+        {
+            foreach (var name in perWeight.Where(n => specs.Take(_ruleHyperparameterCount).All(s => s.Name != n)))
+                throw new TrainTuneException($"'{name}' cannot be per weight: the rule {rule.GetType().Name} has no hyperparameter of that name (it has {string.Join(", ", rule.Hyperparameters.Select(h => h.Name))}).");
+            specs = specs.Select((s, h) => h < _ruleHyperparameterCount && perWeight.Contains(s.Name) ? s with { PerWeight = true } : s).ToList();
         }
         var first = _weights[0];
         Hyperparameters = new HyperparameterSet(specs, _weights.Select(w => w.shape).ToArray(), first.dtype, first.device);

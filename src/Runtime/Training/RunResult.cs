@@ -17,6 +17,9 @@ public sealed record RunResult(
 {
     public bool Diverged => DivergedAtStep is not null;
 
+    /// <summary>The final losses in the run's metric (see <see cref="TuningRun.WithMetric"/>).</summary>
+    public RunMetric? Metric { get; init; }
+
     /// <summary>"diverged at step s", or null.</summary>
     public string? DivergenceNote => DivergedAtStep is { } s ? $"diverged at step {s}" : null;
 }
@@ -24,3 +27,6 @@ public sealed record RunResult(
 /// <summary>Progress after a block, for logs and progress displays.</summary>
 public sealed record RunProgress(int Step, int TotalSteps, double TrainLoss, double ValidationLoss,
     IReadOnlyDictionary<string, HyperparameterValue> Hyperparameters, TimeSpan Elapsed);
+
+/// <summary>Final losses expressed in a metric: loss × scale.</summary>
+public sealed record RunMetric(string Name, double Train, double Validation, double? Test);

@@ -29,7 +29,7 @@ internal sealed class Trainer(TuningRun run)
         var data = MoveData(run.Data, device);
         data.Validate();
 
-        using var learner = new Learner(model, shadow, run.Rule, run.Loss, run.InitialValues);
+        using var learner = new Learner(model, shadow, run.Rule, run.Loss, run.InitialValues, run.PerWeight);
         learner.Probe(data.Train);
         learner.Probe(data.Validation);
         using var tuner = run.Method.Start(learner);
@@ -156,7 +156,10 @@ internal sealed class Trainer(TuningRun run)
             testLoss = data.Test is null ? null : learner.EvaluateLoss(data.Test);
         }
         var result = new RunResult(run.Method.Name, run.Seed, done, divergedAt, trainLoss, validationLoss, testLoss,
-            initial, final, skipped, stopwatch.Elapsed.TotalSeconds, history);
+            initial, final, skipped, stopwatch.Elapsed.TotalSeconds, history)
+        {
+            Metric = new RunMetric(run.MetricName, trainLoss * run.MetricScale, validationLoss * run.MetricScale, testLoss * run.MetricScale),
+        };
         recorder?.Write(divergedAt is null ? "finished" : "stopped", new
         {
             result.StepsCompleted,

@@ -44,6 +44,11 @@ public sealed record TuningRun
     public int CheckpointEveryBlocks { get; init; } = 20;
     /// <summary>Continue from <see cref="CheckpointPath"/> when a checkpoint is there.</summary>
     public bool Resume { get; init; }
+    /// <summary>Hyperparameters to hold one value per weight, whatever the rule declares (e.g. the learning rate for HDLR).</summary>
+    public IReadOnlyCollection<string>? PerWeight { get; init; }
+    /// <summary>The metric reported beside the losses: its name and the factor from the loss to it (e.g. the target variance for MSE in original units).</summary>
+    public string MetricName { get; init; } = "loss";
+    public double MetricScale { get; init; } = 1;
     /// <summary>For tests: stop after this many blocks, as if killed right after a checkpoint.</summary>
     internal int? StopAfterBlocks { get; init; }
 
@@ -58,6 +63,10 @@ public sealed record TuningRun
     /// <summary>Initial hyperparameter values by name, replacing the rule's and model's defaults.</summary>
     public TuningRun StartingFrom(IReadOnlyDictionary<string, double> values) => this with { InitialValues = values };
     public TuningRun OnProgress(Action<RunProgress> progress) => this with { Progress = progress };
+    /// <summary>Makes the named hyperparameters hold one value per weight.</summary>
+    public TuningRun WithPerWeight(params string[] names) => this with { PerWeight = names };
+    /// <summary>Reports losses also as <paramref name="name"/> = loss × <paramref name="scale"/>.</summary>
+    public TuningRun WithMetric(string name, double scale) => this with { MetricName = name, MetricScale = scale };
     /// <summary>Checkpoints weights, hyperparameters, optimiser and rule state every <paramref name="everyBlocks"/> hyper steps; deleted when the run ends.</summary>
     public TuningRun CheckpointTo(string path, int everyBlocks = 20) => this with { CheckpointPath = path, CheckpointEveryBlocks = everyBlocks };
     /// <summary>Continues from the checkpoint when one is there (set <see cref="CheckpointTo"/> too).</summary>

@@ -40,7 +40,7 @@ public class TaskLogicTests
         Assert.Equal(7, errors.Count);
         Assert.StartsWith("TrainTuneSteps='-5'", errors[0]);
         Assert.StartsWith("TrainTuneMethod='Bogus'", errors[1]);
-        Assert.Contains("OnePass, Fixed", errors[1]);
+        Assert.Contains("OnePass, Fixed, Random, OursWdLr, OursWdLrM, OursWdHdlrM", errors[1]);
         Assert.StartsWith("TrainTuneSeed='x'", errors[2]);
         Assert.StartsWith("TrainTuneDevice='tpu'", errors[3]);
         Assert.StartsWith("TrainTuneResume='maybe'", errors[4]);
@@ -62,7 +62,9 @@ public class TaskLogicTests
     public void Methods_known_to_the_build_are_the_ones_the_host_accepts()
     {
         Assert.Equal(HostProtocol.Methods.Order(), global::TrainTune.Hosting.MethodNames.All.Order(StringComparer.Ordinal));
-        foreach (var name in HostProtocol.Methods) Assert.NotNull(global::TrainTune.Hosting.MethodNames.Create(name));
+        var run = global::TrainTune.TuningRun.Of(global::TrainTune.Tests.Training.Tasks.Mlp, new global::TrainTune.SgdMomentum(), global::TrainTune.Loss.MeanSquaredError)
+            .On(global::TrainTune.Tests.Training.Tasks.Regression());
+        foreach (var name in HostProtocol.Methods) Assert.NotNull(global::TrainTune.Hosting.MethodNames.Apply(name, run));
     }
 
     [Fact]

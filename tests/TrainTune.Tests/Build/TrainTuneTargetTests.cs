@@ -65,7 +65,7 @@ public class TrainTuneTargetTests : IDisposable
         var knobs = DotnetCli.TrainTune("TinyTargets", _output, "-p:TrainTuneSteps=-5", "-p:TrainTuneMethod=Bogus", "-p:TrainTuneDevice=tpu");
         Assert.NotEqual(0, knobs.ExitCode);
         Assert.Contains("TrainTuneSteps='-5' is not a positive whole number", knobs.Output);
-        Assert.Contains("TrainTuneMethod='Bogus' is not a known method; the valid ones are: OnePass, Fixed", knobs.Output);
+        Assert.Contains("TrainTuneMethod='Bogus' is not a known method; the valid ones are: OnePass, Fixed, Random", knobs.Output);
         Assert.Contains("TrainTuneDevice='tpu' is not a device", knobs.Output);
 
         var unknown = DotnetCli.TrainTune("TinyTargets", _output, "-p:TrainTuneTargets=Energy");
