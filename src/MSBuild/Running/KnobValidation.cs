@@ -21,6 +21,16 @@ internal static class KnobValidation
         if (OutputProblem(outputDirectory) is { } problem) yield return problem;
     }
 
+    /// <summary>Errors of the experiment knobs TrainTuneInits and TrainTuneMethods.</summary>
+    public static IEnumerable<string> ExperimentErrors(string? inits, string? methods)
+    {
+        if (!string.IsNullOrWhiteSpace(inits) && (!int.TryParse(inits, out var n) || n < 1))
+            yield return $"TrainTuneInits='{inits}' is not a positive whole number of initialisations.";
+        var unknown = SplitNames(methods).Where(m => !Hosting.HostProtocol.Methods.Contains(m, StringComparer.OrdinalIgnoreCase)).ToList();
+        if (unknown.Count > 0)
+            yield return $"TrainTuneMethods names {string.Join(", ", unknown.Select(u => $"'{u}'"))}, which {(unknown.Count == 1 ? "is" : "are")} not a method; the valid ones are: {string.Join(", ", Hosting.HostProtocol.Methods)}.";
+    }
+
     /// <summary>Why the output folder cannot be written, or null.</summary>
     public static string? OutputProblem(string? outputDirectory)
     {

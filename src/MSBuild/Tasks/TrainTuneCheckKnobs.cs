@@ -8,6 +8,8 @@ public sealed class TrainTuneCheckKnobs : Microsoft.Build.Utilities.Task
 {
     public string? Steps { get; set; }
     public string? Method { get; set; }
+    public string? Methods { get; set; }
+    public string? Inits { get; set; }
     public string? Seed { get; set; }
     public string? Device { get; set; }
     public string? Resume { get; set; }
@@ -16,7 +18,7 @@ public sealed class TrainTuneCheckKnobs : Microsoft.Build.Utilities.Task
 
     public override bool Execute()
     {
-        foreach (var error in KnobValidation.Errors(Steps, Method, Seed, Device, Resume, WarmStart, OutputDirectory))
+        foreach (var error in KnobValidation.Errors(Steps, Method, Seed, Device, Resume, WarmStart, OutputDirectory).Concat(KnobValidation.ExperimentErrors(Inits, Methods)))
             Log.LogError(null, "TT9010", null, null, 0, 0, 0, 0, error);
         return !Log.HasLoggedErrors;
     }

@@ -1,0 +1,40 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using TrainTune.Build.Running;
+
+namespace TrainTune.Build.Experiments;
+
+/// <summary>
+/// Runs every (method, seed) of one target, each as its own host process with one libtorch
+/// thread, as many at a time as there are cores; each run writes into its own folder.
+/// </summary>
+internal static class ExperimentRunner
+{
+    public sealed record Settings(string Dotnet, IReadOnlyList<string> HostArguments, string Target, string TargetDirectory,
+        IReadOnlyList<string> Methods, int Inits, string? Steps, string? Device, int Parallelism);
+
+    public static IReadOnlyList<ExperimentRun> Run(Settings settings, Action<string> log)
+    {
+        var jobs = settings.Methods.SelectMany(m => Enumerable.Range(1, settings.Inits).Select(seed => (Method: m, Seed: (long)seed))).ToList();
+        var runs = new ConcurrentBag<ExperimentRun>();
+        var done = 0;
+        Parallel.ForEach(jobs, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, settings.Parallelism) }, job =>
+        {
+            var folder = Path.Combine(settings.TargetDirectory, "runs", job.Method, job.Seed.ToString(CultureInfo.InvariantCulture));
+            if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+            var arguments = settings.HostArguments.ToList();
+            arguments.AddRange(["--target", settings.Target, "--output", folder, "--method", job.Method,
+                "--seed", job.Seed.ToString(CultureInfo.InvariantCulture), "--random-init", "--threads", "1", "--checkpoint-every", "1000000"]);
+            if (!string.IsNullOrWhiteSpace(settings.Steps)) arguments.AddRange(["--steps", settings.Steps!.Trim()]);
+            if (!string.IsNullOrWhiteSpace(settings.Device)) arguments.AddRange(["--device", settings.Device!.Trim()]);
+            var outcome = ChildProcess.Run(settings.Dotnet, arguments, _ => { });
+            var failure = outcome.ExitCode == 0 ? null : $"exit code {outcome.ExitCode}: {string.Join(" / ", outcome.Tail.TakeLast(3))}";
+            var run = ExperimentRun.Read(job.Method, job.Seed, folder, failure);
+            runs.Add(run);
+            var count = Interlocked.Increment(ref done);
+            log(string.Create(CultureInfo.InvariantCulture,
+                $"{settings.Target}: {count}/{jobs.Count} {job.Method} seed {job.Seed}: {(failure ?? (run.Diverged ? "diverged" : $"test {run.MetricName} {run.Test:G4}"))} ({run.Seconds:F1} s)"));
+        });
+        return runs.ToList();
+    }
+}

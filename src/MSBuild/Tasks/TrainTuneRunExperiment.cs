@@ -1,0 +1,46 @@
+using System.Diagnostics;
+using Microsoft.Build.Framework;
+using TrainTune.Build.Experiments;
+using TrainTune.Build.Running;
+
+namespace TrainTune.Build.Tasks;
+
+/// <summary>
+/// Runs TrainTuneInits random initialisations of every method in TrainTuneMethods for one
+/// target, in parallel, and writes results.csv and results.md in the target's folder.
+/// </summary>
+public sealed class TrainTuneRunExperiment : Microsoft.Build.Utilities.Task
+{
+    [Required] public string Target { get; set; } = "";
+    [Required] public string Assembly { get; set; } = "";
+    [Required] public string DepsFile { get; set; } = "";
+    [Required] public string HostAssembly { get; set; } = "";
+    [Required] public string HostRuntimeConfig { get; set; } = "";
+    [Required] public string OutputDirectory { get; set; } = "";
+    [Required] public string Methods { get; set; } = "";
+    public int Inits { get; set; }
+    public string? Dotnet { get; set; }
+    public string? Steps { get; set; }
+    public string? Device { get; set; }
+    public string? Command { get; set; }
+    public int Parallelism { get; set; } = Environment.ProcessorCount;
+
+    public override bool Execute()
+    {
+        var methods = KnobValidation.SplitNames(Methods);
+        var stopwatch = Stopwatch.StartNew();
+        var settings = new ExperimentRunner.Settings(HostCommand.Dotnet(Dotnet),
+            HostCommand.Arguments(DepsFile, HostRuntimeConfig, HostAssembly, "run", Assembly).ToList(), Target, OutputDirectory,
+            methods, Inits, Steps, Device, Parallelism);
+        Log.LogMessage(MessageImportance.High, $"TrainTune: {Target}: {Inits} initialisations x {methods.Count} methods ({string.Join(", ", methods)}), {Parallelism} at a time");
+        var runs = ExperimentRunner.Run(settings, line => Log.LogMessage(MessageImportance.High, line));
+        Directory.CreateDirectory(OutputDirectory);
+        Hosting.AtomicFile.WriteAllText(Path.Combine(OutputDirectory, "results.csv"), ExperimentResults.Csv(runs));
+        var markdown = ExperimentResults.Markdown(Target, runs, Command ?? "", stopwatch.Elapsed);
+        Hosting.AtomicFile.WriteAllText(Path.Combine(OutputDirectory, "results.md"), markdown);
+        foreach (var line in markdown.Split('\n').Where(l => l.StartsWith("|"))) Log.LogMessage(MessageImportance.High, "  " + line);
+        foreach (var failed in runs.Where(r => r.Failure is not null))
+            Log.LogError(null, "TT9040", null, null, 0, 0, 0, 0, $"{Target} {failed.Method} seed {failed.Seed} failed: {failed.Failure}");
+        return !Log.HasLoggedErrors;
+    }
+}
