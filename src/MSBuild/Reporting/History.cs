@@ -24,6 +24,8 @@ internal static class History
         ["train_loss"] = report.TrainLoss,
         ["validation_loss"] = report.ValidationLoss,
         ["test_loss"] = report.TestLoss,
+        ["metric"] = report.Metric?.Name,
+        ["test_metric"] = report.Metric?.Test,
         ["seconds"] = Math.Round(report.Seconds, 3),
         ["hyperparameters"] = new JsonObject(report.Hyperparameters.Select(h => KeyValuePair.Create(h.Key, (JsonNode?)JsonValue.Create(h.Value.Final)))),
     };
@@ -67,6 +69,7 @@ internal static class History
         void Row(string what, JsonNode? before, JsonNode? now) => rows.Add($"{what,-18} {(previous is null ? "(first run)" : F(before)),12} -> {F(now),-12}");
         Row("validation loss", previous?["validation_loss"], current["validation_loss"]);
         Row("test loss", previous?["test_loss"], current["test_loss"]);
+        if (current["metric"] is JsonValue metric) Row($"test {metric}", previous?["test_metric"], current["test_metric"]);
         foreach (var (name, value) in current["hyperparameters"]!.AsObject())
             Row(name, previous?["hyperparameters"]?[name], value);
         Row("seconds", previous?["seconds"], current["seconds"]);

@@ -28,6 +28,11 @@ internal static class MarkdownReport
         Line("| train | validation | test |");
         Line("| --- | --- | --- |");
         Line($"| {F(report.TrainLoss)} | {F(report.ValidationLoss)} | {F(report.TestLoss)} |");
+        if (report.Metric is { } metric)
+        {
+            Line();
+            Line($"In the task's metric ({metric.Name}): train {F(metric.Train)}, validation {F(metric.Validation)}, test {F(metric.Test)}.");
+        }
         Line();
         Line("## Hyperparameters");
         Line();

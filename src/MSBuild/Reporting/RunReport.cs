@@ -15,6 +15,9 @@ internal sealed record BlockPoint(int Step, double TrainLoss, double ValidationL
 /// <summary>A hyperparameter's value at a block; the range over all weights where it is per weight.</summary>
 internal sealed record BlockValue(double Value, double? Min, double? Max);
 
+/// <summary>The final losses in the run's own metric (e.g. MSE in original units).</summary>
+internal sealed record MetricReport(string Name, double? Train, double? Validation, double? Test);
+
 /// <summary>Statistics of the hypergradient norms over the run.</summary>
 internal sealed record NormSummary(double First, double Last, double Median, double Max);
 
@@ -36,6 +39,7 @@ internal sealed record RunReport(
     double? TrainLoss,
     double? ValidationLoss,
     double? TestLoss,
+    MetricReport? Metric,
     IReadOnlyDictionary<string, HyperparameterReport> Hyperparameters,
     NormSummary? HypergradientNorm,
     [property: System.Text.Json.Serialization.JsonIgnore] IReadOnlyList<BlockPoint> Blocks)
@@ -71,6 +75,9 @@ internal sealed record RunReport(
             Number(result["seconds"]) ?? 0, (int)(Number(result["steps_completed"]) ?? 0), diverged,
             diverged is { } s ? $"diverged at step {s}" : null, (int)(Number(result["skipped_hypersteps"]) ?? 0),
             Finite(Number(result["train_loss"])), Finite(Number(result["validation_loss"])), Finite(Number(result["test_loss"])),
+            result["metric"] is JsonObject metric && metric["name"]?.GetValue<string>() is { } metricName && metricName != "loss"
+                ? new MetricReport(metricName, Finite(Number(metric["train"])), Finite(Number(metric["validation"])), Finite(Number(metric["test"])))
+                : null,
             hyperparameters, normSummary, blocks);
     }
 

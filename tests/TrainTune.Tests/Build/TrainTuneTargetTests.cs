@@ -136,6 +136,26 @@ public class TrainTuneTargetTests : IDisposable
     }
 
     [Fact]
+    public void An_experiment_runs_every_method_and_initialisation_and_writes_its_results()
+    {
+        var outcome = DotnetCli.TrainTune("TinyTargets", _output, "-p:TrainTuneTargets=Quick", "-p:TrainTuneInits=2", "-p:TrainTuneMethods=Random%3BOursWdLrM");
+        Assert.True(outcome.ExitCode == 0, outcome.Output);
+        var csv = File.ReadAllLines(Path.Combine(_output, "Quick", "results.csv"));
+        Assert.Equal(5, csv.Length);
+        Assert.Equal(["OursWdLrM,1", "OursWdLrM,2", "Random,1", "Random,2"], csv.Skip(1).Select(l => string.Join(",", l.Split(',').Take(2))));
+        // The same seed starts both methods from the same random hyperparameters.
+        Assert.Equal(csv[1].Split(',')[2], csv[3].Split(',')[2]);
+        var markdown = File.ReadAllText(Path.Combine(_output, "Quick", "results.md"));
+        Assert.Contains("| OursWdLrM | 2 | 0 | 0 |", markdown);
+        Assert.Contains("-p:TrainTuneInits=2", markdown);
+
+        var bad = DotnetCli.TrainTune("TinyTargets", _output, "-p:TrainTuneInits=0", "-p:TrainTuneMethods=Baydin");
+        Assert.NotEqual(0, bad.ExitCode);
+        Assert.Contains("TrainTuneInits='0' is not a positive whole number", bad.Output);
+        Assert.Contains("TrainTuneMethods names 'Baydin', which is not a method; the valid ones are: OnePass, Fixed, Random, OursWdLr, OursWdLrM, OursWdHdlrM", bad.Output);
+    }
+
+    [Fact]
     public void A_project_without_training_targets_gets_a_warning_that_says_how_to_add_one()
     {
         var outcome = DotnetCli.TrainTune("NoTargets", _output);
