@@ -38,8 +38,13 @@ internal static class Plots
 
     static PlotModel Model(string title, string yTitle, bool logarithmic)
     {
-        var model = new PlotModel { Title = title, Background = OxyColors.White };
-        model.Legends.Add(new Legend { LegendPosition = LegendPosition.RightTop, LegendPlacement = LegendPlacement.Outside });
+        var model = new PlotModel { Title = title, Background = OxyColors.White, Padding = new OxyThickness(8, 24, 16, 8) };
+        model.Legends.Add(new Legend
+        {
+            LegendPosition = LegendPosition.BottomCenter,
+            LegendPlacement = LegendPlacement.Outside,
+            LegendOrientation = LegendOrientation.Horizontal,
+        });
         model.Axes.Add(new LinearAxis { Position = AxisPosition.Bottom, Title = "weight step", MajorGridlineStyle = LineStyle.Dot });
         model.Axes.Add(logarithmic
             ? new LogarithmicAxis { Position = AxisPosition.Left, Title = yTitle + " (log scale)", MajorGridlineStyle = LineStyle.Dot }
@@ -63,6 +68,6 @@ internal static class Plots
     static string Svg(PlotModel model)
     {
         _next = 0;
-        return SvgExporter.ExportToString(model, 900, 500, isDocument: true);
+        return SvgExporter.ExportToString(model, 900, 540, isDocument: true);
     }
 }

@@ -10,13 +10,8 @@ namespace TrainTune.Build.Tasks;
 /// TrainTuneTargets (all when empty). An unknown name is an error listing the valid ones; a
 /// project without targets gets a warning that says how to add one.
 /// </summary>
-public sealed class TrainTuneListTargets : Microsoft.Build.Utilities.Task
+public sealed class TrainTuneListTargets : HostTask
 {
-    [Required] public string Assembly { get; set; } = "";
-    [Required] public string DepsFile { get; set; } = "";
-    [Required] public string HostAssembly { get; set; } = "";
-    [Required] public string HostRuntimeConfig { get; set; } = "";
-    public string? Dotnet { get; set; }
     public string? Requested { get; set; }
 
     [Output] public ITaskItem[] Targets { get; set; } = [];
@@ -30,7 +25,7 @@ public sealed class TrainTuneListTargets : Microsoft.Build.Utilities.Task
             return true;
         }
         var lines = new List<string>();
-        var outcome = ChildProcess.Run(HostCommand.Dotnet(Dotnet), HostCommand.Arguments(DepsFile, HostRuntimeConfig, HostAssembly, "list", Assembly), lines.Add);
+        var outcome = ChildProcess.Run(DotnetPath, HostArguments("list"), lines.Add);
         var listing = lines.FirstOrDefault(l => l.StartsWith(Hosting.HostProtocol.TargetsPrefix, StringComparison.Ordinal));
         if (outcome.ExitCode != 0 || listing is null)
         {

@@ -9,34 +9,32 @@ namespace TrainTune.Build.Tasks;
 /// Runs TrainTuneInits random initialisations of every method in TrainTuneMethods for one
 /// target, in parallel, and writes results.csv and results.md in the target's folder.
 /// </summary>
-public sealed class TrainTuneRunExperiment : Microsoft.Build.Utilities.Task
+public sealed class TrainTuneRunExperiment : HostTask
 {
     [Required] public string Target { get; set; } = "";
-    [Required] public string Assembly { get; set; } = "";
-    [Required] public string DepsFile { get; set; } = "";
-    [Required] public string HostAssembly { get; set; } = "";
-    [Required] public string HostRuntimeConfig { get; set; } = "";
     [Required] public string OutputDirectory { get; set; } = "";
     [Required] public string Methods { get; set; } = "";
     public int Inits { get; set; }
-    public string? Dotnet { get; set; }
     public string? Steps { get; set; }
     public string? Device { get; set; }
-    public string? Command { get; set; }
+    /// <summary>The project file, for the command line quoted in results.md.</summary>
+    public string? Project { get; set; }
     public int Parallelism { get; set; } = Environment.ProcessorCount;
 
     public override bool Execute()
     {
         var methods = KnobValidation.SplitNames(Methods);
         var stopwatch = Stopwatch.StartNew();
-        var settings = new ExperimentRunner.Settings(HostCommand.Dotnet(Dotnet),
-            HostCommand.Arguments(DepsFile, HostRuntimeConfig, HostAssembly, "run", Assembly).ToList(), Target, OutputDirectory,
+        var settings = new ExperimentRunner.Settings(DotnetPath,
+            HostArguments("run"), Target, OutputDirectory,
             methods, Inits, Steps, Device, Parallelism);
         Log.LogMessage(MessageImportance.High, $"TrainTune: {Target}: {Inits} initialisations x {methods.Count} methods ({string.Join(", ", methods)}), {Parallelism} at a time");
         var runs = ExperimentRunner.Run(settings, line => Log.LogMessage(MessageImportance.High, line));
         Directory.CreateDirectory(OutputDirectory);
         Hosting.AtomicFile.WriteAllText(Path.Combine(OutputDirectory, "results.csv"), ExperimentResults.Csv(runs));
-        var markdown = ExperimentResults.Markdown(Target, runs, Command ?? "", stopwatch.Elapsed);
+        var command = $"dotnet build {Project} -t:TrainTune -p:TrainTuneTargets={Target} -p:TrainTuneInits={Inits} -p:TrainTuneMethods={string.Join("%3B", methods)}"
+            + (string.IsNullOrWhiteSpace(Steps) ? "" : $" -p:TrainTuneSteps={Steps}");
+        var markdown = ExperimentResults.Markdown(Target, runs, command, stopwatch.Elapsed);
         Hosting.AtomicFile.WriteAllText(Path.Combine(OutputDirectory, "results.md"), markdown);
         foreach (var line in markdown.Split('\n').Where(l => l.StartsWith("|"))) Log.LogMessage(MessageImportance.High, "  " + line);
         foreach (var failed in runs.Where(r => r.Failure is not null))

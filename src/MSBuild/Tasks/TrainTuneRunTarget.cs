@@ -8,15 +8,10 @@ namespace TrainTune.Build.Tasks;
 /// relaying its progress to the build log every few seconds. A failure is an error with the
 /// exit code and the tail of the process's output.
 /// </summary>
-public sealed class TrainTuneRunTarget : Microsoft.Build.Utilities.Task
+public sealed class TrainTuneRunTarget : HostTask
 {
     [Required] public string Target { get; set; } = "";
-    [Required] public string Assembly { get; set; } = "";
-    [Required] public string DepsFile { get; set; } = "";
-    [Required] public string HostAssembly { get; set; } = "";
-    [Required] public string HostRuntimeConfig { get; set; } = "";
     [Required] public string OutputDirectory { get; set; } = "";
-    public string? Dotnet { get; set; }
     public string? Steps { get; set; }
     public string? Method { get; set; }
     public string? Seed { get; set; }
@@ -30,7 +25,7 @@ public sealed class TrainTuneRunTarget : Microsoft.Build.Utilities.Task
 
     public override bool Execute()
     {
-        var arguments = HostCommand.Arguments(DepsFile, HostRuntimeConfig, HostAssembly, "run", Assembly).ToList();
+        var arguments = HostArguments("run");
         arguments.AddRange(["--target", Target, "--output", OutputDirectory]);
         if (!string.IsNullOrWhiteSpace(Steps)) arguments.AddRange(["--steps", Steps!.Trim()]);
         if (!string.IsNullOrWhiteSpace(Method)) arguments.AddRange(["--method", Method!.Trim()]);
@@ -42,7 +37,7 @@ public sealed class TrainTuneRunTarget : Microsoft.Build.Utilities.Task
 
         Log.LogMessage(MessageImportance.High, $"TrainTune: running {Target} (output in {OutputDirectory})");
         var progress = new ProgressReporter(Target, TimeSpan.FromSeconds(ProgressIntervalSeconds), () => DateTime.UtcNow);
-        var outcome = ChildProcess.Run(HostCommand.Dotnet(Dotnet), arguments, line =>
+        var outcome = ChildProcess.Run(DotnetPath, arguments, line =>
         {
             if (progress.Consider(line) is { } message) Log.LogMessage(MessageImportance.High, message);
         });
