@@ -44,6 +44,7 @@ internal static class Plots
             LegendPosition = LegendPosition.BottomCenter,
             LegendPlacement = LegendPlacement.Outside,
             LegendOrientation = LegendOrientation.Horizontal,
+            LegendItemSpacing = 32,
         });
         model.Axes.Add(new LinearAxis { Position = AxisPosition.Bottom, Title = "weight step", MajorGridlineStyle = LineStyle.Dot });
         model.Axes.Add(logarithmic
