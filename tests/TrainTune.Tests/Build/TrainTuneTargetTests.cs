@@ -155,6 +155,22 @@ public class TrainTuneTargetTests : IDisposable
         Assert.Contains("TrainTuneMethods names 'Baydin', which is not a method; the valid ones are: OnePass, Fixed, Random, OursWdLr, OursWdLrM, OursWdHdlrM", bad.Output);
     }
 
+    [SkippableFact]
+    public void The_readmes_main_command_tunes_the_three_uci_targets()
+    {
+        Data.RealData.Root();
+        var outcome = DotnetCli.Run(DotnetCli.RepositoryRoot(), "build", "samples/UciRegression", "-t:TrainTune", "--disable-build-servers", "-nodeReuse:false",
+            $"-p:TrainTuneOutputDir={_output}", "-p:TrainTuneSteps=300");
+        Assert.True(outcome.ExitCode == 0, outcome.Output);
+        foreach (var target in new[] { "Energy", "Kin8nm", "Power" })
+        {
+            var report = Json(Path.Combine(_output, target, "report.json"));
+            Assert.Equal(300, report.GetProperty("steps_completed").GetInt32());
+            Assert.True(report.GetProperty("test_loss").GetDouble() < 1.0, $"{target}: normalised test MSE {report.GetProperty("test_loss")}");
+        }
+        Assert.Contains("MSE x 1000", File.ReadAllText(Path.Combine(_output, "Kin8nm", "report.md")));
+    }
+
     [Fact]
     public void A_project_without_training_targets_gets_a_warning_that_says_how_to_add_one()
     {
