@@ -14,6 +14,10 @@ public static class MethodNames
         ["Fixed"] = run => run.Tune(Method.Fixed()),
         // Fixed hyperparameters, trained on training + validation data together.
         ["Random"] = run => run.Tune(Method.Fixed()).On(TrainOnTrainingAndValidation(run)),
+        // As Random, and the learning rate multiplied after every block by r ~ U[0.995, 1.001], drawn once per run.
+        ["RandomLrMultiplier"] = run => run.Tune(Method.LearningRateMultiplier(LearningRateFactor(run.Seed))).On(TrainOnTrainingAndValidation(run)),
+        // The one-pass method with only weight decay tuned (Lorraine et al.'s IFT setting).
+        ["Lorraine"] = run => Tuning(run, "Lorraine", WeightDecay),
         ["OursWdLr"] = run => Tuning(run, "OursWdLr", LearningRate, WeightDecay),
         ["OursWdLrM"] = run => Tuning(run, "OursWdLrM", LearningRate, WeightDecay, Momentum),
         ["OursWdHdlrM"] = run => Tuning(run, "OursWdHdlrM", LearningRate, WeightDecay, Momentum).WithPerWeight(LearningRate),
@@ -42,6 +46,9 @@ public static class MethodNames
             Train = new Split(TorchSharp.torch.cat([data.Train.Inputs, data.Validation.Inputs]), TorchSharp.torch.cat([data.Train.Targets, data.Validation.Targets])),
         };
     }
+
+    /// <summary>The learning-rate factor of RandomLrMultiplier for <paramref name="seed"/>: U[0.995, 1.001].</summary>
+    public static double LearningRateFactor(long seed) => 0.995 + 0.006 * new Random(unchecked((int)(seed * 40503L % int.MaxValue)) + 1).NextDouble();
 
     /// <summary>
     /// The paper's random initial hyperparameters for <paramref name="seed"/>: log10 η ~ U[−6, −1],

@@ -73,6 +73,21 @@ public sealed class HyperparameterSet : IDisposable
         Clamp(h);
     }
 
+    /// <summary>Multiplies the values of hyperparameter <paramref name="h"/> by <paramref name="factor"/>, then clamps them.</summary>
+    public void Scale(int h, double factor)
+    {
+        var spec = Specs[h];
+        using (torch.no_grad())
+            foreach (var raw in _raw[h])
+                switch (spec.Transform)
+                {
+                    case Transform.Log10: raw.add_(Math.Log10(factor)); break;
+                    case Transform.Identity: raw.mul_(factor); break;
+                    default: throw new TrainTuneException($"Hyperparameter '{spec.Name}' has a {spec.Transform} transform and cannot be multiplied by a factor.");
+                }
+        Clamp(h);
+    }
+
     /// <summary>Clamps hyperparameter <paramref name="h"/>'s raw values to its bounds, in place.</summary>
     public void Clamp(int h)
     {

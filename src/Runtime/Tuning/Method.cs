@@ -17,6 +17,9 @@ public abstract record Method
     /// <summary>Hyperparameters stay at their initial values; blocks of <paramref name="stepsPerBlock"/> steps set the record's granularity.</summary>
     public static FixedMethod Fixed(int stepsPerBlock = 10) => new(stepsPerBlock);
 
+    /// <summary>Fixed hyperparameters, but the learning rate is multiplied by <paramref name="factor"/> after every block, within its bounds.</summary>
+    public static LearningRateMultiplierMethod LearningRateMultiplier(double factor, int stepsPerBlock = 10) => new(factor, stepsPerBlock);
+
     /// <summary>
     /// The one-pass implicit method: every <paramref name="stepsPerHyperstep"/> weight steps,
     /// one tracked step, a hypergradient with <paramref name="neumannTerms"/> Neumann terms and

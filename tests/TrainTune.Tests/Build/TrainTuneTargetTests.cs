@@ -152,7 +152,7 @@ public class TrainTuneTargetTests : IDisposable
         var bad = DotnetCli.TrainTune("TinyTargets", _output, "-p:TrainTuneInits=0", "-p:TrainTuneMethods=Baydin");
         Assert.NotEqual(0, bad.ExitCode);
         Assert.Contains("TrainTuneInits='0' is not a positive whole number", bad.Output);
-        Assert.Contains("TrainTuneMethods names 'Baydin', which is not a method; the valid ones are: OnePass, Fixed, Random, OursWdLr, OursWdLrM, OursWdHdlrM", bad.Output);
+        Assert.Contains("TrainTuneMethods names 'Baydin', which is not a method; the valid ones are: OnePass, Fixed, Random, RandomLrMultiplier, Lorraine, OursWdLr, OursWdLrM, OursWdHdlrM", bad.Output);
     }
 
     [SkippableFact]

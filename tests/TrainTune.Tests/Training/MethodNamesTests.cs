@@ -38,11 +38,54 @@ public class MethodNamesTests
     }
 
     [Fact]
+    public void Lorraine_changes_only_weight_decay()
+    {
+        var result = MethodNames.Apply("Lorraine", Base()).Run();
+        Assert.Equal(1e-3, result.FinalHyperparameters["learningRate"].Value, 9);
+        Assert.Equal(0.5, result.FinalHyperparameters["momentum"].Value, 6);
+        Assert.NotEqual(1e-4, result.FinalHyperparameters["weightDecay"].Value, 9);
+    }
+
+    [Fact]
+    public void The_learning_rate_multiplier_multiplies_after_every_block_and_clips_to_the_bounds()
+    {
+        var shrinking = Base().Tune(Method.LearningRateMultiplier(0.99)).ForSteps(50).Run();
+        Assert.Equal(1e-3 * Math.Pow(0.99, 5), shrinking.FinalHyperparameters["learningRate"].Value, 1e-3 * 1e-5);
+        Assert.Equal(0.5, shrinking.FinalHyperparameters["momentum"].Value, 6);
+        var lrs = shrinking.History.Select(h => h.Hyperparameters["learningRate"].Value).ToList();
+        for (var b = 0; b < lrs.Count; b++) Assert.Equal(1e-3 * Math.Pow(0.99, b + 1), lrs[b], 1e-3 * 1e-5);
+
+        // At the bottom of the range [1e-10, 1]: 1.008e-10 × 0.995 stays above, × 0.995² falls below and is clipped.
+        var clipped = TuningRun.Of(Tasks.Mlp, new Sgd(1.008e-10), Loss.MeanSquaredError).On(Tasks.Regression())
+            .Tune(Method.LearningRateMultiplier(0.995)).ForSteps(30).Run();
+        var values = clipped.History.Select(h => h.Hyperparameters["learningRate"].Value).ToList();
+        Assert.Equal(1.008e-10 * 0.995, values[0], 1e-14);
+        Assert.Equal(1e-10, values[1], 1e-14);
+        Assert.Equal(1e-10, values[2], 1e-14);
+    }
+
+    [Fact]
+    public void Random_lr_multiplier_draws_its_factor_once_per_seed_and_trains_on_training_and_validation()
+    {
+        var factors = Enumerable.Range(0, 500).Select(s => MethodNames.LearningRateFactor(s)).ToList();
+        Assert.All(factors, f => Assert.InRange(f, 0.995, 1.001));
+        Assert.True(factors.Max() - factors.Min() > 0.005, "the factors should spread over the range");
+        Assert.Equal(MethodNames.LearningRateFactor(3), MethodNames.LearningRateFactor(3));
+        var run = MethodNames.Apply("RandomLrMultiplier", Base().WithSeed(3));
+        var method = Assert.IsType<LearningRateMultiplierMethod>(run.Method);
+        Assert.Equal(MethodNames.LearningRateFactor(3), method.Factor);
+        Assert.Equal(600, run.Data!.Train.Rows);
+    }
+
+    [Fact]
     public void A_method_that_cannot_tune_the_rules_hyperparameters_names_the_method_and_the_rule()
     {
         var run = TuningRun.Of(Tasks.Mlp, new Sgd(), Loss.MeanSquaredError).On(Tasks.Regression());
         var error = Assert.Throws<TrainTuneException>(() => MethodNames.Apply("OursWdLrM", run));
         Assert.Contains("Method OursWdLrM tunes learningRate, weightDecay, momentum, but the rule Sgd has no weightDecay or momentum", error.Message);
         Assert.Contains("Unknown method 'Bogus'", Assert.Throws<TrainTuneException>(() => MethodNames.Apply("Bogus", run)).Message);
+        Assert.Contains("Method Lorraine tunes weightDecay, but the rule Sgd has no weightDecay", Assert.Throws<TrainTuneException>(() => MethodNames.Apply("Lorraine", run)).Message);
+        var adam = TuningRun.Of(Tasks.Mlp, new Adam(), Loss.MeanSquaredError).On(Tasks.Regression()).Tune(Method.LearningRateMultiplier(0.99, 5) with { LearningRate = "eta" });
+        Assert.Contains("LearningRateMultiplier needs a hyperparameter named 'eta', but the rule Adam has learningRate, beta1, beta2, epsilon, weightDecay", Assert.Throws<TrainTuneException>(() => adam.Run()).Message);
     }
 }
