@@ -16,6 +16,8 @@ public static class MethodNames
         ["Random"] = run => run.Tune(Method.Fixed()).On(TrainOnTrainingAndValidation(run)),
         // As Random, and the learning rate multiplied after every block by r ~ U[0.995, 1.001], drawn once per run.
         ["RandomLrMultiplier"] = run => run.Tune(Method.LearningRateMultiplier(LearningRateFactor(run.Seed))).On(TrainOnTrainingAndValidation(run)),
+        // Hypergradient descent on log10 η after every step (lr 0.001), the rest fixed.
+        ["Baydin"] = run => run.Tune(Method.HypergradientDescent(0.001)),
         // The one-pass method with only weight decay tuned (Lorraine et al.'s IFT setting).
         ["Lorraine"] = run => Tuning(run, "Lorraine", WeightDecay),
         ["OursWdLr"] = run => Tuning(run, "OursWdLr", LearningRate, WeightDecay),

@@ -88,7 +88,10 @@ public sealed class Learner : IDisposable
     }
 
     /// <summary>One weight step w ← w − u(λ, w) without any graph. Returns the training loss (detached).</summary>
-    public Tensor UntrackedStep(Split batch)
+    public Tensor UntrackedStep(Split batch) => UntrackedStep(batch, out _);
+
+    /// <summary>As <see cref="UntrackedStep(Split)"/>, also giving ∇L_T(w) of the batch at the weights before the step.</summary>
+    public Tensor UntrackedStep(Split batch, out Tensor[] gradients)
     {
         if (_blockValues is null) BeginBlock();
         var values = _blockValues!;
@@ -98,6 +101,7 @@ public sealed class Learner : IDisposable
         var state = CopyState();
         Rule.Apply(_weights, grads, RuleValues(values), state);
         KeepState(state);
+        gradients = grads;
         return loss.detach();
     }
 

@@ -96,7 +96,7 @@ internal sealed class Trainer(TuningRun run)
                 for (var t = 0; t < (fullBlock ? length - 1 : length); t++)
                 {
                     using var stepScope = torch.NewDisposeScope();
-                    losses.Add(learner.UntrackedStep(trainBatches.Next()).MoveToOuterDisposeScope());
+                    losses.Add(tuner.Step(learner, trainBatches.Next()).MoveToOuterDisposeScope());
                 }
                 validationBatch = validationBatches.Next();
                 if (fullBlock)

@@ -21,6 +21,13 @@ public abstract record Method
     public static LearningRateMultiplierMethod LearningRateMultiplier(double factor, int stepsPerBlock = 10) => new(factor, stepsPerBlock);
 
     /// <summary>
+    /// Hypergradient descent (Baydin et al.): after every weight step, x = log10 η moves by plain
+    /// SGD with learning rate <paramref name="hyperLearningRate"/>, using h = −∇L(w_t)·∇L(w_{t−1})
+    /// of the training batches as the gradient of x.
+    /// </summary>
+    public static HypergradientDescentMethod HypergradientDescent(double hyperLearningRate = 0.001, int stepsPerBlock = 10) => new(hyperLearningRate, stepsPerBlock);
+
+    /// <summary>
     /// The one-pass implicit method: every <paramref name="stepsPerHyperstep"/> weight steps,
     /// one tracked step, a hypergradient with <paramref name="neumannTerms"/> Neumann terms and
     /// an Adam step (learning rate <paramref name="hyperLearningRate"/>) on the raw values of
@@ -33,6 +40,9 @@ public abstract record Method
 /// <summary>Finishes each block of weight steps for one run.</summary>
 internal interface IBlockTuner : IDisposable
 {
+    /// <summary>One of the block's other weight steps; plain by default.</summary>
+    TorchSharp.torch.Tensor Step(Learner learner, Split batch) => learner.UntrackedStep(batch);
+
     BlockOutcome FinishBlock(Learner learner, Split batch, Split validation);
 
     /// <summary>Writes the tuner's own state (e.g. the hyper-optimiser's moments).</summary>

@@ -149,10 +149,10 @@ public class TrainTuneTargetTests : IDisposable
         Assert.Contains("| OursWdLrM | 2 | 0 | 0 |", markdown);
         Assert.Contains("-p:TrainTuneInits=2", markdown);
 
-        var bad = DotnetCli.TrainTune("TinyTargets", _output, "-p:TrainTuneInits=0", "-p:TrainTuneMethods=Baydin");
+        var bad = DotnetCli.TrainTune("TinyTargets", _output, "-p:TrainTuneInits=0", "-p:TrainTuneMethods=DiffThroughOpt");
         Assert.NotEqual(0, bad.ExitCode);
         Assert.Contains("TrainTuneInits='0' is not a positive whole number", bad.Output);
-        Assert.Contains("TrainTuneMethods names 'Baydin', which is not a method; the valid ones are: OnePass, Fixed, Random, RandomLrMultiplier, Lorraine, OursWdLr, OursWdLrM, OursWdHdlrM", bad.Output);
+        Assert.Contains("TrainTuneMethods names 'DiffThroughOpt', which is not a method; the valid ones are: OnePass, Fixed, Random, RandomLrMultiplier, Lorraine, Baydin, OursWdLr, OursWdLrM, OursWdHdlrM", bad.Output);
     }
 
     [SkippableFact]

@@ -1,0 +1,80 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace TrainTune;
+
+/// <summary>
+/// Hypergradient descent (Baydin et al., the paper's "Baydin" baseline): after every weight
+/// step, x = log10 η ← x − κ h with h = −∇L(w_t)·∇L(w_{t−1}) from consecutive training
+/// batches, then the clamp. Other hyperparameters stay fixed.
+/// </summary>
+public sealed record HypergradientDescentMethod(double HyperLearningRate = 0.001, int BlockLength = 10, string LearningRate = "learningRate") : Method
+{
+    public override string Name => "HypergradientDescent";
+
+    public override int StepsPerBlock => BlockLength;
+
+    internal override IBlockTuner Start(Learner learner)
+    {
+        if (BlockLength < 1) throw new TrainTuneException($"HypergradientDescent: the block length must be at least 1, not {BlockLength}.");
+        if (!(HyperLearningRate > 0)) throw new TrainTuneException($"HypergradientDescent: the hyper learning rate must be greater than 0, not {HyperLearningRate}.");
+        var h = learner.Hyperparameters.IndexOf(LearningRate);
+        if (h < 0 || learner.Hyperparameters.Specs[h].Transform != Transform.Log10)
+            throw new TrainTuneException($"HypergradientDescent (Baydin) tunes a log10 hyperparameter named '{LearningRate}', which the rule {learner.Rule.GetType().Name} does not have (it has {string.Join(", ", learner.Rule.Hyperparameters.Select(s => s.Name))}).");
+        return new Tuner(this, h, learner.Weights[0].device);
+    }
+
+    internal sealed class Tuner(HypergradientDescentMethod method, int learningRate, Device device) : IBlockTuner
+    {
+        Tensor[]? _previous;
+        Tensor? _lastHypergradient;
+
+        public Tensor Step(Learner learner, Split batch)
+        {
+            var loss = learner.UntrackedStep(batch, out var gradients);
+            if (_previous is not null)
+            {
+                using var scope = torch.NewDisposeScope();
+                var h = -torch.stack(gradients.Zip(_previous, (g, p) => (g * p).sum())).sum();
+                using (torch.no_grad())
+                    foreach (var raw in learner.Hyperparameters.Raw(learningRate)) raw.sub_(h.to(raw.dtype) * method.HyperLearningRate);
+                learner.Hyperparameters.Clamp(learningRate);
+                learner.BeginBlock();
+                _lastHypergradient?.Dispose();
+                _lastHypergradient = h.DetachFromDisposeScope();
+            }
+            Keep(gradients);
+            return loss;
+        }
+
+        /// <summary>h of the last update, or null before the second step (read by tests; it stays on the device until then).</summary>
+        internal double? LastHypergradientValue => _lastHypergradient?.to(ScalarType.Float64).item<double>();
+
+        public BlockOutcome FinishBlock(Learner learner, Split batch, Split validation) => new(Step(learner, batch), null, null, false);
+
+        void Keep(Tensor[] gradients)
+        {
+            if (_previous is not null) foreach (var p in _previous) p.Dispose();
+            _previous = gradients.Select(g => g.detach().clone().DetachFromDisposeScope()).ToArray();
+        }
+
+        public void Save(Checkpoint checkpoint)
+        {
+            if (_previous is null) return;
+            for (var k = 0; k < _previous.Length; k++) checkpoint.Put($"baydin/previous/{k}", _previous[k]);
+        }
+
+        public void Load(Checkpoint checkpoint)
+        {
+            var restored = new List<Tensor>();
+            for (var k = 0; checkpoint.Tensors.ContainsKey($"baydin/previous/{k}"); k++) restored.Add(checkpoint.Get($"baydin/previous/{k}", device)!.DetachFromDisposeScope());
+            _previous = restored.Count > 0 ? [.. restored] : null;
+        }
+
+        public void Dispose()
+        {
+            if (_previous is not null) foreach (var p in _previous) p.Dispose();
+            _lastHypergradient?.Dispose();
+        }
+    }
+}
