@@ -25,12 +25,40 @@ public static class MethodNames
         ["OursWdHdlrM"] = run => Tuning(run, "OursWdHdlrM", LearningRate, WeightDecay, Momentum).WithPerWeight(LearningRate),
     };
 
-    public static IReadOnlyCollection<string> All => Known.Keys;
+    /// <summary>Three runs with fixed hyperparameters on the training data only; the one with the lowest final validation loss counts.</summary>
+    public const string Random3Batched = nameof(Random3Batched);
+
+    public static IReadOnlyCollection<string> All => [.. Known.Keys, Random3Batched];
+
+    public static bool IsBatched(string name) => string.Equals(name, Random3Batched, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// The three candidates of Random3Batched: fixed hyperparameters, training data only; candidate
+    /// c has weight seed seed + c·1000003 and, with <paramref name="randomInitial"/>, the random
+    /// initial values of that seed (candidate 0 shares the other methods' values for the seed).
+    /// </summary>
+    public static IReadOnlyList<TuningRun> BatchedCandidates(TuningRun run, bool randomInitial) =>
+        Enumerable.Range(0, 3).Select(c =>
+        {
+            var seed = run.Seed + c * 1_000_003L;
+            var candidate = run.Tune(Method.Fixed()).WithSeed(seed);
+            return randomInitial ? candidate.StartingFrom(RandomInitial(seed, run.Rule)) : candidate;
+        }).ToList();
+
+    /// <summary>The index of the run with the lowest final validation loss among those that did not diverge (0 when all did).</summary>
+    public static int BestByValidation(IReadOnlyList<RunResult> results)
+    {
+        var best = -1;
+        for (var i = 0; i < results.Count; i++)
+            if (!results[i].Diverged && double.IsFinite(results[i].ValidationLoss) && (best < 0 || results[i].ValidationLoss < results[best].ValidationLoss)) best = i;
+        return Math.Max(best, 0);
+    }
 
     /// <summary><paramref name="run"/> changed as the method <paramref name="name"/> asks.</summary>
     public static TuningRun Apply(string name, TuningRun run) =>
         Known.TryGetValue(name, out var apply) ? apply(run)
-        : throw new TrainTuneException($"Unknown method '{name}'; the valid ones are: {string.Join(", ", Known.Keys)}.");
+        : IsBatched(name) ? run.Tune(Method.Fixed())
+        : throw new TrainTuneException($"Unknown method '{name}'; the valid ones are: {string.Join(", ", All)}.");
 
     static TuningRun Tuning(TuningRun run, string method, params string[] names)
     {

@@ -60,8 +60,6 @@ public static class TargetRunner
         var lastProgress = DateTime.MinValue;
         run = run
             .RecordTo(Path.Combine(options.OutputDirectory, HostProtocol.RecordFile))
-            .CheckpointTo(Path.Combine(options.OutputDirectory, HostProtocol.CheckpointFile), options.CheckpointEveryBlocks)
-            .ResumeFromCheckpoint(options.Resume)
             .OnProgress(progress =>
             {
                 // At most two lines a second reach the build; it thins them further.
@@ -79,14 +77,34 @@ public static class TargetRunner
                 output.Flush();
             });
 
-        var result = run.Run();
+        RunResult result;
+        string? note = null;
+        if (options.Method is { } name && MethodNames.IsBatched(name))
+        {
+            // Three runs on the training data; the lowest final validation loss counts (3x the compute).
+            var candidates = MethodNames.BatchedCandidates(run, options.RandomInitial)
+                .Select((c, i) => c.RecordTo(Path.Combine(options.OutputDirectory, $"record-candidate-{i}.jsonl"))).ToList();
+            var results = candidates.Select(c => c.Run()).ToList();
+            var best = MethodNames.BestByValidation(results);
+            File.Copy(Path.Combine(options.OutputDirectory, $"record-candidate-{best}.jsonl"), Path.Combine(options.OutputDirectory, HostProtocol.RecordFile), overwrite: true);
+            (run, result) = (candidates[best], results[best] with { Seconds = results.Sum(r => r.Seconds) });
+            note = $"best of 3 by final validation loss: candidate {best} ({string.Join(", ", results.Select(r => r.ValidationLoss.ToString("G4", System.Globalization.CultureInfo.InvariantCulture)))}); seconds are the three runs together";
+        }
+        else
+        {
+            result = run
+                .CheckpointTo(Path.Combine(options.OutputDirectory, HostProtocol.CheckpointFile), options.CheckpointEveryBlocks)
+                .ResumeFromCheckpoint(options.Resume)
+                .Run();
+        }
         var summary = new
         {
             Target = target.Name,
             target.Method,
             Configuration = new
             {
-                MethodName = run.Method.Name,
+                MethodName = options.Method is { } chosen && MethodNames.IsBatched(chosen) ? MethodNames.Random3Batched : run.Method.Name,
+                Note = note,
                 MethodOptions = (object)run.Method,
                 run.Steps,
                 run.Seed,

@@ -1,0 +1,47 @@
+using System.Text.Json;
+using TrainTune.Hosting;
+
+namespace TrainTune.Tests.Targets;
+
+public class Random3BatchedTests : IDisposable
+{
+    readonly string _folder = Directory.CreateTempSubdirectory("traintune-batched-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    static double Final(string record, string property) =>
+        JsonDocument.Parse(File.ReadLines(record).Last()).RootElement.GetProperty(property).GetDouble();
+
+    [Fact]
+    public void Random3Batched_keeps_the_run_with_the_lowest_final_validation_loss_of_the_three()
+    {
+        var result = TargetRunner.Run(typeof(TestTargets).Assembly.Location,
+            new HostRunOptions("SmallRegression", _folder, Steps: 40, Method: "Random3Batched", Seed: 4, RandomInitial: true), TextWriter.Null);
+
+        var candidates = Enumerable.Range(0, 3).Select(i => Path.Combine(_folder, $"record-candidate-{i}.jsonl")).ToList();
+        var validation = candidates.Select(c => Final(c, "validation_loss")).ToList();
+        Assert.Equal(3, validation.Distinct().Count());
+        Assert.Equal(validation.Min(), result.ValidationLoss);
+        var best = validation.IndexOf(validation.Min());
+        Assert.Equal(File.ReadAllText(candidates[best]), File.ReadAllText(Path.Combine(_folder, "record.jsonl")));
+        Assert.Equal("Fixed", result.Method);
+        var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(_folder, "result.json"))).RootElement.GetProperty("configuration");
+        Assert.Equal("Random3Batched", summary.GetProperty("method_name").GetString());
+        Assert.Contains($"candidate {best}", summary.GetProperty("note").GetString());
+        // Candidate 0 starts from the seed's random values, as the other methods do for that seed.
+        var first = JsonDocument.Parse(File.ReadLines(candidates[0]).First()).RootElement.GetProperty("hyperparameters");
+        Assert.Equal(MethodNames.RandomInitial(4, new SgdMomentum())["learningRate"], first.GetProperty("learningRate").GetProperty("value").GetDouble(), 1e-9);
+        // Trained on the training data only (SmallRegression has 400 training rows).
+        Assert.Equal(400, MethodNames.Apply("Random3Batched", TestTargets.SmallRegression()).Data!.Train.Rows);
+    }
+
+    [Fact]
+    public void The_best_run_is_the_lowest_validation_loss_that_did_not_diverge()
+    {
+        RunResult Result(double validation, int? diverged = null) =>
+            new("Fixed", 0, 10, diverged, 1, validation, 1, new Dictionary<string, HyperparameterValue>(), new Dictionary<string, HyperparameterValue>(), 0, 1, []);
+        Assert.Equal(1, MethodNames.BestByValidation([Result(0.5), Result(0.2), Result(0.3)]));
+        Assert.Equal(2, MethodNames.BestByValidation([Result(0.5), Result(0.1, diverged: 5), Result(0.3)]));
+        Assert.Equal(0, MethodNames.BestByValidation([Result(double.NaN, 3), Result(double.NaN, 4), Result(double.NaN, 2)]));
+    }
+}
