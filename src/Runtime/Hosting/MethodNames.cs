@@ -28,9 +28,14 @@ public static class MethodNames
     /// <summary>Three runs with fixed hyperparameters on the training data only; the one with the lowest final validation loss counts.</summary>
     public const string Random3Batched = nameof(Random3Batched);
 
-    public static IReadOnlyCollection<string> All => [.. Known.Keys, Random3Batched];
+    /// <summary>Bayesian optimisation over whole training runs (see <see cref="BayesOptSearch"/>).</summary>
+    public const string BayesOpt = nameof(BayesOpt);
+
+    public static IReadOnlyCollection<string> All => [.. Known.Keys, Random3Batched, BayesOpt];
 
     public static bool IsBatched(string name) => string.Equals(name, Random3Batched, StringComparison.OrdinalIgnoreCase);
+
+    public static bool IsSearch(string name) => string.Equals(name, BayesOpt, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>
     /// The three candidates of Random3Batched: fixed hyperparameters, training data only; candidate
@@ -57,7 +62,7 @@ public static class MethodNames
     /// <summary><paramref name="run"/> changed as the method <paramref name="name"/> asks.</summary>
     public static TuningRun Apply(string name, TuningRun run) =>
         Known.TryGetValue(name, out var apply) ? apply(run)
-        : IsBatched(name) ? run.Tune(Method.Fixed())
+        : IsBatched(name) || IsSearch(name) ? run.Tune(Method.Fixed())
         : throw new TrainTuneException($"Unknown method '{name}'; the valid ones are: {string.Join(", ", All)}.");
 
     static TuningRun Tuning(TuningRun run, string method, params string[] names)

@@ -90,6 +90,12 @@ public static class TargetRunner
             (run, result) = (candidates[best], results[best] with { Seconds = results.Sum(r => r.Seconds) });
             note = $"best of 3 by final validation loss: candidate {best} ({string.Join(", ", results.Select(r => r.ValidationLoss.ToString("G4", System.Globalization.CultureInfo.InvariantCulture)))}); seconds are the three runs together";
         }
+        else if (options.Method is { } search && MethodNames.IsSearch(search))
+        {
+            var outcome = BayesOptSearch.Run(run.OnProgress(_ => { }), options.OutputDirectory);
+            result = outcome.Best;
+            note = $"best of {outcome.Evaluations.Count} evaluations (5 random, 25 by expected improvement): evaluation {outcome.BestIndex}; {outcome.Diverged} diverged; seconds are all evaluations together; see bayesopt.csv";
+        }
         else
         {
             result = run
@@ -103,7 +109,7 @@ public static class TargetRunner
             target.Method,
             Configuration = new
             {
-                MethodName = options.Method is { } chosen && MethodNames.IsBatched(chosen) ? MethodNames.Random3Batched : run.Method.Name,
+                MethodName = options.Method is { } chosen && (MethodNames.IsBatched(chosen) || MethodNames.IsSearch(chosen)) ? MethodNames.All.First(n => string.Equals(n, chosen, StringComparison.OrdinalIgnoreCase)) : run.Method.Name,
                 Note = note,
                 MethodOptions = (object)run.Method,
                 run.Steps,

@@ -152,7 +152,7 @@ public class TrainTuneTargetTests : IDisposable
         var bad = DotnetCli.TrainTune("TinyTargets", _output, "-p:TrainTuneInits=0", "-p:TrainTuneMethods=DiffThroughOpt");
         Assert.NotEqual(0, bad.ExitCode);
         Assert.Contains("TrainTuneInits='0' is not a positive whole number", bad.Output);
-        Assert.Contains("TrainTuneMethods names 'DiffThroughOpt', which is not a method; the valid ones are: OnePass, Fixed, Random, RandomLrMultiplier, Random3Batched, Lorraine, Baydin, OursWdLr, OursWdLrM, OursWdHdlrM", bad.Output);
+        Assert.Contains("TrainTuneMethods names 'DiffThroughOpt', which is not a method; the valid ones are: OnePass, Fixed, Random, RandomLrMultiplier, Random3Batched, Lorraine, Baydin, OursWdLr, OursWdLrM, OursWdHdlrM, BayesOpt", bad.Output);
     }
 
     [SkippableFact]
