@@ -22,7 +22,7 @@ namespace TrainTune.Hosting
         public const string HistoryFile = "history.jsonl";
 
         /// <summary>The methods the build may name in TrainTuneMethod (checked before anything runs).</summary>
-        public static readonly string[] Methods = { "OnePass", "Fixed", "Random", "RandomLrMultiplier", "Random3Batched", "Lorraine", "Baydin", "OursWdLr", "OursWdLrM", "OursWdHdlrM", "BayesOpt" };
+        public static readonly string[] Methods = { "OnePass", "Fixed", "Random", "RandomLrMultiplier", "Random3Batched", "Lorraine", "Baydin", "OursWdLr", "OursWdLrM", "OursWdHdlrM", "DiffThroughOpt", "BayesOpt" };
 
         /// <summary>Exit codes of the host.</summary>
         public const int ExitOk = 0, ExitBadInput = 2, ExitFailure = 3;

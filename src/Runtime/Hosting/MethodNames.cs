@@ -22,6 +22,8 @@ public static class MethodNames
         ["Lorraine"] = run => Tuning(run, "Lorraine", WeightDecay),
         ["OursWdLr"] = run => Tuning(run, "OursWdLr", LearningRate, WeightDecay),
         ["OursWdLrM"] = run => Tuning(run, "OursWdLrM", LearningRate, WeightDecay, Momentum),
+        // Exact back-propagation through the last 5 of every 10 steps, Adam 0.05 on η, ξ, μ.
+        ["DiffThroughOpt"] = run => run.Tune(Method.DiffThroughOpt(tune: Checked(run, "DiffThroughOpt", LearningRate, WeightDecay, Momentum))),
         ["OursWdHdlrM"] = run => Tuning(run, "OursWdHdlrM", LearningRate, WeightDecay, Momentum).WithPerWeight(LearningRate),
     };
 
@@ -65,12 +67,14 @@ public static class MethodNames
         : IsBatched(name) || IsSearch(name) ? run.Tune(Method.Fixed())
         : throw new TrainTuneException($"Unknown method '{name}'; the valid ones are: {string.Join(", ", All)}.");
 
-    static TuningRun Tuning(TuningRun run, string method, params string[] names)
+    static TuningRun Tuning(TuningRun run, string method, params string[] names) => run.Tune(Method.OnePass(tune: Checked(run, method, names)));
+
+    static string[] Checked(TuningRun run, string method, params string[] names)
     {
         var missing = names.Where(n => run.Rule.Hyperparameters.All(h => h.Name != n)).ToList();
         if (missing.Count > 0)
             throw new TrainTuneException($"Method {method} tunes {string.Join(", ", names)}, but the rule {run.Rule.GetType().Name} has no {string.Join(" or ", missing)} (it has {string.Join(", ", run.Rule.Hyperparameters.Select(h => h.Name))}).");
-        return run.Tune(Method.OnePass(tune: names));
+        return names;
     }
 
     static TrainingData TrainOnTrainingAndValidation(TuningRun run)

@@ -20,14 +20,19 @@ public sealed class Learner : IDisposable
     readonly Tensor?[][] _state;
     readonly int _ruleHyperparameterCount;
     Tensor[][]? _blockValues;
+    readonly Func<Module<Tensor, Tensor>>? _copyFactory;
+    readonly List<Module<Tensor, Tensor>> _copies = [];
 
     /// <param name="model">The model to train; its parameters are the weights.</param>
     /// <param name="shadow">A second instance of the same model (same parameter names and shapes).</param>
     /// <param name="initialValues">Initial values that replace the specs' defaults, by name.</param>
     /// <param name="perWeight">Hyperparameters to hold one value per weight whatever their spec says.</param>
+    /// <param name="copyFactory">Builds further instances of the model (same dtype and device), for methods that unroll several steps.</param>
     public Learner(Module<Tensor, Tensor> model, Module<Tensor, Tensor> shadow, IWeightUpdate rule, Loss loss,
-        IReadOnlyDictionary<string, double>? initialValues = null, IReadOnlyCollection<string>? perWeight = null)
+        IReadOnlyDictionary<string, double>? initialValues = null, IReadOnlyCollection<string>? perWeight = null,
+        Func<Module<Tensor, Tensor>>? copyFactory = null)
     {
+        _copyFactory = copyFactory;
         _model = model;
         _shadow = shadow;
         Rule = rule;
@@ -165,6 +170,84 @@ public sealed class Learner : IDisposable
         }
         KeepState(states.Select(perWeight => perWeight.Select(s => s?.detach()).ToArray()).ToArray());
         return new TrackedStepResult(trainLoss.detach(), validationLoss.detach(), leaves, hypergradient.Select(h => h.detach()).ToArray());
+    }
+
+    /// <summary>
+    /// Diff-through-Opt: takes one weight step per batch, keeping every step's graph (each on a
+    /// model instance of its own, so that no parameter changes under a live graph), evaluates
+    /// L_V at the final weights and back-propagates exactly through all the steps, the rule's
+    /// state included, to the raw tensors of the hyperparameters <paramref name="tuned"/>. The
+    /// state from before the first step is a constant (truncated history). The weights are left
+    /// at the final ones.
+    /// </summary>
+    public UnrolledStepResult UnrolledSteps(IReadOnlyList<Split> batches, Split validation, IReadOnlyList<int> tuned)
+    {
+        if (batches.Count == 0) throw new TrainTuneException("Diff-through-Opt needs at least one step to unroll.");
+        if (_copyFactory is null) throw new TrainTuneException("Diff-through-Opt needs a model factory to build one model per unrolled step.");
+        while (_copies.Count < batches.Count) _copies.Add(_copyFactory());
+        var leaves = tuned.SelectMany(h => Hyperparameters.Raw(h)).ToArray();
+        var values = Hyperparameters.Values();
+        var current = _weights.Select(w => w.detach()).ToArray();
+        var state = CopyState();
+        var steps = new List<(Parameter[] Weights, Tensor?[][] StateIn, Tensor[] Updates, Tensor?[][] StateOut)>();
+        var losses = new List<Tensor>();
+        for (var k = 0; k < batches.Count; k++)
+        {
+            var model = _copies[k];
+            model.train();
+            var weights = model.parameters().ToArray();
+            using (torch.no_grad())
+                for (var j = 0; j < weights.Length; j++) weights[j].copy_(current[j]);
+            // The incoming state of a later step depends on λ and w through the earlier steps.
+            var stateIn = state.Select(perWeight => perWeight.Select(t => k == 0 ? t : t?.detach().requires_grad_(true)).ToArray()).ToArray();
+            var stateOut = stateIn.Select(perWeight => (Tensor?[])perWeight.Clone()).ToArray();
+            SetModelHyperparameters(model, values);
+            var loss = Loss.Compute(model.call(batches[k].Inputs), batches[k].Targets);
+            var grads = torch.autograd.grad([loss], weights, retain_graph: true, create_graph: true).ToArray();
+            var u = Rule.Updates(weights, grads, RuleValues(values), stateOut);
+            losses.Add(loss.detach());
+            steps.Add((weights, stateIn, u, stateOut));
+            current = weights.Zip(u, (w, update) => (w - update).detach()).ToArray();
+            state = stateOut;
+        }
+
+        using (torch.no_grad())
+        {
+            for (var j = 0; j < _shadowWeights.Length; j++) _shadowWeights[j].copy_(current[j]);
+            foreach (var (shadowBuffer, buffer) in _shadow.buffers().Zip(_model.buffers())) shadowBuffer.copy_(buffer);
+        }
+        SetModelHyperparameters(_shadow, values);
+        var validationLoss = Evaluate(_shadow, validation);
+        var directInputs = _model is ITunableModel ? leaves : [];
+        var validationGrads = torch.autograd.grad([validationLoss], [.. _shadowWeights, .. directInputs], allow_unused: true);
+        var adjointWeights = validationGrads.Take(_weights.Length).Select((g, j) => OrZeros(g, _weights[j])).ToArray();
+        Tensor?[][] adjointState = state.Select(perWeight => new Tensor?[perWeight.Length]).ToArray();
+        var hypergradient = leaves.Select((leaf, j) => directInputs.Length > 0 ? OrZeros(validationGrads[_weights.Length + j], leaf) : torch.zeros_like(leaf)).ToArray();
+
+        // w_{k+1} = w_k − u_k and s_{k+1}: the adjoint of w_k is a_w − (∂u_k/∂w_k)ᵀ a_w + (∂s_{k+1}/∂w_k)ᵀ a_s.
+        for (var k = steps.Count - 1; k >= 0; k--)
+        {
+            var (weights, stateIn, u, stateOut) = steps[k];
+            var outputs = new List<Tensor>(u);
+            var gradOutputs = new List<Tensor>(adjointWeights.Select(a => -a));
+            for (var j = 0; j < stateOut.Length; j++)
+                for (var s = 0; s < stateOut[j].Length; s++)
+                    if (stateOut[j][s] is { requires_grad: true } next && adjointState[j][s] is { } adjoint) { outputs.Add(next); gradOutputs.Add(adjoint); }
+            var stateLeaves = stateIn.SelectMany((perWeight, j) => perWeight.Select((t, s) => (j, s, t))).Where(e => e.t is { requires_grad: true }).ToList();
+            var inputs = new List<Tensor>(weights);
+            inputs.AddRange(stateLeaves.Select(e => e.t!));
+            inputs.AddRange(leaves);
+            var g = torch.autograd.grad(outputs, inputs, gradOutputs, retain_graph: k > 0, allow_unused: true);
+            adjointWeights = adjointWeights.Select((a, j) => a + OrZeros(g[j], a)).ToArray();
+            adjointState = state.Select(perWeight => new Tensor?[perWeight.Length]).ToArray();
+            for (var e = 0; e < stateLeaves.Count; e++) adjointState[stateLeaves[e].j][stateLeaves[e].s] = OrZeros(g[weights.Length + e], stateLeaves[e].t!);
+            for (var j = 0; j < leaves.Length; j++) hypergradient[j] = hypergradient[j] + OrZeros(g[weights.Length + stateLeaves.Count + j], leaves[j]);
+        }
+
+        using (torch.no_grad())
+            for (var j = 0; j < _weights.Length; j++) _weights[j].copy_(current[j]);
+        KeepState(state.Select(perWeight => perWeight.Select(t => t?.detach()).ToArray()).ToArray());
+        return new UnrolledStepResult(torch.stack(losses), validationLoss.detach(), leaves, hypergradient.Select(h => h.detach()).ToArray());
     }
 
     /// <summary>The loss of the model on <paramref name="split"/>, in evaluation mode, without a graph.</summary>
@@ -325,8 +408,12 @@ public sealed class Learner : IDisposable
         DisposeBlockValues();
         foreach (var state in _state) foreach (var s in state) s?.Dispose();
         Hyperparameters.Dispose();
+        foreach (var copy in _copies) copy.Dispose();
     }
 }
+
+/// <summary>What an unrolled block gives: one training loss per step, L_V and dL_V/dx for each tuned raw tensor.</summary>
+public sealed record UnrolledStepResult(Tensor TrainLosses, Tensor ValidationLoss, IReadOnlyList<Tensor> Leaves, IReadOnlyList<Tensor> Hypergradient);
 
 /// <summary>What a tracked step gives: the losses and dL_V/dx for each tuned raw tensor.</summary>
 public sealed record TrackedStepResult(Tensor TrainLoss, Tensor ValidationLoss, IReadOnlyList<Tensor> Leaves, IReadOnlyList<Tensor> Hypergradient);

@@ -29,7 +29,7 @@ internal sealed class Trainer(TuningRun run)
         var data = MoveData(run.Data, device);
         data.Validate();
 
-        using var learner = new Learner(model, shadow, run.Rule, run.Loss, run.InitialValues, run.PerWeight);
+        using var learner = new Learner(model, shadow, run.Rule, run.Loss, run.InitialValues, run.PerWeight, () => Build(device));
         learner.Probe(data.Train);
         learner.Probe(data.Validation);
         using var tuner = run.Method.Start(learner);
@@ -93,7 +93,8 @@ internal sealed class Trainer(TuningRun run)
             Split validationBatch;
             try
             {
-                for (var t = 0; t < (fullBlock ? length - 1 : length); t++)
+                var deferredSteps = fullBlock ? Math.Min(tuner.DeferredSteps, length - 1) : 0;
+                for (var t = 0; t < (fullBlock ? length - 1 - deferredSteps : length); t++)
                 {
                     using var stepScope = torch.NewDisposeScope();
                     losses.Add(tuner.Step(learner, trainBatches.Next()).MoveToOuterDisposeScope());
@@ -101,7 +102,10 @@ internal sealed class Trainer(TuningRun run)
                 validationBatch = validationBatches.Next();
                 if (fullBlock)
                 {
-                    outcome = tuner.FinishBlock(learner, trainBatches.Next(), validationBatch);
+                    var deferred = Enumerable.Range(0, deferredSteps).Select(_ => trainBatches.Next()).ToList();
+                    outcome = deferredSteps > 0
+                        ? tuner.FinishBlock(learner, deferred, trainBatches.Next(), validationBatch)
+                        : tuner.FinishBlock(learner, trainBatches.Next(), validationBatch);
                     losses.Add(outcome.TrainLoss);
                 }
             }
@@ -110,7 +114,7 @@ internal sealed class Trainer(TuningRun run)
                 throw new TrainTuneException($"libtorch failed at step {done + losses.Count + 1}: {e.Message.Split('\n')[0]}", e);
             }
 
-            var stepLosses = torch.stack(losses).to(ScalarType.Float64).cpu().data<double>().ToArray();
+            var stepLosses = torch.cat(losses.Select(l => l.reshape(-1)).ToArray()).to(ScalarType.Float64).cpu().data<double>().ToArray();
             var firstBad = Array.FindIndex(stepLosses, l => !double.IsFinite(l));
             if (firstBad >= 0)
             {

@@ -28,6 +28,14 @@ public abstract record Method
     public static HypergradientDescentMethod HypergradientDescent(double hyperLearningRate = 0.001, int stepsPerBlock = 10) => new(hyperLearningRate, stepsPerBlock);
 
     /// <summary>
+    /// Exact differentiation through the last <paramref name="unrolledSteps"/> of every
+    /// <paramref name="stepsPerBlock"/> weight steps (the paper's Diff-through-Opt), Adam on the raw
+    /// values of the hyperparameters in <paramref name="tune"/> (all when null).
+    /// </summary>
+    public static DiffThroughOptMethod DiffThroughOpt(int stepsPerBlock = 10, int unrolledSteps = 5, double hyperLearningRate = 0.05, IReadOnlyList<string>? tune = null) =>
+        new(stepsPerBlock, unrolledSteps, hyperLearningRate, tune);
+
+    /// <summary>
     /// The one-pass implicit method: every <paramref name="stepsPerHyperstep"/> weight steps,
     /// one tracked step, a hypergradient with <paramref name="neumannTerms"/> Neumann terms and
     /// an Adam step (learning rate <paramref name="hyperLearningRate"/>) on the raw values of
@@ -44,6 +52,12 @@ internal interface IBlockTuner : IDisposable
     TorchSharp.torch.Tensor Step(Learner learner, Split batch) => learner.UntrackedStep(batch);
 
     BlockOutcome FinishBlock(Learner learner, Split batch, Split validation);
+
+    /// <summary>Steps at the end of each block that the tuner takes itself, in <see cref="FinishBlock(Learner, IReadOnlyList{Split}, Split, Split)"/>.</summary>
+    int DeferredSteps => 0;
+
+    /// <summary>The block's last 1 + <see cref="DeferredSteps"/> steps: <paramref name="deferred"/> batches, then <paramref name="batch"/>. Its TrainLoss then holds one loss per step.</summary>
+    BlockOutcome FinishBlock(Learner learner, IReadOnlyList<Split> deferred, Split batch, Split validation) => FinishBlock(learner, batch, validation);
 
     /// <summary>Writes the tuner's own state (e.g. the hyper-optimiser's moments).</summary>
     void Save(Checkpoint checkpoint);

@@ -40,7 +40,7 @@ public class TaskLogicTests
         Assert.Equal(7, errors.Count);
         Assert.StartsWith("TrainTuneSteps='-5'", errors[0]);
         Assert.StartsWith("TrainTuneMethod='Bogus'", errors[1]);
-        Assert.Contains("OnePass, Fixed, Random, RandomLrMultiplier, Random3Batched, Lorraine, Baydin, OursWdLr, OursWdLrM, OursWdHdlrM, BayesOpt", errors[1]);
+        Assert.Contains("OnePass, Fixed, Random, RandomLrMultiplier, Random3Batched, Lorraine, Baydin, OursWdLr, OursWdLrM, OursWdHdlrM, DiffThroughOpt, BayesOpt", errors[1]);
         Assert.StartsWith("TrainTuneSeed='x'", errors[2]);
         Assert.StartsWith("TrainTuneDevice='tpu'", errors[3]);
         Assert.StartsWith("TrainTuneResume='maybe'", errors[4]);

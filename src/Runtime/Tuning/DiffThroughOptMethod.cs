@@ -1,0 +1,60 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace TrainTune;
+
+/// <summary>
+/// Diff-through-Opt (the paper's baseline): in every block, exact back-propagation through its
+/// last <see cref="UnrolledSteps"/> weight steps to the hyperparameters, then an Adam step
+/// (learning rate <see cref="HyperLearningRate"/>) on their raw values and the clamps.
+/// </summary>
+public sealed record DiffThroughOptMethod(int BlockLength, int UnrolledSteps, double HyperLearningRate, IReadOnlyList<string>? Tune) : Method
+{
+    public override string Name => "DiffThroughOpt";
+
+    public override int StepsPerBlock => BlockLength;
+
+    internal override IBlockTuner Start(Learner learner)
+    {
+        if (UnrolledSteps < 1 || UnrolledSteps > BlockLength)
+            throw new TrainTuneException($"DiffThroughOpt unrolls between 1 and {BlockLength} steps of each block, not {UnrolledSteps}.");
+        if (!(HyperLearningRate > 0)) throw new TrainTuneException($"DiffThroughOpt: hyperLearningRate must be greater than 0, not {HyperLearningRate}.");
+        var set = learner.Hyperparameters;
+        var tuned = Tune is null ? Enumerable.Range(0, set.Specs.Count).ToArray()
+            : Tune.Select(name => set.IndexOf(name) is var h and >= 0 ? h
+                : throw new TrainTuneException($"DiffThroughOpt cannot tune '{name}': the run's hyperparameters are {string.Join(", ", set.Specs.Select(s => s.Name))}.")).ToArray();
+        return new Tuner(this, tuned, tuned.SelectMany(h => set.Raw(h)).ToArray());
+    }
+
+    sealed class Tuner(DiffThroughOptMethod method, int[] tuned, Tensor[] leaves) : IBlockTuner
+    {
+        readonly HyperAdam _adam = new(method.HyperLearningRate);
+
+        public int DeferredSteps => method.UnrolledSteps - 1;
+
+        public BlockOutcome FinishBlock(Learner learner, Split batch, Split validation) => FinishBlock(learner, [], batch, validation);
+
+        public BlockOutcome FinishBlock(Learner learner, IReadOnlyList<Split> deferred, Split batch, Split validation)
+        {
+            using var scope = torch.NewDisposeScope();
+            var step = learner.UnrolledSteps([.. deferred, batch], validation, tuned);
+            var squares = step.Hypergradient.Select(g => g.square().sum().to(ScalarType.Float64)).ToArray();
+            var norm = squares.Length == 0 ? 0.0 : Math.Sqrt(torch.stack(squares).sum().item<double>());
+            var skipped = !double.IsFinite(norm);
+            if (!skipped)
+            {
+                _adam.Step(step.Leaves, step.Hypergradient);
+                foreach (var h in tuned) learner.Hyperparameters.Clamp(h);
+            }
+            learner.BeginBlock();
+            var validationLoss = step.ValidationLoss.to(ScalarType.Float64).item<double>();
+            return new BlockOutcome(step.TrainLosses.MoveToOuterDisposeScope(), validationLoss, norm, skipped);
+        }
+
+        public void Save(Checkpoint checkpoint) => _adam.Save(checkpoint, leaves);
+
+        public void Load(Checkpoint checkpoint) => _adam.Load(checkpoint, leaves);
+
+        public void Dispose() => _adam.Dispose();
+    }
+}
