@@ -20,9 +20,7 @@ public sealed record DiffThroughOptMethod(int BlockLength, int UnrolledSteps, do
             throw new TrainTuneException($"DiffThroughOpt unrolls between 1 and {BlockLength} steps of each block, not {UnrolledSteps}.");
         if (!(HyperLearningRate > 0)) throw new TrainTuneException($"DiffThroughOpt: hyperLearningRate must be greater than 0, not {HyperLearningRate}.");
         var set = learner.Hyperparameters;
-        var tuned = Tune is null ? Enumerable.Range(0, set.Specs.Count).ToArray()
-            : Tune.Select(name => set.IndexOf(name) is var h and >= 0 ? h
-                : throw new TrainTuneException($"DiffThroughOpt cannot tune '{name}': the run's hyperparameters are {string.Join(", ", set.Specs.Select(s => s.Name))}.")).ToArray();
+        var tuned = HyperStep.Tuned(set, Tune, "DiffThroughOpt");
         return new Tuner(this, tuned, tuned.SelectMany(h => set.Raw(h)).ToArray());
     }
 
@@ -38,15 +36,7 @@ public sealed record DiffThroughOptMethod(int BlockLength, int UnrolledSteps, do
         {
             using var scope = torch.NewDisposeScope();
             var step = learner.UnrolledSteps([.. deferred, batch], validation, tuned);
-            var squares = step.Hypergradient.Select(g => g.square().sum().to(ScalarType.Float64)).ToArray();
-            var norm = squares.Length == 0 ? 0.0 : Math.Sqrt(torch.stack(squares).sum().item<double>());
-            var skipped = !double.IsFinite(norm);
-            if (!skipped)
-            {
-                _adam.Step(step.Leaves, step.Hypergradient);
-                foreach (var h in tuned) learner.Hyperparameters.Clamp(h);
-            }
-            learner.BeginBlock();
+            var (norm, skipped) = HyperStep.Apply(_adam, learner, tuned, step.Leaves, step.Hypergradient);
             var validationLoss = step.ValidationLoss.to(ScalarType.Float64).item<double>();
             return new BlockOutcome(step.TrainLosses.MoveToOuterDisposeScope(), validationLoss, norm, skipped);
         }

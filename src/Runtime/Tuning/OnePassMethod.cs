@@ -16,10 +16,7 @@ public sealed record OnePassMethod(int StepsPerHyperstep, int NeumannTerms, doub
         if (NeumannTerms < 1) throw new TrainTuneException($"OnePass: neumannTerms must be at least 1, not {NeumannTerms}.");
         if (!(HyperLearningRate > 0)) throw new TrainTuneException($"OnePass: hyperLearningRate must be greater than 0, not {HyperLearningRate}.");
         var set = learner.Hyperparameters;
-        var tuned = Tune is null
-            ? Enumerable.Range(0, set.Specs.Count).ToArray()
-            : Tune.Select(name => set.IndexOf(name) is var h and >= 0 ? h
-                : throw new TrainTuneException($"OnePass cannot tune '{name}': the run's hyperparameters are {string.Join(", ", set.Specs.Select(s => s.Name))}.")).ToArray();
+        var tuned = HyperStep.Tuned(set, Tune, "OnePass");
         return new Tuner(this, tuned, tuned.SelectMany(h => set.Raw(h)).ToArray());
     }
 
@@ -31,15 +28,7 @@ public sealed record OnePassMethod(int StepsPerHyperstep, int NeumannTerms, doub
         {
             using var scope = torch.NewDisposeScope();
             var step = learner.TrackedStep(batch, validation, method.NeumannTerms, tuned);
-            var squares = step.Hypergradient.Select(g => g.square().sum().to(ScalarType.Float64)).ToArray();
-            var norm = squares.Length == 0 ? 0.0 : Math.Sqrt(torch.stack(squares).sum().item<double>());
-            var skipped = !double.IsFinite(norm);
-            if (!skipped)
-            {
-                _adam.Step(step.Leaves, step.Hypergradient);
-                foreach (var h in tuned) learner.Hyperparameters.Clamp(h);
-            }
-            learner.BeginBlock();
+            var (norm, skipped) = HyperStep.Apply(_adam, learner, tuned, step.Leaves, step.Hypergradient);
             var validationLoss = step.ValidationLoss.to(ScalarType.Float64).item<double>();
             return new BlockOutcome(step.TrainLoss.MoveToOuterDisposeScope(), validationLoss, norm, skipped);
         }
