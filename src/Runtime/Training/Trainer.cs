@@ -12,6 +12,8 @@ namespace TrainTune;
 /// </summary>
 internal sealed class Trainer(TuningRun run)
 {
+    static readonly Lock SeedGate = new();
+
     public RunResult Run()
     {
         if (run.Data is null) throw new TrainTuneException("The run has no data: call On(data) before Run().");
@@ -23,9 +25,16 @@ internal sealed class Trainer(TuningRun run)
 
         var device = run.ResolveDevice();
         var stopwatch = Stopwatch.StartNew();
-        torch.manual_seed(run.Seed);
-        using var model = Build(device);
-        using var shadow = Build(device);
+        nn.Module<Tensor, Tensor> model, shadow;
+        lock (SeedGate)
+        {
+            // libtorch's generator is process-wide: seed and build without another run in between.
+            torch.manual_seed(run.Seed);
+            model = Build(device);
+            shadow = Build(device);
+        }
+        using var ownedModel = model;
+        using var ownedShadow = shadow;
         var data = MoveData(run.Data, device);
         data.Validate();
 
