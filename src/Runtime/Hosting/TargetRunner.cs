@@ -47,7 +47,9 @@ public static class TargetRunner
             throw new TrainTuneException($"Training target '{target.Name}' ({target.Method}) threw {e.GetType().Name}: {e.Message}", e);
         }
         if (options.Steps is { } steps) run = run.ForSteps(steps);
-        if (options.Method is { } method) run = MethodNames.Apply(method, run);
+        // A search (Random3Batched, BayesOpt) runs the target as it is, with fixed hyperparameters.
+        var search = options.Method is { } named && (MethodNames.IsBatched(named) || MethodNames.IsSearch(named)) ? MethodNames.Canonical(named) : null;
+        if (options.Method is { } method) run = search is null ? MethodNames.Apply(method, run) : run.Tune(Method.Fixed());
         if (options.Seed is { } seed) run = run.WithSeed(seed);
         if (options.Device is { } device) run = run.OnDevice(device);
         if (options.WarmStart && target.WarmStart is { Count: > 0 } warm)
@@ -79,22 +81,15 @@ public static class TargetRunner
 
         RunResult result;
         string? note = null;
-        if (options.Method is { } name && MethodNames.IsBatched(name))
+        if (search is not null && MethodNames.IsBatched(search))
         {
-            // Three runs on the training data; the lowest final validation loss counts (3x the compute).
-            var candidates = MethodNames.BatchedCandidates(run, options.RandomInitial)
-                .Select((c, i) => c.RecordTo(Path.Combine(options.OutputDirectory, $"record-candidate-{i}.jsonl"))).ToList();
-            var results = candidates.Select(c => c.Run()).ToList();
-            var best = MethodNames.BestByValidation(results);
-            File.Copy(Path.Combine(options.OutputDirectory, $"record-candidate-{best}.jsonl"), Path.Combine(options.OutputDirectory, HostProtocol.RecordFile), overwrite: true);
-            (run, result) = (candidates[best], results[best] with { Seconds = results.Sum(r => r.Seconds) });
-            note = $"best of 3 by final validation loss: candidate {best} ({string.Join(", ", results.Select(r => r.ValidationLoss.ToString("G4", System.Globalization.CultureInfo.InvariantCulture)))}); seconds are the three runs together";
+            var outcome = Random3BatchedSearch.Run(run, options.OutputDirectory);
+            (run, result, note) = (outcome.BestRun, outcome.Best, outcome.Note);
         }
-        else if (options.Method is { } search && MethodNames.IsSearch(search))
+        else if (search is not null)
         {
             var outcome = BayesOptSearch.Run(run.OnProgress(_ => { }), options.OutputDirectory);
-            result = outcome.Best;
-            note = $"best of {outcome.Evaluations.Count} evaluations (5 random, 25 by expected improvement): evaluation {outcome.BestIndex}; {outcome.Diverged} diverged; seconds are all evaluations together; see bayesopt.csv";
+            (result, note) = (outcome.Best, outcome.Note + "; see bayesopt.csv");
         }
         else
         {
@@ -109,7 +104,7 @@ public static class TargetRunner
             target.Method,
             Configuration = new
             {
-                MethodName = options.Method is { } chosen && (MethodNames.IsBatched(chosen) || MethodNames.IsSearch(chosen)) ? MethodNames.All.First(n => string.Equals(n, chosen, StringComparison.OrdinalIgnoreCase)) : run.Method.Name,
+                MethodName = search ?? run.Method.Name,
                 Note = note,
                 MethodOptions = (object)run.Method,
                 run.Steps,

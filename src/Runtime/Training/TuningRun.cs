@@ -75,6 +75,9 @@ public sealed record TuningRun
     /// <summary>Trains and tunes; throws <see cref="TrainTuneException"/> for bad input. A diverged run returns normally with <see cref="RunResult.DivergedAtStep"/> set.</summary>
     public RunResult Run() => new Trainer(this).Run();
 
+    /// <summary>This run as one of a search's several runs: no shared record or checkpoint file.</summary>
+    internal TuningRun AsSearchCandidate() => this with { RecordPath = null, CheckpointPath = null, Resume = false };
+
     internal Device ResolveDevice()
     {
         var name = Device.Trim().ToLowerInvariant();

@@ -61,10 +61,11 @@ public class TaskLogicTests
     [Fact]
     public void Methods_known_to_the_build_are_the_ones_the_host_accepts()
     {
-        Assert.Equal(HostProtocol.Methods.Order(), global::TrainTune.Hosting.MethodNames.All.Order(StringComparer.Ordinal));
+        Assert.Equal(HostProtocol.Methods.Order(), global::TrainTune.MethodNames.All.Order(StringComparer.Ordinal));
         var run = global::TrainTune.TuningRun.Of(global::TrainTune.Tests.Training.Tasks.Mlp, new global::TrainTune.SgdMomentum(), global::TrainTune.Loss.MeanSquaredError)
             .On(global::TrainTune.Tests.Training.Tasks.Regression());
-        foreach (var name in HostProtocol.Methods) Assert.NotNull(global::TrainTune.Hosting.MethodNames.Apply(name, run));
+        foreach (var name in HostProtocol.Methods)
+            Assert.Equal(name, global::TrainTune.MethodNames.Canonical(name.ToLowerInvariant()));
     }
 
     [Fact]

@@ -73,7 +73,7 @@ public class BayesianOptimisationTests
         var folder = Directory.CreateTempSubdirectory("traintune-bayesopt-").FullName;
         try
         {
-            var run = MethodNames.Apply("BayesOpt", Targets.TestTargets.SmallRegression()).ForSteps(20);
+            var run = Targets.TestTargets.SmallRegression().ForSteps(20);
             var outcome = BayesOptSearch.Run(run, folder, randomEvaluations: 3, guidedEvaluations: 3);
             Assert.Equal(6, outcome.Evaluations.Count);
             var finished = outcome.Evaluations.Where(r => !r.Diverged).ToList();

@@ -32,7 +32,7 @@ public class Random3BatchedTests : IDisposable
         var first = JsonDocument.Parse(File.ReadLines(candidates[0]).First()).RootElement.GetProperty("hyperparameters");
         Assert.Equal(MethodNames.RandomInitial(4, new SgdMomentum())["learningRate"], first.GetProperty("learningRate").GetProperty("value").GetDouble(), 1e-9);
         // Trained on the training data only (SmallRegression has 400 training rows).
-        Assert.Equal(400, MethodNames.Apply("Random3Batched", TestTargets.SmallRegression()).Data!.Train.Rows);
+        Assert.All(MethodNames.BatchedCandidates(TestTargets.SmallRegression()), c => Assert.Equal(400, c.Data!.Train.Rows));
     }
 
     [Fact]

@@ -88,4 +88,41 @@ public class MethodNamesTests
         var adam = TuningRun.Of(Tasks.Mlp, new Adam(), Loss.MeanSquaredError).On(Tasks.Regression()).Tune(Method.LearningRateMultiplier(0.99, 5) with { LearningRate = "eta" });
         Assert.Contains("LearningRateMultiplier needs a hyperparameter named 'eta', but the rule Adam has learningRate, beta1, beta2, epsilon, weightDecay", Assert.Throws<TrainTuneException>(() => adam.Run()).Message);
     }
+
+    [Fact]
+    public void Every_name_runs_from_CSharp_and_the_searches_are_not_a_change_to_one_run()
+    {
+        Assert.Equal(MethodNames.Apply("Lorraine", Base()).Run().ValidationLoss, MethodNames.Run("lorraine", Base()).ValidationLoss);
+        var error = Assert.Throws<TrainTuneException>(() => MethodNames.Apply("bayesopt", Base()));
+        Assert.Contains("BayesOpt is a search over several whole runs, not a change to one run; run it with MethodNames.Run(\"BayesOpt\", run)", error.Message);
+        Assert.Contains("Unknown method 'Bogus'", Assert.Throws<TrainTuneException>(() => MethodNames.Run("Bogus", Base())).Message);
+    }
+
+    [Fact]
+    public void Random3Batched_from_CSharp_keeps_the_best_of_the_run_and_two_random_draws()
+    {
+        var folder = Directory.CreateTempSubdirectory("traintune-named-").FullName;
+        try
+        {
+            var record = Path.Combine(folder, "mine.jsonl");
+            var result = MethodNames.Run("Random3Batched", Base().WithSeed(5).RecordTo(record));
+
+            // The three runs made by hand: the run itself, then two random draws with their own seeds.
+            var runs = new[] { Base().WithSeed(5).Run() }.Concat(new[] { 1, 2 }.Select(c =>
+            {
+                var seed = 5 + c * 1_000_003L;
+                return Base().WithSeed(seed).StartingFrom(MethodNames.RandomInitial(seed, new SgdMomentum())).Run();
+            })).ToList();
+            Assert.Equal(3, runs.Select(r => r.ValidationLoss).Distinct().Count());
+            var best = runs.Where(r => !r.Diverged).MinBy(r => r.ValidationLoss)!;
+            Assert.Equal(best.ValidationLoss, result.ValidationLoss);
+            Assert.Equal(best.InitialHyperparameters["learningRate"].Value, result.InitialHyperparameters["learningRate"].Value);
+            // The candidates do not share the run's record file.
+            Assert.False(File.Exists(record));
+        }
+        finally
+        {
+            Directory.Delete(folder, true);
+        }
+    }
 }

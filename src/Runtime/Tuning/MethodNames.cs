@@ -1,8 +1,9 @@
-namespace TrainTune.Hosting;
+namespace TrainTune;
 
 /// <summary>
-/// The methods selectable by name (TrainTuneMethod / TrainTuneMethods), each a change to a
-/// training target's run: the paper's names for its experiments, plus OnePass and Fixed.
+/// The methods selectable by name (TrainTuneMethod / TrainTuneMethods, or <see cref="Run"/> from
+/// C#): the paper's names for its experiments, plus OnePass and Fixed. Most are a change to one
+/// run (<see cref="Apply"/>); Random3Batched and BayesOpt are searches over several whole runs.
 /// </summary>
 public static class MethodNames
 {
@@ -40,16 +41,19 @@ public static class MethodNames
     public static bool IsSearch(string name) => string.Equals(name, BayesOpt, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>
-    /// The three candidates of Random3Batched: fixed hyperparameters, training data only; candidate
-    /// c has weight seed seed + c·1000003 and, with <paramref name="randomInitial"/>, the random
-    /// initial values of that seed (candidate 0 shares the other methods' values for the seed).
+    /// The three candidates of Random3Batched: fixed hyperparameters, training data only. Candidate
+    /// 0 is <paramref name="run"/> as it is (seed s); candidate c = 1, 2 has weight seed
+    /// s + c·1000003 and the paper's random initial values drawn for that seed.
     /// </summary>
-    public static IReadOnlyList<TuningRun> BatchedCandidates(TuningRun run, bool randomInitial) =>
+    public static IReadOnlyList<TuningRun> BatchedCandidates(TuningRun run) =>
         Enumerable.Range(0, 3).Select(c =>
         {
+            var candidate = run.Tune(Method.Fixed());
+            if (c == 0) return candidate;
             var seed = run.Seed + c * 1_000_003L;
-            var candidate = run.Tune(Method.Fixed()).WithSeed(seed);
-            return randomInitial ? candidate.StartingFrom(RandomInitial(seed, run.Rule)) : candidate;
+            var values = run.InitialValues?.ToDictionary() ?? [];
+            foreach (var (name, value) in RandomInitial(seed, run.Rule)) values[name] = value;
+            return candidate.WithSeed(seed).StartingFrom(values);
         }).ToList();
 
     /// <summary>The index of the run with the lowest final validation loss among those that did not diverge (0 when all did).</summary>
@@ -61,11 +65,27 @@ public static class MethodNames
         return Math.Max(best, 0);
     }
 
-    /// <summary><paramref name="run"/> changed as the method <paramref name="name"/> asks.</summary>
+    /// <summary><paramref name="run"/> changed as the one-run method <paramref name="name"/> asks.</summary>
     public static TuningRun Apply(string name, TuningRun run) =>
         Known.TryGetValue(name, out var apply) ? apply(run)
-        : IsBatched(name) || IsSearch(name) ? run.Tune(Method.Fixed())
-        : throw new TrainTuneException($"Unknown method '{name}'; the valid ones are: {string.Join(", ", All)}.");
+        : IsBatched(name) || IsSearch(name) ? throw new TrainTuneException($"{Canonical(name)} is a search over several whole runs, not a change to one run; run it with MethodNames.Run(\"{Canonical(name)}\", run).")
+        : throw Unknown(name);
+
+    /// <summary>
+    /// Runs <paramref name="run"/> with the method <paramref name="name"/>: one run, or for the
+    /// searches the counted run of several (its seconds are theirs together). With
+    /// <paramref name="outputDirectory"/>, a search writes its records and tables there.
+    /// </summary>
+    public static RunResult Run(string name, TuningRun run, string? outputDirectory = null) =>
+        IsBatched(name) ? Random3BatchedSearch.Run(run, outputDirectory).Best
+        : IsSearch(name) ? BayesOptSearch.Run(run, outputDirectory).Best
+        : Apply(name, run).Run();
+
+    /// <summary>The name as <see cref="All"/> spells it (names match without regard to case).</summary>
+    public static string Canonical(string name) =>
+        All.FirstOrDefault(n => string.Equals(n, name, StringComparison.OrdinalIgnoreCase)) ?? throw Unknown(name);
+
+    static TrainTuneException Unknown(string name) => new($"Unknown method '{name}'; the valid ones are: {string.Join(", ", All)}.");
 
     static TuningRun Tuning(TuningRun run, string method, params string[] names) => run.Tune(Method.OnePass(tune: Checked(run, method, names)));
 

@@ -1,7 +1,8 @@
 using System.Globalization;
 using System.Text;
+using TrainTune.Hosting;
 
-namespace TrainTune.Hosting;
+namespace TrainTune;
 
 /// <summary>
 /// The paper's Bayesian-optimisation baseline: whole training runs with fixed hyperparameters
@@ -12,7 +13,11 @@ namespace TrainTune.Hosting;
 /// </summary>
 public static class BayesOptSearch
 {
-    public sealed record Outcome(RunResult Best, int BestIndex, IReadOnlyList<RunResult> Evaluations, int Diverged);
+    /// <summary>The counted run (its seconds are all evaluations together), its index, every evaluation's result, and how many diverged.</summary>
+    public sealed record Outcome(RunResult Best, int BestIndex, IReadOnlyList<RunResult> Evaluations, int Diverged)
+    {
+        public string Note => $"best of {Evaluations.Count} evaluations: evaluation {BestIndex}; {Diverged} diverged; seconds are all evaluations together";
+    }
 
     static readonly (string Name, Func<double, double> Decode)[] Space =
     [
@@ -21,7 +26,11 @@ public static class BayesOptSearch
         ("momentum", u => Math.Clamp(u, 1e-4, 1 - 1e-4)),
     ];
 
-    public static Outcome Run(TuningRun run, string outputDirectory, int randomEvaluations = 5, int guidedEvaluations = 25)
+    /// <summary>
+    /// Searches over whole runs of <paramref name="run"/>. With <paramref name="outputDirectory"/>,
+    /// every evaluation is listed in <c>bayesopt.csv</c> there and the counted run's record is <c>record.jsonl</c>.
+    /// </summary>
+    public static Outcome Run(TuningRun run, string? outputDirectory = null, int randomEvaluations = 5, int guidedEvaluations = 25)
     {
         var dimensions = Space.Where(d => run.Rule.Hyperparameters.Any(h => h.Name == d.Name)).ToArray();
         if (dimensions.Length == 0)
@@ -33,8 +42,8 @@ public static class BayesOptSearch
         {
             var point = optimiser.Next();
             var values = dimensions.Select((d, i) => (d.Name, Value: d.Decode(point[i]))).ToDictionary(v => v.Name, v => v.Value);
-            var result = run.Tune(Method.Fixed()).StartingFrom(values).WithSeed(run.Seed + e)
-                .RecordTo(Path.Combine(outputDirectory, $"record-evaluation-{e}.jsonl")).Run();
+            var evaluation = run.AsSearchCandidate().Tune(Method.Fixed()).StartingFrom(values).WithSeed(run.Seed + e);
+            var result = (outputDirectory is null ? evaluation : evaluation.RecordTo(EvaluationRecord(outputDirectory, e))).Run();
             evaluations.Add(result);
             var finite = optimiser.Observations.Select(o => o.Y).Where(double.IsFinite).DefaultIfEmpty(0).Max();
             var objective = !result.Diverged && double.IsFinite(result.ValidationLoss) && result.ValidationLoss > 0
@@ -43,10 +52,15 @@ public static class BayesOptSearch
             table.Append(string.Create(CultureInfo.InvariantCulture,
                 $"{e},{string.Join(",", values.Values.Select(v => v.ToString("G6", CultureInfo.InvariantCulture)))},{result.ValidationLoss:G6},{(result.Diverged ? "true" : "false")},{objective:G6}\n"));
         }
-        AtomicFile.WriteAllText(Path.Combine(outputDirectory, "bayesopt.csv"), table.ToString());
         var best = MethodNames.BestByValidation(evaluations);
-        File.Copy(Path.Combine(outputDirectory, $"record-evaluation-{best}.jsonl"), Path.Combine(outputDirectory, HostProtocol.RecordFile), overwrite: true);
-        for (var e = 0; e < evaluations.Count; e++) File.Delete(Path.Combine(outputDirectory, $"record-evaluation-{e}.jsonl"));
+        if (outputDirectory is not null)
+        {
+            AtomicFile.WriteAllText(Path.Combine(outputDirectory, "bayesopt.csv"), table.ToString());
+            File.Copy(EvaluationRecord(outputDirectory, best), Path.Combine(outputDirectory, HostProtocol.RecordFile), overwrite: true);
+            for (var e = 0; e < evaluations.Count; e++) File.Delete(EvaluationRecord(outputDirectory, e));
+        }
         return new Outcome(evaluations[best] with { Seconds = evaluations.Sum(r => r.Seconds) }, best, evaluations, evaluations.Count(r => r.Diverged));
     }
+
+    static string EvaluationRecord(string folder, int evaluation) => Path.Combine(folder, $"record-evaluation-{evaluation}.jsonl");
 }
