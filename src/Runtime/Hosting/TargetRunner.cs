@@ -88,7 +88,7 @@ public static class TargetRunner
         }
         else if (search is not null)
         {
-            var outcome = BayesOptSearch.Run(run.OnProgress(_ => { }), options.OutputDirectory);
+            var outcome = BayesOptSearch.Run(run, options.OutputDirectory);
             (result, note) = (outcome.Best, outcome.Note + "; see bayesopt.csv");
         }
         else

@@ -75,8 +75,19 @@ public sealed record TuningRun
     /// <summary>Trains and tunes; throws <see cref="TrainTuneException"/> for bad input. A diverged run returns normally with <see cref="RunResult.DivergedAtStep"/> set.</summary>
     public RunResult Run() => new Trainer(this).Run();
 
-    /// <summary>This run as one of a search's several runs: no shared record or checkpoint file.</summary>
-    internal TuningRun AsSearchCandidate() => this with { RecordPath = null, CheckpointPath = null, Resume = false };
+    /// <summary>
+    /// This run as run <paramref name="index"/> of a search's <paramref name="count"/>: no shared
+    /// record or checkpoint file, and progress counted in steps and time over the whole search.
+    /// </summary>
+    internal TuningRun AsSearchCandidate(int index, int count, System.Diagnostics.Stopwatch clock) => this with
+    {
+        RecordPath = null,
+        CheckpointPath = null,
+        Resume = false,
+        Progress = Progress is { } report
+            ? p => report(p with { Step = index * p.TotalSteps + p.Step, TotalSteps = count * p.TotalSteps, Elapsed = clock.Elapsed })
+            : null,
+    };
 
     internal Device ResolveDevice()
     {

@@ -37,12 +37,13 @@ public static class BayesOptSearch
             throw new TrainTuneException($"BayesOpt searches learningRate, weightDecay and momentum, and the rule {run.Rule.GetType().Name} has none of them (it has {string.Join(", ", run.Rule.Hyperparameters.Select(h => h.Name))}).");
         var optimiser = new BayesianOptimisation(dimensions.Length, unchecked((int)run.Seed), randomEvaluations);
         var evaluations = new List<RunResult>();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var table = new StringBuilder("evaluation," + string.Join(",", dimensions.Select(d => d.Name)) + ",validation_loss,diverged,objective\n");
         for (var e = 0; e < randomEvaluations + guidedEvaluations; e++)
         {
             var point = optimiser.Next();
             var values = dimensions.Select((d, i) => (d.Name, Value: d.Decode(point[i]))).ToDictionary(v => v.Name, v => v.Value);
-            var evaluation = run.AsSearchCandidate().Tune(Method.Fixed()).StartingFrom(values).WithSeed(run.Seed + e);
+            var evaluation = run.AsSearchCandidate(e, randomEvaluations + guidedEvaluations, clock).Tune(Method.Fixed()).StartingFrom(values).WithSeed(run.Seed + e);
             var result = (outputDirectory is null ? evaluation : evaluation.RecordTo(EvaluationRecord(outputDirectory, e))).Run();
             evaluations.Add(result);
             var finite = optimiser.Observations.Select(o => o.Y).Where(double.IsFinite).DefaultIfEmpty(0).Max();

@@ -22,7 +22,9 @@ public static class Random3BatchedSearch
     /// </summary>
     public static Outcome Run(TuningRun run, string? outputDirectory = null)
     {
-        var candidates = MethodNames.BatchedCandidates(run.AsSearchCandidate())
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var candidates = MethodNames.BatchedCandidates(run)
+            .Select((c, i) => c.AsSearchCandidate(i, 3, clock))
             .Select((c, i) => outputDirectory is null ? c : c.RecordTo(CandidateRecord(outputDirectory, i))).ToList();
         var results = candidates.Select(c => c.Run()).ToList();
         var best = MethodNames.BestByValidation(results);

@@ -105,7 +105,8 @@ public class MethodNamesTests
         try
         {
             var record = Path.Combine(folder, "mine.jsonl");
-            var result = MethodNames.Run("Random3Batched", Base().WithSeed(5).RecordTo(record));
+            var progress = new List<RunProgress>();
+            var result = MethodNames.Run("Random3Batched", Base().WithSeed(5).RecordTo(record).OnProgress(progress.Add));
 
             // The three runs made by hand: the run itself, then two random draws with their own seeds.
             var runs = new[] { Base().WithSeed(5).Run() }.Concat(new[] { 1, 2 }.Select(c =>
@@ -117,8 +118,12 @@ public class MethodNamesTests
             var best = runs.Where(r => !r.Diverged).MinBy(r => r.ValidationLoss)!;
             Assert.Equal(best.ValidationLoss, result.ValidationLoss);
             Assert.Equal(best.InitialHyperparameters["learningRate"].Value, result.InitialHyperparameters["learningRate"].Value);
-            // The candidates do not share the run's record file.
+            // The candidates do not share the run's record file, and progress counts over all three runs.
             Assert.False(File.Exists(record));
+            Assert.Equal(3 * 60, progress[^1].Step);
+            Assert.All(progress, p => Assert.Equal(3 * 60, p.TotalSteps));
+            Assert.Equal(progress.Select(p => p.Step).Order(), progress.Select(p => p.Step));
+            Assert.Equal(progress.Select(p => p.Elapsed).Order(), progress.Select(p => p.Elapsed));
         }
         finally
         {
