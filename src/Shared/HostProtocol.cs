@@ -24,6 +24,9 @@ namespace TrainTune.Hosting
         /// <summary>The methods the build may name in TrainTuneMethod (checked before anything runs).</summary>
         public static readonly string[] Methods = { "OnePass", "Fixed", "Random", "RandomLrMultiplier", "Random3Batched", "Lorraine", "Baydin", "OursWdLr", "OursWdLrM", "OursWdHdlrM", "DiffThroughOpt", "BayesOpt" };
 
+        /// <summary>The methods that search over several whole runs; they keep no checkpoint to resume from.</summary>
+        public static readonly string[] Searches = { "Random3Batched", "BayesOpt" };
+
         /// <summary>Exit codes of the host.</summary>
         public const int ExitOk = 0, ExitBadInput = 2, ExitFailure = 3;
     }

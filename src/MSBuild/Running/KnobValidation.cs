@@ -18,6 +18,8 @@ internal static class KnobValidation
         foreach (var (name, value) in new[] { ("TrainTuneResume", resume), ("TrainTuneWarmStart", warmStart) })
             if (!string.IsNullOrWhiteSpace(value) && !bool.TryParse(value, out _))
                 yield return $"{name}='{value}' is not true or false.";
+        if (bool.TryParse(resume, out var resuming) && resuming && Hosting.HostProtocol.Searches.FirstOrDefault(m => string.Equals(m, method?.Trim(), StringComparison.OrdinalIgnoreCase)) is { } search)
+            yield return $"TrainTuneResume=true cannot resume TrainTuneMethod={search}: a search over whole runs keeps no checkpoint; run it again without TrainTuneResume.";
         if (OutputProblem(outputDirectory) is { } problem) yield return problem;
     }
 

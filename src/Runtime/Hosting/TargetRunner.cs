@@ -50,6 +50,8 @@ public static class TargetRunner
         // A search (Random3Batched, BayesOpt) runs the target as it is, with fixed hyperparameters.
         var search = options.Method is { } named && (MethodNames.IsBatched(named) || MethodNames.IsSearch(named)) ? MethodNames.Canonical(named) : null;
         if (options.Method is { } method) run = search is null ? MethodNames.Apply(method, run) : run.Tune(Method.Fixed());
+        if (search is not null && options.Resume)
+            throw new TrainTuneException($"{search} cannot be resumed: a search over whole runs keeps no checkpoint; run it again without resuming.");
         if (options.Seed is { } seed) run = run.WithSeed(seed);
         if (options.Device is { } device) run = run.OnDevice(device);
         if (options.WarmStart && target.WarmStart is { Count: > 0 } warm)

@@ -48,6 +48,10 @@ public class TaskLogicTests
         Assert.StartsWith("TrainTuneOutputDir='/proc/traintune-cannot-write' cannot be written", errors[6]);
         Assert.Empty(KnobValidation.Errors("100", "onepass", "7", "cuda:1", "true", "False", Path.GetTempPath()));
         Assert.Empty(KnobValidation.Errors("", "", "", "", "", "", Path.GetTempPath()));
+        Assert.Equal(["TrainTuneResume=true cannot resume TrainTuneMethod=BayesOpt: a search over whole runs keeps no checkpoint; run it again without TrainTuneResume."],
+            KnobValidation.Errors("", "bayesopt", "", "", "true", "", Path.GetTempPath()));
+        Assert.Single(KnobValidation.Errors("", "Random3Batched", "", "", "True", "", Path.GetTempPath()));
+        Assert.Empty(KnobValidation.Errors("", "BayesOpt", "", "", "false", "", Path.GetTempPath()));
     }
 
     [Fact]
@@ -62,10 +66,9 @@ public class TaskLogicTests
     public void Methods_known_to_the_build_are_the_ones_the_host_accepts()
     {
         Assert.Equal(HostProtocol.Methods.Order(), global::TrainTune.MethodNames.All.Order(StringComparer.Ordinal));
-        var run = global::TrainTune.TuningRun.Of(global::TrainTune.Tests.Training.Tasks.Mlp, new global::TrainTune.SgdMomentum(), global::TrainTune.Loss.MeanSquaredError)
-            .On(global::TrainTune.Tests.Training.Tasks.Regression());
         foreach (var name in HostProtocol.Methods)
             Assert.Equal(name, global::TrainTune.MethodNames.Canonical(name.ToLowerInvariant()));
+        Assert.Equal(HostProtocol.Searches, HostProtocol.Methods.Where(m => global::TrainTune.MethodNames.IsBatched(m) || global::TrainTune.MethodNames.IsSearch(m)));
     }
 
     [Fact]

@@ -36,6 +36,15 @@ public class Random3BatchedTests : IDisposable
     }
 
     [Fact]
+    public void A_search_cannot_be_resumed_and_says_so_before_it_trains()
+    {
+        var error = Assert.Throws<TrainTuneException>(() => TargetRunner.Run(typeof(TestTargets).Assembly.Location,
+            new HostRunOptions("SmallRegression", _folder, Steps: 40, Method: "bayesopt", Resume: true), TextWriter.Null));
+        Assert.Equal("BayesOpt cannot be resumed: a search over whole runs keeps no checkpoint; run it again without resuming.", error.Message);
+        Assert.Empty(Directory.GetFiles(_folder));
+    }
+
+    [Fact]
     public void The_best_run_is_the_lowest_validation_loss_that_did_not_diverge()
     {
         RunResult Result(double validation, int? diverged = null) =>
