@@ -48,6 +48,19 @@ public static class UciDataset
     public static RegressionTask LoadFile(string name, string path, string? permutationPath, int trainRows, int validationRows, int testRows)
     {
         if (Directory.Exists(path)) path = Path.Combine(path, "data.txt");
+        if (!File.Exists(path)) throw new TrainTuneException($"The UCI data file '{path}' does not exist.");
+        if (permutationPath is not null && !File.Exists(permutationPath)) throw new TrainTuneException($"The permutation file '{permutationPath}' does not exist.");
+        var sources = permutationPath is null ? new[] { path } : [path, permutationPath];
+        var cacheName = "uci-" + new string(name.ToLowerInvariant().Where(char.IsAsciiLetterOrDigit).ToArray());
+        var tensors = ParsedDataCache.GetOrParse(cacheName, $"uci-1 {trainRows} {validationRows} {testRows}", sources,
+            () => Parse(path, permutationPath, trainRows, validationRows, testRows));
+        Split Part(string split) => new(tensors[$"{split}/inputs"], tensors[$"{split}/targets"]);
+        var data = new TrainingData(Part("train"), Part("validation"), tensors.ContainsKey("test/inputs") ? Part("test") : null);
+        return new RegressionTask(name, data, tensors["target_mean"].item<double>(), tensors["target_std"].item<double>());
+    }
+
+    static Dictionary<string, Tensor> Parse(string path, string? permutationPath, int trainRows, int validationRows, int testRows)
+    {
         var rows = ReadRows(path);
         if (permutationPath is not null) rows = Permute(rows, ReadPermutation(permutationPath, rows.Count));
         if (trainRows < 1 || validationRows < 1 || testRows < 0 || trainRows + validationRows + testRows > rows.Count)
@@ -63,9 +76,16 @@ public static class UciDataset
         inputs = (inputs - inputMean) / inputStd;
         targets = (targets - targetMean) / targetStd;
 
-        Split Rows(long start, long count) => new(inputs.narrow(0, start, count).to(ScalarType.Float32), targets.narrow(0, start, count).to(ScalarType.Float32));
-        var data = new TrainingData(Rows(0, trainRows), Rows(trainRows, validationRows), testRows > 0 ? Rows(rows.Count - testRows, testRows) : null);
-        return new RegressionTask(name, data, targetMean.item<double>(), targetStd.item<double>());
+        var tensors = new Dictionary<string, Tensor> { ["target_mean"] = targetMean.reshape([]), ["target_std"] = targetStd.reshape([]) };
+        void Rows(string split, long start, long count)
+        {
+            tensors[$"{split}/inputs"] = inputs.narrow(0, start, count).to(ScalarType.Float32).contiguous();
+            tensors[$"{split}/targets"] = targets.narrow(0, start, count).to(ScalarType.Float32).contiguous();
+        }
+        Rows("train", 0, trainRows);
+        Rows("validation", trainRows, validationRows);
+        if (testRows > 0) Rows("test", rows.Count - testRows, testRows);
+        return tensors;
     }
 
     static (Tensor Mean, Tensor Std) Statistics(Tensor x)
