@@ -42,6 +42,8 @@ var tuned = run.Tune(Method.OnePass(stepsPerHyperstep: 10, neumannTerms: 5)).Rec
 var baseline = run.OnProgress(_ => { }).Tune(Method.Fixed()).Run();
 
 Console.WriteLine();
+Console.WriteLine($"libtorch threads: {tuned.Threads!.IntraOp} ({tuned.Threads.Reason})");
+Console.WriteLine();
 Console.WriteLine($"{"",24} {"train",10} {"validation",10} {"test",10} {"seconds",8}");
 Console.WriteLine($"{"fixed hyperparameters",24} {baseline.TrainLoss,10:G4} {baseline.ValidationLoss,10:G4} {baseline.TestLoss,10:G4} {baseline.Seconds,8:F1}");
 Console.WriteLine($"{"one-pass tuning",24} {tuned.TrainLoss,10:G4} {tuned.ValidationLoss,10:G4} {tuned.TestLoss,10:G4} {tuned.Seconds,8:F1}");

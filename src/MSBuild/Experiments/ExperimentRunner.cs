@@ -5,26 +5,29 @@ using TrainTune.Build.Running;
 namespace TrainTune.Build.Experiments;
 
 /// <summary>
-/// Runs every (method, seed) of one target, each as its own host process with one libtorch
-/// thread, as many at a time as there are cores; each run writes into its own folder.
+/// Runs every (method, seed) of one target, each as its own host process, as many at a time as
+/// there are cores; each run gets its share of the cores (one each, by default) for the thread
+/// policy, and writes into its own folder.
 /// </summary>
 internal static class ExperimentRunner
 {
     public sealed record Settings(string Dotnet, IReadOnlyList<string> HostArguments, string Target, string TargetDirectory,
-        IReadOnlyList<string> Methods, int Inits, string? Steps, string? Device, int Parallelism);
+        IReadOnlyList<string> Methods, int Inits, string? Steps, string? Device, string? Threads, int Parallelism);
 
     public static IReadOnlyList<ExperimentRun> Run(Settings settings, Action<string> log)
     {
         var jobs = settings.Methods.SelectMany(m => Enumerable.Range(1, settings.Inits).Select(seed => (Method: m, Seed: (long)seed))).ToList();
         var runs = new ConcurrentBag<ExperimentRun>();
         var done = 0;
+        var coreShare = Math.Max(1, Environment.ProcessorCount / Math.Max(1, settings.Parallelism));
         Parallel.ForEach(jobs, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, settings.Parallelism) }, job =>
         {
             var folder = Path.Combine(settings.TargetDirectory, "runs", job.Method, job.Seed.ToString(CultureInfo.InvariantCulture));
             if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
             var arguments = settings.HostArguments.ToList();
             arguments.AddRange(["--target", settings.Target, "--output", folder, "--method", job.Method,
-                "--seed", job.Seed.ToString(CultureInfo.InvariantCulture), "--random-init", "--threads", "1", "--checkpoint-every", "1000000"]);
+                "--seed", job.Seed.ToString(CultureInfo.InvariantCulture), "--random-init", "--cores", coreShare.ToString(CultureInfo.InvariantCulture), "--checkpoint-every", "1000000"]);
+            if (!string.IsNullOrWhiteSpace(settings.Threads)) arguments.AddRange(["--threads", settings.Threads!.Trim()]);
             if (!string.IsNullOrWhiteSpace(settings.Steps)) arguments.AddRange(["--steps", settings.Steps!.Trim()]);
             if (!string.IsNullOrWhiteSpace(settings.Device)) arguments.AddRange(["--device", settings.Device!.Trim()]);
             var outcome = ChildProcess.Run(settings.Dotnet, arguments, _ => { });

@@ -21,7 +21,9 @@ internal static class MarkdownReport
         Line("| setting | value |");
         Line("| --- | --- |");
         foreach (var (name, value) in report.Configuration)
-            if (value is not null) Line($"| {name} | {value.ToJsonString().Trim('"')} |");
+            if (value is System.Text.Json.Nodes.JsonObject threads && name == "threads")
+                Line($"| threads | {threads["intra_op"]} intra-op, {threads["inter_op"]} inter-op ({threads["reason"]?.GetValue<string>()}) |");
+            else if (value is not null) Line($"| {name} | {value.ToJsonString().Trim('"')} |");
         Line();
         Line("## Losses (full splits, at the end)");
         Line();
@@ -56,6 +58,16 @@ internal static class MarkdownReport
             ? $"first {F(n.First)}, last {F(n.Last)}, median {F(n.Median)}, largest {F(n.Max)} over {report.Blocks.Count(b => b.HypergradientNorm is not null)} hyper steps."
             : "No hypergradients: this method does not tune.");
         Line();
+        if (report.Timing is { Count: > 0 } timing)
+        {
+            Line("## Time");
+            Line();
+            Line("| phase | seconds |");
+            Line("| --- | --- |");
+            foreach (var (phase, seconds) in timing)
+                if (seconds is not null) Line($"| {phase.Replace('_', ' ')} | {F(seconds.GetValue<double>(), "F3")} |");
+            Line();
+        }
         Line("## Plots");
         Line();
         Line($"![losses]({Hosting.HostProtocol.LossPlotFile})");

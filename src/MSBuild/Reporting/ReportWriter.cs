@@ -8,9 +8,9 @@ internal static class ReportWriter
     /// <summary>Writes the report of the run in <paramref name="targetDirectory"/>; returns the comparison with the previous run.</summary>
     public static IReadOnlyList<string> Write(string targetDirectory, string historyPath, Action<string> warn)
     {
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
         var report = RunReport.Read(targetDirectory);
         string In(string file) => Path.Combine(targetDirectory, file);
-        Hosting.AtomicFile.WriteAllText(In(Hosting.HostProtocol.ReportJsonFile), report.ToJson());
         Hosting.AtomicFile.WriteAllText(In(Hosting.HostProtocol.ReportMarkdownFile), MarkdownReport.Render(report));
         Hosting.AtomicFile.WriteAllText(In(Hosting.HostProtocol.LossPlotFile), Plots.Losses(report));
         Hosting.AtomicFile.WriteAllText(In(Hosting.HostProtocol.HyperparameterPlotFile), Plots.Hyperparameters(report));
@@ -22,6 +22,10 @@ internal static class ReportWriter
         var entry = History.Entry(report);
         var previous = History.Last(historyPath, report.Target, warn);
         History.Append(historyPath, entry);
+        // report.json comes last, so that its timing covers the writing of everything else.
+        var timing = report.Timing ?? [];
+        timing["report_writing"] = Math.Round(stopwatch.Elapsed.TotalSeconds, 4);
+        Hosting.AtomicFile.WriteAllText(In(Hosting.HostProtocol.ReportJsonFile), (report with { Timing = timing }).ToJson());
         return History.Compare(entry, previous);
     }
 

@@ -32,6 +32,7 @@ internal sealed record RunReport(
     JsonObject Configuration,
     DateTimeOffset FinishedAt,
     double Seconds,
+    JsonObject? Timing,
     int StepsCompleted,
     int? DivergedAtStep,
     string? Divergence,
@@ -72,7 +73,7 @@ internal sealed record RunReport(
         var diverged = (int?)Number(result["diverged_at_step"]);
         return new RunReport(SchemaName, summary["target"]!.GetValue<string>(), summary["configuration"]?["method_name"]?.GetValue<string>() ?? "",
             summary["configuration"]!.DeepClone().AsObject(), summary["finished_at"]!.GetValue<DateTimeOffset>(),
-            Number(result["seconds"]) ?? 0, (int)(Number(result["steps_completed"]) ?? 0), diverged,
+            Number(result["seconds"]) ?? 0, summary["timing"]?.DeepClone().AsObject(), (int)(Number(result["steps_completed"]) ?? 0), diverged,
             diverged is { } s ? $"diverged at step {s}" : null, (int)(Number(result["skipped_hypersteps"]) ?? 0),
             Finite(Number(result["train_loss"])), Finite(Number(result["validation_loss"])), Finite(Number(result["test_loss"])),
             result["metric"] is JsonObject metric && metric["name"]?.GetValue<string>() is { } metricName && metricName != "loss"

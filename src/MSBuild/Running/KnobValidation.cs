@@ -5,7 +5,7 @@ namespace TrainTune.Build.Running;
 /// <summary>Checks the TrainTune* properties before anything runs; each error names its knob.</summary>
 internal static class KnobValidation
 {
-    public static IEnumerable<string> Errors(string? steps, string? method, string? seed, string? device, string? resume, string? warmStart, string? outputDirectory)
+    public static IEnumerable<string> Errors(string? steps, string? method, string? seed, string? device, string? resume, string? warmStart, string? outputDirectory, string? threads = null)
     {
         if (!string.IsNullOrWhiteSpace(steps) && (!int.TryParse(steps, out var s) || s < 1))
             yield return $"TrainTuneSteps='{steps}' is not a positive whole number of weight steps.";
@@ -15,6 +15,7 @@ internal static class KnobValidation
             yield return $"TrainTuneSeed='{seed}' is not a whole number.";
         if (!string.IsNullOrWhiteSpace(device) && !Regex.IsMatch(device!.Trim(), "^(cpu|cuda|cuda:[0-9]+|auto)$", RegexOptions.IgnoreCase))
             yield return $"TrainTuneDevice='{device}' is not a device; use cpu, cuda, cuda:N or auto.";
+        if (Hosting.ThreadKnob.Parse(threads, "TrainTuneThreads", out _) is { } threadsError) yield return threadsError;
         foreach (var (name, value) in new[] { ("TrainTuneResume", resume), ("TrainTuneWarmStart", warmStart) })
             if (!string.IsNullOrWhiteSpace(value) && !bool.TryParse(value, out _))
                 yield return $"{name}='{value}' is not true or false.";

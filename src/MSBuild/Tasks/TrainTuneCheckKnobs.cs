@@ -15,10 +15,11 @@ public sealed class TrainTuneCheckKnobs : Microsoft.Build.Utilities.Task
     public string? Resume { get; set; }
     public string? WarmStart { get; set; }
     public string? OutputDirectory { get; set; }
+    public string? Threads { get; set; }
 
     public override bool Execute()
     {
-        foreach (var error in KnobValidation.Errors(Steps, Method, Seed, Device, Resume, WarmStart, OutputDirectory).Concat(KnobValidation.ExperimentErrors(Inits, Methods)))
+        foreach (var error in KnobValidation.Errors(Steps, Method, Seed, Device, Resume, WarmStart, OutputDirectory, Threads).Concat(KnobValidation.ExperimentErrors(Inits, Methods)))
             Log.LogError(null, "TT9010", null, null, 0, 0, 0, 0, error);
         return !Log.HasLoggedErrors;
     }

@@ -17,6 +17,7 @@ public sealed class TrainTuneRunExperiment : HostTask
     public int Inits { get; set; }
     public string? Steps { get; set; }
     public string? Device { get; set; }
+    public string? Threads { get; set; }
     /// <summary>The project file, for the command line quoted in results.md.</summary>
     public string? Project { get; set; }
     public int Parallelism { get; set; } = Environment.ProcessorCount;
@@ -27,7 +28,7 @@ public sealed class TrainTuneRunExperiment : HostTask
         var stopwatch = Stopwatch.StartNew();
         var settings = new ExperimentRunner.Settings(DotnetPath,
             HostArguments("run"), Target, OutputDirectory,
-            methods, Inits, Steps, Device, Parallelism);
+            methods, Inits, Steps, Device, Threads, Parallelism);
         Log.LogMessage(MessageImportance.High, $"TrainTune: {Target}: {Inits} initialisations x {methods.Count} methods ({string.Join(", ", methods)}), {Parallelism} at a time");
         var runs = ExperimentRunner.Run(settings, line => Log.LogMessage(MessageImportance.High, line));
         Directory.CreateDirectory(OutputDirectory);

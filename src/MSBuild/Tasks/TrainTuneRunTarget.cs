@@ -16,6 +16,7 @@ public sealed class TrainTuneRunTarget : HostTask
     public string? Method { get; set; }
     public string? Seed { get; set; }
     public string? Device { get; set; }
+    public string? Threads { get; set; }
     public bool Resume { get; set; }
     public bool WarmStart { get; set; }
     public int ProgressIntervalSeconds { get; set; } = 5;
@@ -31,6 +32,7 @@ public sealed class TrainTuneRunTarget : HostTask
         if (!string.IsNullOrWhiteSpace(Method)) arguments.AddRange(["--method", Method!.Trim()]);
         if (!string.IsNullOrWhiteSpace(Seed)) arguments.AddRange(["--seed", Seed!.Trim()]);
         if (!string.IsNullOrWhiteSpace(Device)) arguments.AddRange(["--device", Device!.Trim()]);
+        if (!string.IsNullOrWhiteSpace(Threads)) arguments.AddRange(["--threads", Threads!.Trim()]);
         if (Resume) arguments.Add("--resume");
         if (WarmStart) arguments.Add("--warm-start");
         arguments.AddRange(["--checkpoint-every", CheckpointEvery.ToString(System.Globalization.CultureInfo.InvariantCulture)]);

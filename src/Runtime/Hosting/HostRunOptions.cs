@@ -12,4 +12,5 @@ public sealed record HostRunOptions(
     int CheckpointEveryBlocks = 20,
     bool WarmStart = false,
     bool RandomInitial = false,
-    int? Threads = null);
+    int? Threads = null,
+    int? Cores = null);

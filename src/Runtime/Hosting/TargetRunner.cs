@@ -31,7 +31,11 @@ public static class TargetRunner
     /// <summary>Runs one target; returns its result (also written to result.json).</summary>
     public static RunResult Run(string assemblyPath, HostRunOptions options, TextWriter output)
     {
+        var clock = HostClock.Start();
         var targets = Load(assemblyPath);
+        clock.Mark("target_loading");
+        TorchSharp.torch.get_num_threads(); // loads libtorch's natives, so that data loading is timed on its own
+        clock.Mark("libtorch_loading");
         var target = targets.FirstOrDefault(t => t.Name == options.Target)
             ?? throw new TrainTuneException(targets.Count == 0
                 ? $"'{Path.GetFileName(assemblyPath)}' has no training targets."
@@ -46,6 +50,7 @@ public static class TargetRunner
         {
             throw new TrainTuneException($"Training target '{target.Name}' ({target.Method}) threw {e.GetType().Name}: {e.Message}", e);
         }
+        clock.Mark("data_loading");
         if (options.Steps is { } steps) run = run.ForSteps(steps);
         // A search (Random3Batched, BayesOpt) runs the target as it is, with fixed hyperparameters.
         var search = options.Method is { } named && (MethodNames.IsBatched(named) || MethodNames.IsSearch(named)) ? MethodNames.Canonical(named) : null;
@@ -58,7 +63,8 @@ public static class TargetRunner
             run = run.StartingFrom(MergeInitial(run.InitialValues, warm));
         if (options.RandomInitial)
             run = run.StartingFrom(MergeInitial(run.InitialValues, MethodNames.RandomInitial(run.Seed, run.Rule)));
-        if (options.Threads is { } threads) TorchSharp.torch.set_num_threads(threads);
+        if (options.Threads is { } threads) run = run.WithThreads(threads);
+        if (options.Cores is { } cores) run = run with { CoreShare = cores };
 
         Directory.CreateDirectory(options.OutputDirectory);
         var lastProgress = DateTime.MinValue;
@@ -82,16 +88,18 @@ public static class TargetRunner
             });
 
         RunResult result;
+        RunResult first;
         string? note = null;
+        clock.Mark("options");
         if (search is not null && MethodNames.IsBatched(search))
         {
             var outcome = Random3BatchedSearch.Run(run, options.OutputDirectory);
-            (run, result, note) = (outcome.BestRun, outcome.Best, outcome.Note);
+            (run, result, first, note) = (outcome.BestRun, outcome.Best, outcome.Candidates[0], outcome.Note);
         }
         else if (search is not null)
         {
             var outcome = BayesOptSearch.Run(run, options.OutputDirectory);
-            (result, note) = (outcome.Best, outcome.Note + "; see bayesopt.csv");
+            (result, first, note) = (outcome.Best, outcome.Evaluations[0], outcome.Note + "; see bayesopt.csv");
         }
         else
         {
@@ -99,6 +107,7 @@ public static class TargetRunner
                 .CheckpointTo(Path.Combine(options.OutputDirectory, HostProtocol.CheckpointFile), options.CheckpointEveryBlocks)
                 .ResumeFromCheckpoint(options.Resume)
                 .Run();
+            first = result;
         }
         var summary = new
         {
@@ -121,8 +130,10 @@ public static class TargetRunner
                 Metric = run.MetricName,
                 WarmStart = options.WarmStart && target.WarmStart is { Count: > 0 } ? target.WarmStartSource : null,
                 Resumed = options.Resume,
+                result.Threads,
             },
-            Result = result with { History = [] },
+            Timing = clock.Timing(first, result),
+            Result = result with { History = [], Threads = null, Timing = null },
             FinishedAt = DateTimeOffset.UtcNow,
         };
         AtomicFile.WriteAllText(Path.Combine(options.OutputDirectory, HostProtocol.ResultFile), JsonSerializer.Serialize(summary, RunRecorder.Json));

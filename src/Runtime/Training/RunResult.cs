@@ -20,6 +20,12 @@ public sealed record RunResult(
     /// <summary>The final losses in the run's metric (see <see cref="TuningRun.WithMetric"/>).</summary>
     public RunMetric? Metric { get; init; }
 
+    /// <summary>The libtorch threads the run used, and why.</summary>
+    public ThreadChoice? Threads { get; init; }
+
+    /// <summary>Where the run's time went.</summary>
+    public RunTiming? Timing { get; init; }
+
     /// <summary>"diverged at step s", or null.</summary>
     public string? DivergenceNote => DivergedAtStep is { } s ? $"diverged at step {s}" : null;
 }
@@ -30,3 +36,15 @@ public sealed record RunProgress(int Step, int TotalSteps, double TrainLoss, dou
 
 /// <summary>Final losses expressed in a metric: loss × scale.</summary>
 public sealed record RunMetric(string Name, double Train, double Validation, double? Test);
+
+/// <summary>
+/// Seconds of a run: <see cref="Setup"/> from <see cref="TuningRun.Run"/> to the first step (models,
+/// data on the device, checks, the start of the record), <see cref="Training"/> the weight and hyper
+/// steps, <see cref="FinalEvaluation"/> the losses on the full splits.
+/// </summary>
+public sealed record RunTiming(double Setup, double Training, double FinalEvaluation)
+{
+    /// <summary>Several runs' times added up (a search's candidates).</summary>
+    public static RunTiming? Sum(IEnumerable<RunResult> runs) => runs.Select(r => r.Timing).Aggregate((RunTiming?)null, (sum, t) =>
+        t is null ? sum : sum is null ? t : new(sum.Setup + t.Setup, sum.Training + t.Training, sum.FinalEvaluation + t.FinalEvaluation));
+}

@@ -37,6 +37,11 @@ internal sealed class Trainer(TuningRun run)
         using var ownedShadow = shadow;
         var data = MoveData(run.Data, device);
         data.Validate();
+        var threads = ThreadPolicy.Choose(
+            ThreadPolicy.WorkPerStep(model.parameters().Select(p => p.numel()), run.BatchSize ?? data.Train.Inputs.shape[0]),
+            run.Threads, run.CoreShare ?? ThreadPolicy.AvailableCores,
+            run.CoreShare is { } share ? $"{share} of the process's {ThreadPolicy.AvailableCores} cores for this run" : null);
+        threads = ThreadPolicy.Apply(threads);
 
         using var learner = new Learner(model, shadow, run.Rule, run.Loss, run.InitialValues, run.PerWeight, () => Build(device));
         learner.Probe(data.Train);
@@ -82,12 +87,14 @@ internal sealed class Trainer(TuningRun run)
                 Precision = run.Precision.ToString(),
                 Rule = run.Rule.GetType().Name,
                 Loss = run.Loss.Name,
+                Threads = threads,
                 Weights = learner.WeightNames,
                 Hyperparameters = initial,
             });
         }
         using var _ = recorder;
 
+        var setupSeconds = stopwatch.Elapsed.TotalSeconds;
         var blockLength = run.Method.StepsPerBlock;
         var blocksThisProcess = 0;
         int? divergedAt = null;
@@ -159,6 +166,7 @@ internal sealed class Trainer(TuningRun run)
             if (blocksThisProcess == run.StopAfterBlocks) return Interrupted(run, done, history, initial, stopwatch);
         }
 
+        var trainingSeconds = stopwatch.Elapsed.TotalSeconds - setupSeconds;
         var final = learner.Hyperparameters.Snapshot(learner.WeightNames);
         double trainLoss = double.NaN, validationLoss = double.NaN;
         double? testLoss = null;
@@ -172,6 +180,8 @@ internal sealed class Trainer(TuningRun run)
             initial, final, skipped, stopwatch.Elapsed.TotalSeconds, history)
         {
             Metric = new RunMetric(run.MetricName, trainLoss * run.MetricScale, validationLoss * run.MetricScale, testLoss * run.MetricScale),
+            Threads = threads,
+            Timing = new RunTiming(setupSeconds, trainingSeconds, stopwatch.Elapsed.TotalSeconds - setupSeconds - trainingSeconds),
         };
         recorder?.Write(divergedAt is null ? "finished" : "stopped", new
         {

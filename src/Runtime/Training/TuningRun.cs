@@ -49,6 +49,10 @@ public sealed record TuningRun
     /// <summary>The metric reported beside the losses: its name and the factor from the loss to it (e.g. the target variance for MSE in original units).</summary>
     public string MetricName { get; init; } = "loss";
     public double MetricScale { get; init; } = 1;
+    /// <summary>libtorch intra-op threads; null chooses from the run's work per step (one thread for small models, never more than the cores this process may use).</summary>
+    public int? Threads { get; init; }
+    /// <summary>The cores this run may use, when it shares the process's with other runs (experiments); null: all of the process's.</summary>
+    internal int? CoreShare { get; init; }
     /// <summary>For tests: stop after this many blocks, as if killed right after a checkpoint.</summary>
     internal int? StopAfterBlocks { get; init; }
 
@@ -71,6 +75,14 @@ public sealed record TuningRun
     public TuningRun CheckpointTo(string path, int everyBlocks = 20) => this with { CheckpointPath = path, CheckpointEveryBlocks = everyBlocks };
     /// <summary>Continues from the checkpoint when one is there (set <see cref="CheckpointTo"/> too).</summary>
     public TuningRun ResumeFromCheckpoint(bool resume = true) => this with { Resume = resume };
+
+    /// <summary>
+    /// Uses <paramref name="threads"/> libtorch threads instead of the automatic choice (null restores it).
+    /// libtorch's thread count is process-wide: runs in parallel threads of one process share it.
+    /// </summary>
+    public TuningRun WithThreads(int? threads) => threads is < 1
+        ? throw new TrainTuneException($"WithThreads({threads}) is not valid: use a positive number of threads, or null for the automatic choice.")
+        : this with { Threads = threads };
 
     /// <summary>Trains and tunes; throws <see cref="TrainTuneException"/> for bad input. A diverged run returns normally with <see cref="RunResult.DivergedAtStep"/> set.</summary>
     public RunResult Run() => new Trainer(this).Run();

@@ -60,7 +60,7 @@ public static class BayesOptSearch
             File.Copy(EvaluationRecord(outputDirectory, best), Path.Combine(outputDirectory, HostProtocol.RecordFile), overwrite: true);
             for (var e = 0; e < evaluations.Count; e++) File.Delete(EvaluationRecord(outputDirectory, e));
         }
-        return new Outcome(evaluations[best] with { Seconds = evaluations.Sum(r => r.Seconds) }, best, evaluations, evaluations.Count(r => r.Diverged));
+        return new Outcome(evaluations[best] with { Seconds = evaluations.Sum(r => r.Seconds), Timing = RunTiming.Sum(evaluations) }, best, evaluations, evaluations.Count(r => r.Diverged));
     }
 
     static string EvaluationRecord(string folder, int evaluation) => Path.Combine(folder, $"record-evaluation-{evaluation}.jsonl");

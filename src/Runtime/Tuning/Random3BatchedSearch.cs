@@ -30,7 +30,7 @@ public static class Random3BatchedSearch
         var best = MethodNames.BestByValidation(results);
         if (outputDirectory is not null)
             File.Copy(CandidateRecord(outputDirectory, best), Path.Combine(outputDirectory, HostProtocol.RecordFile), overwrite: true);
-        return new Outcome(results[best] with { Seconds = results.Sum(r => r.Seconds) }, best, candidates[best], results);
+        return new Outcome(results[best] with { Seconds = results.Sum(r => r.Seconds), Timing = RunTiming.Sum(results) }, best, candidates[best], results);
     }
 
     static string CandidateRecord(string folder, int candidate) => Path.Combine(folder, $"record-candidate-{candidate}.jsonl");

@@ -36,17 +36,19 @@ public class TaskLogicTests
     [Fact]
     public void Invalid_knobs_are_errors_that_name_the_knob()
     {
-        var errors = KnobValidation.Errors("-5", "Bogus", "x", "tpu", "maybe", "yes", "/proc/traintune-cannot-write").ToList();
-        Assert.Equal(7, errors.Count);
+        var errors = KnobValidation.Errors("-5", "Bogus", "x", "tpu", "maybe", "yes", "/proc/traintune-cannot-write", "0").ToList();
+        Assert.Equal(8, errors.Count);
         Assert.StartsWith("TrainTuneSteps='-5'", errors[0]);
         Assert.StartsWith("TrainTuneMethod='Bogus'", errors[1]);
         Assert.Contains("OnePass, Fixed, Random, RandomLrMultiplier, Random3Batched, Lorraine, Baydin, OursWdLr, OursWdLrM, OursWdHdlrM, DiffThroughOpt, BayesOpt", errors[1]);
         Assert.StartsWith("TrainTuneSeed='x'", errors[2]);
         Assert.StartsWith("TrainTuneDevice='tpu'", errors[3]);
-        Assert.StartsWith("TrainTuneResume='maybe'", errors[4]);
-        Assert.StartsWith("TrainTuneWarmStart='yes'", errors[5]);
-        Assert.StartsWith("TrainTuneOutputDir='/proc/traintune-cannot-write' cannot be written", errors[6]);
-        Assert.Empty(KnobValidation.Errors("100", "onepass", "7", "cuda:1", "true", "False", Path.GetTempPath()));
+        Assert.Equal("TrainTuneThreads='0' is not valid: use auto (the default: chosen from each run's work per step) or a positive whole number of libtorch threads.", errors[4]);
+        Assert.StartsWith("TrainTuneResume='maybe'", errors[5]);
+        Assert.StartsWith("TrainTuneWarmStart='yes'", errors[6]);
+        Assert.StartsWith("TrainTuneOutputDir='/proc/traintune-cannot-write' cannot be written", errors[7]);
+        Assert.Empty(KnobValidation.Errors("100", "onepass", "7", "cuda:1", "true", "False", Path.GetTempPath(), "auto"));
+        Assert.Empty(KnobValidation.Errors("100", "onepass", "7", "cuda:1", "true", "False", Path.GetTempPath(), "2"));
         Assert.Empty(KnobValidation.Errors("", "", "", "", "", "", Path.GetTempPath()));
         Assert.Equal(["TrainTuneResume=true cannot resume TrainTuneMethod=BayesOpt: a search over whole runs keeps no checkpoint; run it again without TrainTuneResume."],
             KnobValidation.Errors("", "bayesopt", "", "", "true", "", Path.GetTempPath()));

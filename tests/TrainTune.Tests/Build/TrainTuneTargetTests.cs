@@ -34,9 +34,24 @@ public class TrainTuneTargetTests : IDisposable
         var report = Json(Path.Combine(_output, "PerWeight", "report.json"));
         Assert.Equal(100, report.GetProperty("steps_completed").GetInt32());
         Assert.Equal(4, report.GetProperty("hyperparameters").GetProperty("learningRate").GetProperty("final_per_tensor").EnumerateObject().Count());
+        var threads = report.GetProperty("configuration").GetProperty("threads");
+        Assert.Equal((1, 1), (threads.GetProperty("intra_op").GetInt32(), threads.GetProperty("inter_op").GetInt32()));
+        Assert.StartsWith("auto: ", threads.GetProperty("reason").GetString());
+        var timing = report.GetProperty("timing");
+        Assert.Equal(["process_start_to_first_step", "runtime_start", "target_loading", "libtorch_loading", "data_loading", "setup", "training", "final_evaluation", "report_writing"],
+            timing.EnumerateObject().Select(p => p.Name));
+        Assert.All(timing.EnumerateObject(), p => Assert.True(p.Value.GetDouble() >= 0, $"{p.Name} = {p.Value}"));
+        var beforeFirstStep = new[] { "runtime_start", "target_loading", "libtorch_loading", "data_loading", "setup" }.Sum(p => timing.GetProperty(p).GetDouble());
+        Assert.Equal(timing.GetProperty("process_start_to_first_step").GetDouble(), beforeFirstStep, 6);
+        Assert.Contains("| threads | 1 intra-op, 1 inter-op (auto: ", File.ReadAllText(Path.Combine(_output, "PerWeight", "report.md")));
+        Assert.Contains("| process start to first step |", File.ReadAllText(Path.Combine(_output, "PerWeight", "report.md")));
 
-        var second = DotnetCli.TrainTune("TinyTargets", _output, "-p:TrainTuneTargets=Quick", "-p:TrainTuneSteps=50", "-p:TrainTuneMethod=Fixed", "-p:TrainTuneSeed=3");
+        var second = DotnetCli.TrainTune("TinyTargets", _output, "-p:TrainTuneTargets=Quick", "-p:TrainTuneSteps=50", "-p:TrainTuneMethod=Fixed", "-p:TrainTuneSeed=3",
+            "-p:TrainTuneThreads=2");
         Assert.True(second.ExitCode == 0, second.Output);
+        var explicitThreads = Json(Path.Combine(_output, "Quick", "report.json")).GetProperty("configuration").GetProperty("threads");
+        Assert.Equal(2, explicitThreads.GetProperty("intra_op").GetInt32());
+        Assert.StartsWith("set to 2 by WithThreads/TrainTuneThreads", explicitThreads.GetProperty("reason").GetString());
         var history = File.ReadAllLines(Path.Combine(_output, "history.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
         Assert.Equal(3, history.Count);
         Assert.Equal(("Quick", "Fixed", 3, 50), (history[2].GetProperty("target").GetString(), history[2].GetProperty("method").GetString(),
@@ -62,8 +77,9 @@ public class TrainTuneTargetTests : IDisposable
     [Fact]
     public void Bad_knobs_and_unknown_targets_are_errors_that_say_what_to_do()
     {
-        var knobs = DotnetCli.TrainTune("TinyTargets", _output, "-p:TrainTuneSteps=-5", "-p:TrainTuneMethod=Bogus", "-p:TrainTuneDevice=tpu");
+        var knobs = DotnetCli.TrainTune("TinyTargets", _output, "-p:TrainTuneSteps=-5", "-p:TrainTuneMethod=Bogus", "-p:TrainTuneDevice=tpu", "-p:TrainTuneThreads=0");
         Assert.NotEqual(0, knobs.ExitCode);
+        Assert.Contains("TrainTuneThreads='0' is not valid: use auto (the default: chosen from each run's work per step) or a positive whole number of libtorch threads.", knobs.Output);
         Assert.Contains("TrainTuneSteps='-5' is not a positive whole number", knobs.Output);
         Assert.Contains("TrainTuneMethod='Bogus' is not a known method; the valid ones are: OnePass, Fixed, Random", knobs.Output);
         Assert.Contains("TrainTuneDevice='tpu' is not a device", knobs.Output);
@@ -147,12 +163,51 @@ public class TrainTuneTargetTests : IDisposable
         Assert.Equal(csv[1].Split(',')[2], csv[3].Split(',')[2]);
         var markdown = File.ReadAllText(Path.Combine(_output, "Quick", "results.md"));
         Assert.Contains("| OursWdLrM | 2 | 0 | 0 |", markdown);
+        // As many runs at a time as there are cores: the thread policy of each sees one core.
+        var runThreads = Json(Path.Combine(_output, "Quick", "runs", "Random", "1", "result.json")).GetProperty("configuration").GetProperty("threads");
+        Assert.Equal((1, 1), (runThreads.GetProperty("intra_op").GetInt32(), runThreads.GetProperty("cores").GetInt32()));
         Assert.Contains("-p:TrainTuneInits=2", markdown);
 
         var bad = DotnetCli.TrainTune("TinyTargets", _output, "-p:TrainTuneInits=0", "-p:TrainTuneMethods=Nope");
         Assert.NotEqual(0, bad.ExitCode);
         Assert.Contains("TrainTuneInits='0' is not a positive whole number", bad.Output);
         Assert.Contains("TrainTuneMethods names 'Nope', which is not a method; the valid ones are: OnePass, Fixed, Random, RandomLrMultiplier, Random3Batched, Lorraine, Baydin, OursWdLr, OursWdLrM, OursWdHdlrM, DiffThroughOpt, BayesOpt", bad.Output);
+    }
+
+    [Fact]
+    public void Two_runs_of_a_target_in_the_host_are_identical_and_the_host_uses_only_the_cores_it_may()
+    {
+        var build = DotnetCli.TrainTune("TinyTargets", _output, "-p:TrainTuneTargets=Quick");
+        Assert.True(build.ExitCode == 0, build.Output);
+        var bin = Path.Combine(DotnetCli.Fixture("TinyTargets"), "bin", "Debug", "net10.0");
+        JsonElement Host(string folder, params string[] prefix)
+        {
+            var runtimeConfig = Path.Combine(DotnetCli.RepositoryRoot(), "src", "Host", "bin", "Debug", "net10.0", "TrainTune.Host.runtimeconfig.json");
+            var start = new ProcessStartInfo(prefix.Length > 0 ? prefix[0] : "dotnet") { WorkingDirectory = bin, RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var argument in prefix.Skip(1).Concat(prefix.Length > 0 ? ["dotnet"] : []))
+                start.ArgumentList.Add(argument);
+            foreach (var argument in new[] { "exec", "--depsfile", "TinyTargets.deps.json", "--runtimeconfig", runtimeConfig, "TrainTune.Host.dll", "run",
+                "--assembly", "TinyTargets.dll", "--target", "Quick", "--output", Path.Combine(_output, folder) })
+                start.ArgumentList.Add(argument);
+            using var process = Process.Start(start)!;
+            var error = process.StandardError.ReadToEndAsync();
+            var output = process.StandardOutput.ReadToEnd();
+            process.WaitForExit();
+            Assert.True(process.ExitCode == 0, output + error.Result);
+            return Json(Path.Combine(_output, folder, "result.json"));
+        }
+
+        var first = Host("first");
+        var second = Host("second");
+        var pinned = Host("pinned", "taskset", "-c", "0");
+        foreach (var run in new[] { second, pinned })
+        {
+            foreach (var loss in new[] { "train_loss", "validation_loss", "test_loss" })
+                Assert.Equal(first.GetProperty("result").GetProperty(loss).GetDouble(), run.GetProperty("result").GetProperty(loss).GetDouble());
+            Assert.Equal(first.GetProperty("result").GetProperty("final_hyperparameters").GetRawText(), run.GetProperty("result").GetProperty("final_hyperparameters").GetRawText());
+        }
+        Assert.Equal(Environment.ProcessorCount, first.GetProperty("configuration").GetProperty("threads").GetProperty("cores").GetInt32());
+        Assert.Equal(1, pinned.GetProperty("configuration").GetProperty("threads").GetProperty("cores").GetInt32());
     }
 
     [SkippableFact]
