@@ -18,27 +18,27 @@ public static class FashionMnist
         root ??= new DataRoot();
         var sources = new[] { "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte" }
             .Select(f => root.Locate($"fashion-mnist/{f}.gz")).ToArray();
-        // The decompressed pixels are cached (55 MB of bytes), not the normalised floats (four times that).
-        var raw = ParsedDataCache.GetOrParse("fashion-mnist", "idx-1", sources, () =>
+        // Cached: the decompressed pixels (55 MB of bytes, not four times that as normalised floats) and the per-pixel statistics.
+        var raw = ParsedDataCache.GetOrParse("fashion-mnist", "idx-2", sources, () =>
         {
             var (trainImages, trainLabels) = Pair(sources[0], sources[1], "train");
             var (testImages, testLabels) = Pair(sources[2], sources[3], "t10k");
-            return new() { ["train/images"] = trainImages, ["train/labels"] = trainLabels, ["test/images"] = testImages, ["test/labels"] = testLabels };
+            if (trainImages.shape[0] < TrainRows + ValidationRows)
+                throw new TrainTuneException($"The Fashion-MNIST training file has {trainImages.shape[0]} images; the protocol needs {TrainRows + ValidationRows}.");
+            var fit = trainImages.narrow(0, 0, TrainRows + ValidationRows).to(ScalarType.Float32);
+            var std = fit.std(0, unbiased: true, keepdim: true);
+            return new()
+            {
+                ["train/images"] = trainImages, ["train/labels"] = trainLabels, ["test/images"] = testImages, ["test/labels"] = testLabels,
+                ["mean"] = fit.mean([0], keepdim: true), ["std"] = torch.where(std == 0, torch.ones_like(std), std),
+            };
         });
-        Tensor Images(string split) => raw[$"{split}/images"].to(ScalarType.Float32);
-        Tensor Labels(string split) => raw[$"{split}/labels"].to(ScalarType.Int64);
-        var (trainImages, trainLabels, testImages, testLabels) = (Images("train"), Labels("train"), Images("test"), Labels("test"));
-        if (trainImages.shape[0] < TrainRows + ValidationRows)
-            throw new TrainTuneException($"The Fashion-MNIST training file has {trainImages.shape[0]} images; the protocol needs {TrainRows + ValidationRows}.");
-        var fit = trainImages.narrow(0, 0, TrainRows + ValidationRows);
-        var mean = fit.mean([0], keepdim: true);
-        var std = fit.std(0, unbiased: true, keepdim: true);
-        std = torch.where(std == 0, torch.ones_like(std), std);
-        Tensor Normalise(Tensor images) => (images - mean) / std;
-        return new TrainingData(
-            new Split(Normalise(trainImages.narrow(0, 0, TrainRows)), trainLabels.narrow(0, 0, TrainRows)),
-            new Split(Normalise(trainImages.narrow(0, TrainRows, ValidationRows)), trainLabels.narrow(0, TrainRows, ValidationRows)),
-            new Split(Normalise(testImages), testLabels));
+        var (mean, std) = (raw["mean"], raw["std"]);
+        Tensor Images(string split, long start, long count) => raw[$"{split}/images"].narrow(0, start, count).to(ScalarType.Float32);
+        Tensor Labels(string split, long start, long count) => raw[$"{split}/labels"].narrow(0, start, count).to(ScalarType.Int64);
+        var testRows = raw["test/images"].shape[0];
+        Split Part(string split, long start, long count) => new((Images(split, start, count) - mean) / std, Labels(split, start, count));
+        return new TrainingData(Part("train", 0, TrainRows), Part("train", TrainRows, ValidationRows), Part("test", 0, testRows));
     }
 
     static (Tensor Images, Tensor Labels) Pair(string imagesPath, string labelsPath, string prefix)
