@@ -15,8 +15,9 @@ internal static class ThreadPolicy
     /// <summary>
     /// Multiply-adds per step (parameters × rows per step) that each extra intra-op thread needs to
     /// pay for itself. Measured with <c>bench/OnePassBench --thread-sweep</c> on a 2-core machine
-    /// (README, "Threads"): a second thread is slower at 2e6, about even up to 3e7, and 1.6× faster
-    /// from 6e7 on; the threshold sits between, so that a thread is added only where it clearly pays.
+    /// (README, "Threads"): a second thread gains 1.06× at 2e6, 1.2–1.5× at 3e7 and 1.5–1.6× at 6e7
+    /// (and loses at every size while another process keeps a core busy), so one is added only
+    /// where it clearly pays.
     /// </summary>
     public const long WorkPerThread = 48_000_000;
 
