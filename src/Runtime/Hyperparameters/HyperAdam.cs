@@ -36,26 +36,26 @@ public sealed class HyperAdam(double learningRate = 0.05, double beta1 = 0.9, do
         }
     }
 
-    /// <summary>Writes the step count and the moments of <paramref name="parameters"/> (in this order).</summary>
-    internal void Save(Checkpoint checkpoint, IReadOnlyList<Tensor> parameters)
+    /// <summary>Writes the step count and the moments of <paramref name="parameters"/>, each under its name in <paramref name="names"/>.</summary>
+    internal void Save(Checkpoint checkpoint, IReadOnlyList<string> names, IReadOnlyList<Tensor> parameters)
     {
         checkpoint.Put("adam/steps", torch.tensor(_steps));
         for (var j = 0; j < parameters.Count; j++)
             if (_moments.TryGetValue(parameters[j], out var moments))
             {
-                checkpoint.Put($"adam/m/{j}", moments.M);
-                checkpoint.Put($"adam/v/{j}", moments.V);
+                checkpoint.Put($"adam/m/{names[j]}", moments.M);
+                checkpoint.Put($"adam/v/{names[j]}", moments.V);
             }
     }
 
-    internal void Load(Checkpoint checkpoint, IReadOnlyList<Tensor> parameters)
+    internal void Load(Checkpoint checkpoint, IReadOnlyList<string> names, IReadOnlyList<Tensor> parameters)
     {
         Dispose();
         _steps = checkpoint.Get("adam/steps", torch.CPU)!.item<int>();
         for (var j = 0; j < parameters.Count; j++)
-            if (checkpoint.Tensors.ContainsKey($"adam/m/{j}"))
-                _moments[parameters[j]] = (checkpoint.Get($"adam/m/{j}", parameters[j].device)!.DetachFromDisposeScope(),
-                    checkpoint.Get($"adam/v/{j}", parameters[j].device)!.DetachFromDisposeScope());
+            if (checkpoint.Tensors.ContainsKey($"adam/m/{names[j]}"))
+                _moments[parameters[j]] = (checkpoint.Get($"adam/m/{names[j]}", parameters[j].device)!.DetachFromDisposeScope(),
+                    checkpoint.Get($"adam/v/{names[j]}", parameters[j].device)!.DetachFromDisposeScope());
     }
 
     public void Dispose()

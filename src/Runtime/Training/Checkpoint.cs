@@ -13,7 +13,9 @@ namespace TrainTune;
 /// </summary>
 internal sealed class Checkpoint
 {
-    const string Magic = "TRAINTUNE-CHECKPOINT-1";
+    /// <summary>The format: version 2 keys every tensor by name (version 1 keyed them by position).</summary>
+    const string Magic = "TRAINTUNE-CHECKPOINT-2";
+    const string MagicPrefix = "TRAINTUNE-CHECKPOINT-";
 
     public CheckpointProgress Progress { get; set; } = new("", 0, 0, 0, 0, new Dictionary<string, HyperparameterValue>(), []);
 
@@ -25,6 +27,22 @@ internal sealed class Checkpoint
         Tensors.TryGetValue(name, out var tensor)
             ? tensor?.to(device)
             : throw new TrainTuneException($"The checkpoint has no '{name}': it was written by a different model, rule or method. Delete it to start afresh.");
+
+    /// <summary>
+    /// Refuses a checkpoint whose names under <paramref name="prefix"/> are not exactly
+    /// <paramref name="expected"/>, saying which are missing and which this run does not have.
+    /// </summary>
+    public void RequireNames(string prefix, string what, IReadOnlyCollection<string> expected)
+    {
+        var present = Tensors.Keys.Where(k => k.StartsWith(prefix + "/", StringComparison.Ordinal)).Select(k => k[(prefix.Length + 1)..]).ToHashSet();
+        var missing = expected.Where(n => !present.Contains(n)).ToList();
+        var extra = present.Where(n => !expected.Contains(n)).Order(StringComparer.Ordinal).ToList();
+        if (missing.Count == 0 && extra.Count == 0) return;
+        throw new TrainTuneException($"The checkpoint belongs to a different model or rule: its {what} differ from this run's"
+            + (missing.Count > 0 ? $"; this run has {string.Join(", ", missing)}, which the checkpoint lacks" : "")
+            + (extra.Count > 0 ? $"; the checkpoint has {string.Join(", ", extra)}, which this run lacks" : "")
+            + ". Delete the checkpoint to start afresh, or resume with the model and rule that wrote it.");
+    }
 
     public void Save(string path)
     {
@@ -53,7 +71,10 @@ internal sealed class Checkpoint
         {
             using var stream = File.OpenRead(path);
             using var reader = new BinaryReader(stream, Encoding.UTF8);
-            if (reader.ReadString() != Magic) throw new InvalidDataException("it does not start with the TrainTune checkpoint header");
+            var header = reader.ReadString();
+            if (header != Magic && header.StartsWith(MagicPrefix, StringComparison.Ordinal))
+                throw new TrainTuneException($"The checkpoint '{path}' has format {header[MagicPrefix.Length..]}, written by another version of TrainTune; this one reads format {Magic[MagicPrefix.Length..]}. Delete it to start the run afresh.");
+            if (header != Magic) throw new InvalidDataException("it does not start with the TrainTune checkpoint header");
             var checkpoint = new Checkpoint
             {
                 Progress = JsonSerializer.Deserialize<CheckpointProgress>(reader.ReadString(), RunRecorder.Json)

@@ -350,40 +350,52 @@ public sealed class Learner : IDisposable
             }
     }
 
-    /// <summary>Writes weights, buffers, the rule's state and the raw hyperparameters into <paramref name="checkpoint"/>.</summary>
+    /// <summary>
+    /// The checkpoint names of hyperparameter <paramref name="h"/>'s raw tensors: its name, or
+    /// name/weight for each weight where it is per weight.
+    /// </summary>
+    internal IReadOnlyList<string> RawNames(int h) =>
+        Hyperparameters.Specs[h].PerWeight ? WeightNames.Select(w => $"{Hyperparameters.Specs[h].Name}/{w}").ToArray() : [Hyperparameters.Specs[h].Name];
+
+    /// <summary>
+    /// Writes weights, buffers, the rule's state and the raw hyperparameters into
+    /// <paramref name="checkpoint"/>, each under its name, so that a model whose layers were
+    /// renamed or reordered cannot load into the wrong tensors.
+    /// </summary>
     internal void Save(Checkpoint checkpoint)
     {
         for (var k = 0; k < _weights.Length; k++)
         {
-            checkpoint.Put($"weight/{k}", _weights[k]);
-            for (var s = 0; s < _state[k].Length; s++) checkpoint.Put($"state/{k}/{s}", _state[k][s]);
+            checkpoint.Put($"weight/{WeightNames[k]}", _weights[k]);
+            for (var s = 0; s < _state[k].Length; s++) checkpoint.Put($"state/{WeightNames[k]}/{Rule.StateNames[s]}", _state[k][s]);
         }
-        var b = 0;
-        foreach (var buffer in _model.buffers()) checkpoint.Put($"buffer/{b++}", buffer);
+        foreach (var (name, buffer) in _model.named_buffers()) checkpoint.Put($"buffer/{name}", buffer);
         for (var h = 0; h < Hyperparameters.Specs.Count; h++)
-            for (var j = 0; j < Hyperparameters.Raw(h).Count; j++) checkpoint.Put($"raw/{h}/{j}", Hyperparameters.Raw(h)[j]);
+            foreach (var (name, raw) in RawNames(h).Zip(Hyperparameters.Raw(h))) checkpoint.Put($"raw/{name}", raw);
     }
 
-    /// <summary>Restores what <see cref="Save"/> wrote.</summary>
+    /// <summary>Restores what <see cref="Save"/> wrote; a checkpoint with other names is refused with what differs.</summary>
     internal void Load(Checkpoint checkpoint)
     {
+        checkpoint.RequireNames("weight", "weights", WeightNames);
+        checkpoint.RequireNames("state", "rule state", WeightNames.SelectMany(w => Rule.StateNames.Select(s => $"{w}/{s}")).ToArray());
+        checkpoint.RequireNames("buffer", "buffers", _model.named_buffers().Select(b => b.name).ToArray());
+        checkpoint.RequireNames("raw", "hyperparameters", Enumerable.Range(0, Hyperparameters.Specs.Count).SelectMany(RawNames).ToArray());
         var device = _weights[0].device;
         using (torch.no_grad())
         {
             for (var k = 0; k < _weights.Length; k++)
             {
-                _weights[k].copy_(Required(checkpoint, $"weight/{k}", device, _weights[k]));
+                _weights[k].copy_(Required(checkpoint, $"weight/{WeightNames[k]}", device, _weights[k]));
                 for (var s = 0; s < _state[k].Length; s++)
                 {
                     _state[k][s]?.Dispose();
-                    _state[k][s] = checkpoint.Get($"state/{k}/{s}", device)?.DetachFromDisposeScope();
+                    _state[k][s] = checkpoint.Get($"state/{WeightNames[k]}/{Rule.StateNames[s]}", device)?.DetachFromDisposeScope();
                 }
             }
-            var b = 0;
-            foreach (var buffer in _model.buffers()) buffer.copy_(Required(checkpoint, $"buffer/{b++}", device, buffer));
+            foreach (var (name, buffer) in _model.named_buffers()) buffer.copy_(Required(checkpoint, $"buffer/{name}", device, buffer));
             for (var h = 0; h < Hyperparameters.Specs.Count; h++)
-                for (var j = 0; j < Hyperparameters.Raw(h).Count; j++)
-                    Hyperparameters.Raw(h)[j].copy_(Required(checkpoint, $"raw/{h}/{j}", device, Hyperparameters.Raw(h)[j]));
+                foreach (var (name, raw) in RawNames(h).Zip(Hyperparameters.Raw(h))) raw.copy_(Required(checkpoint, $"raw/{name}", device, raw));
         }
         BeginBlock();
     }

@@ -21,10 +21,10 @@ public sealed record DiffThroughOptMethod(int BlockLength, int UnrolledSteps, do
         if (!(HyperLearningRate > 0)) throw new TrainTuneException($"DiffThroughOpt: hyperLearningRate must be greater than 0, not {HyperLearningRate}.");
         var set = learner.Hyperparameters;
         var tuned = HyperStep.Tuned(set, Tune, "DiffThroughOpt");
-        return new Tuner(this, tuned, tuned.SelectMany(h => set.Raw(h)).ToArray());
+        return new Tuner(this, tuned, tuned.SelectMany(h => set.Raw(h)).ToArray(), tuned.SelectMany(learner.RawNames).ToArray());
     }
 
-    sealed class Tuner(DiffThroughOptMethod method, int[] tuned, Tensor[] leaves) : IBlockTuner
+    sealed class Tuner(DiffThroughOptMethod method, int[] tuned, Tensor[] leaves, string[] leafNames) : IBlockTuner
     {
         readonly HyperAdam _adam = new(method.HyperLearningRate);
 
@@ -41,9 +41,9 @@ public sealed record DiffThroughOptMethod(int BlockLength, int UnrolledSteps, do
             return new BlockOutcome(step.TrainLosses.MoveToOuterDisposeScope(), validationLoss, norm, skipped);
         }
 
-        public void Save(Checkpoint checkpoint) => _adam.Save(checkpoint, leaves);
+        public void Save(Checkpoint checkpoint) => _adam.Save(checkpoint, leafNames, leaves);
 
-        public void Load(Checkpoint checkpoint) => _adam.Load(checkpoint, leaves);
+        public void Load(Checkpoint checkpoint) => _adam.Load(checkpoint, leafNames, leaves);
 
         public void Dispose() => _adam.Dispose();
     }

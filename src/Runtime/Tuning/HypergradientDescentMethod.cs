@@ -21,10 +21,10 @@ public sealed record HypergradientDescentMethod(double HyperLearningRate = 0.001
         var h = learner.Hyperparameters.IndexOf(LearningRate);
         if (h < 0 || learner.Hyperparameters.Specs[h].Transform != Transform.Log10)
             throw new TrainTuneException($"HypergradientDescent (Baydin) tunes a log10 hyperparameter named '{LearningRate}', which the rule {learner.Rule.GetType().Name} does not have (it has {string.Join(", ", learner.Rule.Hyperparameters.Select(s => s.Name))}).");
-        return new Tuner(this, h, learner.Weights[0].device);
+        return new Tuner(this, h, learner.Weights[0].device, learner.WeightNames);
     }
 
-    internal sealed class Tuner(HypergradientDescentMethod method, int learningRate, Device device) : IBlockTuner
+    internal sealed class Tuner(HypergradientDescentMethod method, int learningRate, Device device, IReadOnlyList<string> weightNames) : IBlockTuner
     {
         Tensor[]? _previous;
         Tensor? _lastHypergradient;
@@ -61,14 +61,15 @@ public sealed record HypergradientDescentMethod(double HyperLearningRate = 0.001
         public void Save(Checkpoint checkpoint)
         {
             if (_previous is null) return;
-            for (var k = 0; k < _previous.Length; k++) checkpoint.Put($"baydin/previous/{k}", _previous[k]);
+            for (var k = 0; k < _previous.Length; k++) checkpoint.Put($"baydin/previous/{weightNames[k]}", _previous[k]);
         }
 
         public void Load(Checkpoint checkpoint)
         {
-            var restored = new List<Tensor>();
-            for (var k = 0; checkpoint.Tensors.ContainsKey($"baydin/previous/{k}"); k++) restored.Add(checkpoint.Get($"baydin/previous/{k}", device)!.DetachFromDisposeScope());
-            _previous = restored.Count > 0 ? [.. restored] : null;
+            // No previous gradients before the first step; otherwise one per weight, by name.
+            _previous = checkpoint.Tensors.Keys.Any(k => k.StartsWith("baydin/previous/", StringComparison.Ordinal))
+                ? weightNames.Select(w => checkpoint.Get($"baydin/previous/{w}", device)!.DetachFromDisposeScope()).ToArray()
+                : null;
         }
 
         public void Dispose()

@@ -17,10 +17,10 @@ public sealed record OnePassMethod(int StepsPerHyperstep, int NeumannTerms, doub
         if (!(HyperLearningRate > 0)) throw new TrainTuneException($"OnePass: hyperLearningRate must be greater than 0, not {HyperLearningRate}.");
         var set = learner.Hyperparameters;
         var tuned = HyperStep.Tuned(set, Tune, "OnePass");
-        return new Tuner(this, tuned, tuned.SelectMany(h => set.Raw(h)).ToArray());
+        return new Tuner(this, tuned, tuned.SelectMany(h => set.Raw(h)).ToArray(), tuned.SelectMany(learner.RawNames).ToArray());
     }
 
-    sealed class Tuner(OnePassMethod method, int[] tuned, Tensor[] leaves) : IBlockTuner
+    sealed class Tuner(OnePassMethod method, int[] tuned, Tensor[] leaves, string[] leafNames) : IBlockTuner
     {
         readonly HyperAdam _adam = new(method.HyperLearningRate);
 
@@ -33,9 +33,9 @@ public sealed record OnePassMethod(int StepsPerHyperstep, int NeumannTerms, doub
             return new BlockOutcome(step.TrainLoss.MoveToOuterDisposeScope(), validationLoss, norm, skipped);
         }
 
-        public void Save(Checkpoint checkpoint) => _adam.Save(checkpoint, leaves);
+        public void Save(Checkpoint checkpoint) => _adam.Save(checkpoint, leafNames, leaves);
 
-        public void Load(Checkpoint checkpoint) => _adam.Load(checkpoint, leaves);
+        public void Load(Checkpoint checkpoint) => _adam.Load(checkpoint, leafNames, leaves);
 
         public void Dispose() => _adam.Dispose();
     }
