@@ -111,7 +111,7 @@ public sealed class Learner : IDisposable
     }
 
     /// <summary>
-    /// The tracked weight step of the one-pass method (ALGORITHM.md): takes the step with the
+    /// The tracked weight step of the one-pass method (docs/ALGORITHM.md, "A block"): takes the step with the
     /// graph of u kept, evaluates L_V at the new weights on <paramref name="validation"/>,
     /// and returns dL_V/dx for the raw tensors of the hyperparameters <paramref name="tuned"/>
     /// with the inverse Hessian-like term truncated to <paramref name="neumannTerms"/> terms.

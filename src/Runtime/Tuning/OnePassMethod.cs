@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 
 namespace TrainTune;
 
-/// <summary>The one-pass implicit hypergradient method (Clarke et al., ICLR 2022); see ALGORITHM.md.</summary>
+/// <summary>The one-pass implicit hypergradient method (Clarke et al., ICLR 2022); see docs/ALGORITHM.md.</summary>
 public sealed record OnePassMethod(int StepsPerHyperstep, int NeumannTerms, double HyperLearningRate, IReadOnlyList<string>? Tune) : Method
 {
     public override string Name => "OnePass";
