@@ -21,13 +21,28 @@ namespace TrainTune.Hosting
         public const string HyperparameterPlotFile = "hyperparameters.svg";
         public const string HistoryFile = "history.jsonl";
 
-        /// <summary>The methods the build may name in TrainTuneMethod (checked before anything runs).</summary>
-        public static readonly string[] Methods = { "OnePass", "Fixed", "Random", "RandomLrMultiplier", "Random3Batched", "Lorraine", "Baydin", "OursWdLr", "OursWdLrM", "OursWdHdlrM", "DiffThroughOpt", "BayesOpt" };
+        /// <summary>
+        /// The methods the build may name in TrainTuneMethod (checked before anything runs), the one
+        /// list of them: the runtime's MethodNames maps each to what it does.
+        /// </summary>
+        public static readonly string[] Methods =
+        {
+            MethodName.OnePass, MethodName.Fixed, MethodName.Random, MethodName.RandomLrMultiplier, MethodName.Random3Batched, MethodName.Lorraine,
+            MethodName.Baydin, MethodName.OursWdLr, MethodName.OursWdLrM, MethodName.OursWdHdlrM, MethodName.DiffThroughOpt, MethodName.BayesOpt,
+        };
 
         /// <summary>The methods that search over several whole runs; they keep no checkpoint to resume from.</summary>
-        public static readonly string[] Searches = { "Random3Batched", "BayesOpt" };
+        public static readonly string[] Searches = { MethodName.Random3Batched, MethodName.BayesOpt };
 
         /// <summary>Exit codes of the host.</summary>
         public const int ExitOk = 0, ExitBadInput = 2, ExitFailure = 3;
+    }
+
+    /// <summary>The method names, each written once.</summary>
+    internal static class MethodName
+    {
+        public const string OnePass = nameof(OnePass), Fixed = nameof(Fixed), Random = nameof(Random), RandomLrMultiplier = nameof(RandomLrMultiplier),
+            Random3Batched = nameof(Random3Batched), Lorraine = nameof(Lorraine), Baydin = nameof(Baydin), OursWdLr = nameof(OursWdLr),
+            OursWdLrM = nameof(OursWdLrM), OursWdHdlrM = nameof(OursWdHdlrM), DiffThroughOpt = nameof(DiffThroughOpt), BayesOpt = nameof(BayesOpt);
     }
 }

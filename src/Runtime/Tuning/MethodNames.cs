@@ -1,3 +1,5 @@
+using TrainTune.Hosting;
+
 namespace TrainTune;
 
 /// <summary>
@@ -11,30 +13,31 @@ public static class MethodNames
 
     static readonly Dictionary<string, Func<TuningRun, TuningRun>> Known = new(StringComparer.OrdinalIgnoreCase)
     {
-        ["OnePass"] = run => run.Tune(Method.OnePass()),
-        ["Fixed"] = run => run.Tune(Method.Fixed()),
+        [MethodName.OnePass] = run => run.Tune(Method.OnePass()),
+        [MethodName.Fixed] = run => run.Tune(Method.Fixed()),
         // Fixed hyperparameters, trained on training + validation data together.
-        ["Random"] = run => run.Tune(Method.Fixed()).On(TrainOnTrainingAndValidation(run)),
+        [MethodName.Random] = run => run.Tune(Method.Fixed()).On(TrainOnTrainingAndValidation(run)),
         // As Random, and the learning rate multiplied after every block by r ~ U[0.995, 1.001], drawn once per run.
-        ["RandomLrMultiplier"] = run => run.Tune(Method.LearningRateMultiplier(LearningRateFactor(run.Seed))).On(TrainOnTrainingAndValidation(run)),
+        [MethodName.RandomLrMultiplier] = run => run.Tune(Method.LearningRateMultiplier(LearningRateFactor(run.Seed))).On(TrainOnTrainingAndValidation(run)),
         // Hypergradient descent on log10 η after every step (lr 0.001), the rest fixed.
-        ["Baydin"] = run => run.Tune(Method.HypergradientDescent(0.001)),
+        [MethodName.Baydin] = run => run.Tune(Method.HypergradientDescent(0.001)),
         // The one-pass method with only weight decay tuned (Lorraine et al.'s IFT setting).
-        ["Lorraine"] = run => Tuning(run, "Lorraine", WeightDecay),
-        ["OursWdLr"] = run => Tuning(run, "OursWdLr", LearningRate, WeightDecay),
-        ["OursWdLrM"] = run => Tuning(run, "OursWdLrM", LearningRate, WeightDecay, Momentum),
+        [MethodName.Lorraine] = run => Tuning(run, MethodName.Lorraine, WeightDecay),
+        [MethodName.OursWdLr] = run => Tuning(run, MethodName.OursWdLr, LearningRate, WeightDecay),
+        [MethodName.OursWdLrM] = run => Tuning(run, MethodName.OursWdLrM, LearningRate, WeightDecay, Momentum),
         // Exact back-propagation through the last 5 of every 10 steps, Adam 0.05 on η, ξ, μ.
-        ["DiffThroughOpt"] = run => run.Tune(Method.DiffThroughOpt(tune: Checked(run, "DiffThroughOpt", LearningRate, WeightDecay, Momentum))),
-        ["OursWdHdlrM"] = run => Tuning(run, "OursWdHdlrM", LearningRate, WeightDecay, Momentum).WithPerWeight(LearningRate),
+        [MethodName.DiffThroughOpt] = run => run.Tune(Method.DiffThroughOpt(tune: Checked(run, MethodName.DiffThroughOpt, LearningRate, WeightDecay, Momentum))),
+        [MethodName.OursWdHdlrM] = run => Tuning(run, MethodName.OursWdHdlrM, LearningRate, WeightDecay, Momentum).WithPerWeight(LearningRate),
     };
 
     /// <summary>Three runs with fixed hyperparameters on the training data only; the one with the lowest final validation loss counts.</summary>
-    public const string Random3Batched = nameof(Random3Batched);
+    public const string Random3Batched = MethodName.Random3Batched;
 
     /// <summary>Bayesian optimisation over whole training runs (see <see cref="BayesOptSearch"/>).</summary>
-    public const string BayesOpt = nameof(BayesOpt);
+    public const string BayesOpt = MethodName.BayesOpt;
 
-    public static IReadOnlyCollection<string> All => [.. Known.Keys, Random3Batched, BayesOpt];
+    /// <summary>Every name, in the build's order (the one list is the host protocol's).</summary>
+    public static IReadOnlyCollection<string> All => HostProtocol.Methods;
 
     public static bool IsBatched(string name) => string.Equals(name, Random3Batched, StringComparison.OrdinalIgnoreCase);
 

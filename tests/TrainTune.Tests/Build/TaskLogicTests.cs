@@ -67,7 +67,10 @@ public class TaskLogicTests
     [Fact]
     public void Methods_known_to_the_build_are_the_ones_the_host_accepts()
     {
-        Assert.Equal(HostProtocol.Methods.Order(), global::TrainTune.MethodNames.All.Order(StringComparer.Ordinal));
+        // The build's list is the one list: every name on it that is not a search is a change to one run.
+        var run = global::TrainTune.TuningRun.Of(Training.Tasks.Mlp, new global::TrainTune.SgdMomentum(), global::TrainTune.Loss.MeanSquaredError).On(Training.Tasks.Regression());
+        foreach (var name in HostProtocol.Methods.Except(HostProtocol.Searches))
+            Assert.NotSame(run, global::TrainTune.MethodNames.Apply(name, run));
         foreach (var name in HostProtocol.Methods)
             Assert.Equal(name, global::TrainTune.MethodNames.Canonical(name.ToLowerInvariant()));
         Assert.Equal(HostProtocol.Searches, HostProtocol.Methods.Where(m => global::TrainTune.MethodNames.IsBatched(m) || global::TrainTune.MethodNames.IsSearch(m)));
