@@ -7,12 +7,23 @@ namespace TrainTune.Hosting
     /// <summary>Writes a whole file or nothing: to a temporary file beside it, then a rename.</summary>
     internal static class AtomicFile
     {
-        public static void WriteAllText(string path, string text)
+        public static void WriteAllText(string path, string text) => Write(path, stream =>
         {
-            var temporary = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, $".{Path.GetFileName(path)}.{Environment.ProcessId}.tmp");
+            using var writer = new StreamWriter(stream);
+            writer.Write(text);
+        });
+
+        /// <summary>
+        /// Writes <paramref name="path"/> through <paramref name="write"/>; a reader never sees it half
+        /// written, and a failure (or a kill) leaves the previous file as it was.
+        /// </summary>
+        public static void Write(string path, Action<Stream> write)
+        {
+            var temporary = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
             try
             {
-                File.WriteAllText(temporary, text);
+                using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
+                    write(stream);
                 File.Move(temporary, path, overwrite: true);
             }
             finally

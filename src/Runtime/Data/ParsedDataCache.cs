@@ -74,7 +74,6 @@ internal static class ParsedDataCache
 
     static void TrySave(string path, string key, Dictionary<string, Tensor> tensors)
     {
-        var temporary = $"{path}.{Guid.NewGuid():N}.tmp";
         try
         {
             using var payload = new MemoryStream();
@@ -88,21 +87,17 @@ internal static class ParsedDataCache
                 }
             }
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            using (var writer = new BinaryWriter(File.Create(temporary), Encoding.UTF8))
+            Hosting.AtomicFile.Write(path, stream =>
             {
+                using var writer = new BinaryWriter(stream, Encoding.UTF8);
                 writer.Write(Magic);
                 writer.Write(key);
                 writer.Write(Convert.ToHexStringLower(SHA256.HashData(payload.GetBuffer().AsSpan(0, (int)payload.Length))));
                 writer.Write(payload.GetBuffer(), 0, (int)payload.Length);
-            }
-            File.Move(temporary, path, overwrite: true);
+            });
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-        }
-        finally
-        {
-            try { File.Delete(temporary); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
         }
     }
 }

@@ -29,9 +29,7 @@ public sealed class RunRecorder : IDisposable
             if (keepLines is { } keep && File.Exists(path))
             {
                 var kept = File.ReadLines(path).Take(keep).ToList();
-                var temporary = path + ".tmp";
-                File.WriteAllLines(temporary, kept);
-                File.Move(temporary, path, overwrite: true);
+                Hosting.AtomicFile.WriteAllText(path, string.Concat(kept.Select(line => line + Environment.NewLine)));
                 LinesWritten = kept.Count;
                 _writer = new StreamWriter(new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read));
             }

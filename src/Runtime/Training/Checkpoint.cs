@@ -44,26 +44,19 @@ internal sealed class Checkpoint
             + ". Delete the checkpoint to start afresh, or resume with the model and rule that wrote it.");
     }
 
-    public void Save(string path)
+    public void Save(string path) => Hosting.AtomicFile.Write(path, stream =>
     {
-        var temporary = path + ".tmp";
-        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write))
-        using (var writer = new BinaryWriter(stream, Encoding.UTF8))
+        using var writer = new BinaryWriter(stream, Encoding.UTF8);
+        writer.Write(Magic);
+        writer.Write(JsonSerializer.Serialize(Progress, RunRecorder.Json));
+        writer.Write(Tensors.Count);
+        foreach (var (name, tensor) in Tensors)
         {
-            writer.Write(Magic);
-            writer.Write(JsonSerializer.Serialize(Progress, RunRecorder.Json));
-            writer.Write(Tensors.Count);
-            foreach (var (name, tensor) in Tensors)
-            {
-                writer.Write(name);
-                writer.Write(tensor is not null);
-                tensor?.Save(writer);
-            }
-            writer.Flush();
-            stream.Flush(flushToDisk: true);
+            writer.Write(name);
+            writer.Write(tensor is not null);
+            tensor?.Save(writer);
         }
-        File.Move(temporary, path, overwrite: true);
-    }
+    });
 
     public static Checkpoint Load(string path)
     {
