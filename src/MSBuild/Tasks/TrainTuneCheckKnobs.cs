@@ -20,7 +20,7 @@ public sealed class TrainTuneCheckKnobs : Microsoft.Build.Utilities.Task
     public override bool Execute()
     {
         foreach (var error in KnobValidation.Errors(Steps, Method, Seed, Device, Resume, WarmStart, OutputDirectory, Threads).Concat(KnobValidation.ExperimentErrors(Inits, Methods)))
-            Log.LogError(null, "TT9010", null, null, 0, 0, 0, 0, error);
+            Log.LogError(null, BuildCodes.InvalidKnob, null, null, 0, 0, 0, 0, error);
         return !Log.HasLoggedErrors;
     }
 }

@@ -20,7 +20,7 @@ public sealed class TrainTuneListTargets : HostTask
     {
         if (!File.Exists(DepsFile) || !File.ReadAllText(DepsFile).Contains("TrainTune.Runtime"))
         {
-            Log.LogWarning(null, "TT9014", null, null, 0, 0, 0, 0,
+            Log.LogWarning(null, BuildCodes.NoTrainTuneReference, null, null, 0, 0, 0, 0,
                 "This project does not reference TrainTune, so it has no training targets to run; reference the TrainTune package (or src/Runtime) and mark a 'public static TuningRun Name()' method [TrainingTarget].");
             return true;
         }
@@ -29,14 +29,14 @@ public sealed class TrainTuneListTargets : HostTask
         var listing = lines.FirstOrDefault(l => l.StartsWith(Hosting.HostProtocol.TargetsPrefix, StringComparison.Ordinal));
         if (outcome.ExitCode != 0 || listing is null)
         {
-            Log.LogError(null, "TT9011", null, Assembly, 0, 0, 0, 0,
+            Log.LogError(null, BuildCodes.ListingFailed, null, Assembly, 0, 0, 0, 0,
                 $"Listing the training targets of {Assembly} failed (exit code {outcome.ExitCode}):\n{string.Join("\n", outcome.Tail)}");
             return false;
         }
         var available = JsonSerializer.Deserialize<string[]>(listing.Substring(Hosting.HostProtocol.TargetsPrefix.Length)) ?? [];
         if (available.Length == 0)
         {
-            Log.LogWarning(null, "TT9012", null, Assembly, 0, 0, 0, 0,
+            Log.LogWarning(null, BuildCodes.NoTargets, null, Assembly, 0, 0, 0, 0,
                 "This project has no training targets, so TrainTune has nothing to run. Add one: a 'public static TuningRun Name()' method marked [TrainingTarget].");
             return true;
         }
@@ -44,7 +44,7 @@ public sealed class TrainTuneListTargets : HostTask
         var unknown = requested.Where(r => !available.Contains(r)).ToList();
         if (unknown.Count > 0)
         {
-            Log.LogError(null, "TT9013", null, null, 0, 0, 0, 0,
+            Log.LogError(null, BuildCodes.UnknownTarget, null, null, 0, 0, 0, 0,
                 $"TrainTuneTargets names {string.Join(", ", unknown.Select(u => $"'{u}'"))}, which {(unknown.Count == 1 ? "is" : "are")} not a training target of this project; the valid ones are: {string.Join(", ", available)}.");
             return false;
         }

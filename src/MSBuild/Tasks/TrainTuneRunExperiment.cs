@@ -39,7 +39,7 @@ public sealed class TrainTuneRunExperiment : HostTask
         Hosting.AtomicFile.WriteAllText(Path.Combine(OutputDirectory, "results.md"), markdown);
         foreach (var line in markdown.Split('\n').Where(l => l.StartsWith("|"))) Log.LogMessage(MessageImportance.High, "  " + line);
         foreach (var failed in runs.Where(r => r.Failure is not null))
-            Log.LogError(null, "TT9040", null, null, 0, 0, 0, 0, $"{Target} {failed.Method} seed {failed.Seed} failed: {failed.Failure}");
+            Log.LogError(null, BuildCodes.ExperimentRunFailed, null, null, 0, 0, 0, 0, $"{Target} {failed.Method} seed {failed.Seed} failed: {failed.Failure}");
         return !Log.HasLoggedErrors;
     }
 }

@@ -45,7 +45,7 @@ public sealed class TrainTuneRunTarget : HostTask
         });
         Succeeded = outcome.ExitCode == 0;
         if (!Succeeded)
-            Log.LogError(null, "TT9020", null, null, 0, 0, 0, 0,
+            Log.LogError(null, BuildCodes.TargetFailed, null, null, 0, 0, 0, 0,
                 $"Training target {Target} failed with exit code {outcome.ExitCode}. Last lines of its output:\n{string.Join("\n", outcome.Tail)}");
         return Succeeded;
     }

@@ -2,6 +2,8 @@ using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
 using TrainTune.Build.Reporting;
 
+using TrainTune.Build.Running;
+
 namespace TrainTune.Build.Tasks;
 
 /// <summary>Records the report of a finished target and returns its comparison with the previous run.</summary>
@@ -17,7 +19,7 @@ public sealed class TrainTuneWriteReport : Microsoft.Build.Utilities.Task
     {
         try
         {
-            var rows = ReportWriter.Write(TargetDirectory, HistoryFile, warning => Log.LogWarning(null, "TT9031", null, null, 0, 0, 0, 0, warning));
+            var rows = ReportWriter.Write(TargetDirectory, HistoryFile, warning => Log.LogWarning(null, BuildCodes.ReportWarning, null, null, 0, 0, 0, 0, warning));
             Log.LogMessage(MessageImportance.High, $"TrainTune: {Target} report in {Path.Combine(TargetDirectory, Hosting.HostProtocol.ReportMarkdownFile)}");
             var item = new TaskItem(Target);
             item.SetMetadata("Rows", string.Join("\n", rows));
@@ -26,7 +28,7 @@ public sealed class TrainTuneWriteReport : Microsoft.Build.Utilities.Task
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Text.Json.JsonException or InvalidOperationException)
         {
-            Log.LogError(null, "TT9030", null, TargetDirectory, 0, 0, 0, 0, $"Cannot record the report of {Target}: {e.Message}");
+            Log.LogError(null, BuildCodes.ReportFailed, null, TargetDirectory, 0, 0, 0, 0, $"Cannot record the report of {Target}: {e.Message}");
             return false;
         }
     }

@@ -86,4 +86,22 @@ public class TaskLogicTests
         Assert.Equal(["line 46", "line 47", "line 48", "line 49", "line 50", "oops"], outcome.Tail);
         Assert.DoesNotContain(outcome.Tail, l => l.StartsWith(HostProtocol.ProgressPrefix));
     }
+
+    [Fact]
+    public void Every_build_code_is_defined_once_and_listed_in_the_readme()
+    {
+        var root = DotnetCli.RepositoryRoot();
+        var sources = Directory.EnumerateFiles(Path.Combine(root, "src"), "*.*", SearchOption.AllDirectories)
+            .Where(f => (f.EndsWith(".cs") || f.EndsWith(".targets")) && !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}")
+                && !f.EndsWith("BuildCodes.cs"))
+            .ToDictionary(f => f, File.ReadAllText);
+        var defined = typeof(BuildCodes).GetFields().Select(f => (string)f.GetValue(null)!).ToList();
+        Assert.Equal(defined.Count, defined.Distinct().Count());
+        // Written out only where C# cannot reach: the targets file and the step MSBuild compiles itself.
+        var literal = sources.SelectMany(f => System.Text.RegularExpressions.Regex.Matches(f.Value, "TT9[0-9]{3}").Select(m => (File: Path.GetFileName(f.Key), Code: m.Value))).ToList();
+        Assert.All(literal, l => Assert.Contains(l.File, new[] { "TrainTune.targets", "GlibcxxCompatibility.cs" }));
+        var readme = File.ReadAllText(Path.Combine(root, "README.md"));
+        foreach (var code in defined.Concat(literal.Select(l => l.Code)).Distinct())
+            Assert.Matches($@"\| {code} \| (error|warning) \|", readme);
+    }
 }
