@@ -14,20 +14,29 @@ internal static class PartialTypeEmitter
         var writer = new SourceWriter();
         foreach (var line in Header.TrimEnd('\n').Split('\n')) writer.Line(line);
         writer.Line();
-        if (type.Namespace.Length > 0) writer.Open($"namespace {type.Namespace}");
-        for (var i = 0; i < type.Types.Length - 1; i++)
-            writer.Open($"partial {type.Types[i].Keyword} {type.Types[i].NameWithTypeParameters}");
-        writer.Open($"partial {type.Self.Keyword} {type.Self.NameWithTypeParameters} : {interfaces}");
-        body(writer);
-        writer.Close();
-        foreach (var _ in type.Types.Take(type.Types.Length - 1)) writer.Close();
-        if (type.Namespace.Length > 0) writer.Close();
+        if (type.Namespace.Length > 0)
+            using (writer.Block($"namespace {type.Namespace}")) Nest(writer, type, 0, interfaces, body);
+        else
+            Nest(writer, type, 0, interfaces, body);
         return writer.ToString();
+    }
+
+    // Each enclosing type, then the type itself with its interfaces and body.
+    static void Nest(SourceWriter writer, TypeSpec type, int depth, string interfaces, Action<SourceWriter> body)
+    {
+        var declared = type.Types[depth];
+        var self = depth == type.Types.Length - 1;
+        using (writer.Block($"partial {declared.Keyword} {declared.NameWithTypeParameters}{(self ? " : " + interfaces : "")}"))
+        {
+            if (self) body(writer);
+            else Nest(writer, type, depth + 1, interfaces, body);
+        }
     }
 
     /// <summary>The descriptor array, the Hyperparameters property and SetInitial.</summary>
     public static void EmitDescriptors(SourceWriter writer, EquatableArray<HyperparameterSpec> hyperparameters, bool withPerWeight)
     {
+        writer.Generated();
         writer.Line("private readonly global::TrainTune.HyperparameterSpec[] __traintuneHyperparameters =");
         writer.Line("[");
         foreach (var h in hyperparameters)
@@ -36,28 +45,35 @@ internal static class PartialTypeEmitter
         writer.Line("];");
         writer.Line();
         writer.Line("/// <summary>The hyperparameters declared by the [Hyperparameter] fields, in declaration order.</summary>");
+        writer.Generated();
         writer.Line("public global::System.Collections.Generic.IReadOnlyList<global::TrainTune.HyperparameterSpec> Hyperparameters => __traintuneHyperparameters;");
         writer.Line();
         writer.Line("/// <summary>Changes the initial value of hyperparameter <paramref name=\"name\"/> for this instance; checked when a run starts.</summary>");
-        writer.Open("public void SetInitial(string name, double initial)");
-        writer.Line("var i = __TraintuneIndexOf(name);");
-        writer.Line("__traintuneHyperparameters[i] = __traintuneHyperparameters[i] with { Initial = initial };");
-        writer.Close();
+        writer.Generated();
+        using (writer.Block("public void SetInitial(string name, double initial)"))
+        {
+            writer.Line("var i = __TraintuneIndexOf(name);");
+            writer.Line("__traintuneHyperparameters[i] = __traintuneHyperparameters[i] with { Initial = initial };");
+        }
         if (withPerWeight)
         {
             writer.Line();
             writer.Line("/// <summary>Makes hyperparameter <paramref name=\"name\"/> hold one value per weight (or one in all) for this instance.</summary>");
-            writer.Open("public void SetPerWeight(string name, bool perWeight)");
-            writer.Line("var i = __TraintuneIndexOf(name);");
-            writer.Line("__traintuneHyperparameters[i] = __traintuneHyperparameters[i] with { PerWeight = perWeight };");
-            writer.Close();
+            writer.Generated();
+            using (writer.Block("public void SetPerWeight(string name, bool perWeight)"))
+            {
+                writer.Line("var i = __TraintuneIndexOf(name);");
+                writer.Line("__traintuneHyperparameters[i] = __traintuneHyperparameters[i] with { PerWeight = perWeight };");
+            }
         }
         writer.Line();
-        writer.Open("private int __TraintuneIndexOf(string name)");
-        writer.Line("for (var i = 0; i < __traintuneHyperparameters.Length; i++)");
-        writer.Line("    if (__traintuneHyperparameters[i].Name == name) return i;");
-        writer.Line("throw new global::TrainTune.TrainTuneException($\"{GetType().Name} has no hyperparameter named '{name}'; it has: " +
-            string.Join(", ", hyperparameters.Select(h => h.FieldName)) + ".\");");
-        writer.Close();
+        writer.Generated();
+        using (writer.Block("private int __TraintuneIndexOf(string name)"))
+        {
+            writer.Line("for (var i = 0; i < __traintuneHyperparameters.Length; i++)");
+            writer.Line("    if (__traintuneHyperparameters[i].Name == name) return i;");
+            writer.Line("throw new global::TrainTune.TrainTuneException($\"{GetType().Name} has no hyperparameter named '{name}'; it has: " +
+                string.Join(", ", hyperparameters.Select(h => h.FieldName)) + ".\");");
+        }
     }
 }

@@ -13,32 +13,35 @@ internal static class TrainingTargetEmitter
         var writer = new SourceWriter();
         foreach (var line in PartialTypeEmitter.Header.TrimEnd('\n').Split('\n')) writer.Line(line);
         writer.Line();
-        writer.Open("namespace TrainTune.Generated");
-        writer.Line("/// <summary>The [TrainingTarget] methods of this assembly, registered with TrainTune.TrainingTargets when it loads.</summary>");
-        writer.Open("internal static class TrainingTargetRegistry");
-        writer.Line("public static global::System.Collections.Generic.IReadOnlyList<global::TrainTune.TrainingTarget> All { get; } =");
-        writer.Line("[");
-        foreach (var target in targets)
+        using (writer.Block("namespace TrainTune.Generated"))
         {
-            var call = $"new global::TrainTune.TrainingTarget({Literals.String(target.Name)}, {Literals.String(target.DisplayMethod)}, static () => {target.CallExpression}";
-            if (!warmStarts.TryGetValue(target.Name, out var warm))
+            writer.Line("/// <summary>The [TrainingTarget] methods of this assembly, registered with TrainTune.TrainingTargets when it loads.</summary>");
+            writer.Generated();
+            using (writer.Block("internal static class TrainingTargetRegistry"))
             {
-                writer.Line($"    {call}),");
-                continue;
+                writer.Line("public static global::System.Collections.Generic.IReadOnlyList<global::TrainTune.TrainingTarget> All { get; } =");
+                writer.Line("[");
+                foreach (var target in targets)
+                {
+                    var call = $"new global::TrainTune.TrainingTarget({Literals.String(target.Name)}, {Literals.String(target.DisplayMethod)}, static () => {target.CallExpression}";
+                    if (!warmStarts.TryGetValue(target.Name, out var warm))
+                    {
+                        writer.Line($"    {call}),");
+                        continue;
+                    }
+                    var values = string.Join(", ", warm.Values.Select(v => $"[{Literals.String(v.Name)}] = {Literals.Double(v.Value)}"));
+                    writer.Line($"    {call},");
+                    writer.Line($"        WarmStart: new global::System.Collections.Generic.Dictionary<string, double> {{ {values} }},");
+                    writer.Line($"        WarmStartSource: {Literals.String(warm.Path)}),");
+                }
+                writer.Line("];");
+                writer.Line();
+                writer.Line("#pragma warning disable CA2255 // registering the targets on load is the point");
+                writer.Line("[global::System.Runtime.CompilerServices.ModuleInitializer]");
+                writer.Line("internal static void Register() => global::TrainTune.TrainingTargets.Register(All);");
+                writer.Line("#pragma warning restore CA2255");
             }
-            var values = string.Join(", ", warm.Values.Select(v => $"[{Literals.String(v.Name)}] = {Literals.Double(v.Value)}"));
-            writer.Line($"    {call},");
-            writer.Line($"        WarmStart: new global::System.Collections.Generic.Dictionary<string, double> {{ {values} }},");
-            writer.Line($"        WarmStartSource: {Literals.String(warm.Path)}),");
         }
-        writer.Line("];");
-        writer.Line();
-        writer.Line("#pragma warning disable CA2255 // registering the targets on load is the point");
-        writer.Line("[global::System.Runtime.CompilerServices.ModuleInitializer]");
-        writer.Line("internal static void Register() => global::TrainTune.TrainingTargets.Register(All);");
-        writer.Line("#pragma warning restore CA2255");
-        writer.Close();
-        writer.Close();
         return writer.ToString();
     }
 }

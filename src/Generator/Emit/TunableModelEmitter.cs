@@ -11,10 +11,12 @@ internal static class TunableModelEmitter
             PartialTypeEmitter.EmitDescriptors(writer, model.Hyperparameters, withPerWeight: false);
             writer.Line();
             writer.Line("/// <summary>Receives the current values before each forward pass.</summary>");
-            writer.Open("public void SetHyperparameters(global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> values)");
-            writer.Line($"if (values.Count != {model.Hyperparameters.Length}) throw new global::System.ArgumentException($\"{{GetType().Name}} expects {model.Hyperparameters.Length} hyperparameter values, not {{values.Count}}.\");");
-            for (var h = 0; h < model.Hyperparameters.Length; h++)
-                writer.Line($"this.{model.Hyperparameters[h].FieldName} = values[{h}];");
-            writer.Close();
+            writer.Generated();
+            using (writer.Block("public void SetHyperparameters(global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> values)"))
+            {
+                writer.Line($"if (values.Count != {model.Hyperparameters.Length}) throw new global::System.ArgumentException($\"{{GetType().Name}} expects {model.Hyperparameters.Length} hyperparameter values, not {{values.Count}}.\");");
+                for (var h = 0; h < model.Hyperparameters.Length; h++)
+                    writer.Line($"this.{model.Hyperparameters[h].FieldName} = values[{h}];");
+            }
         });
 }

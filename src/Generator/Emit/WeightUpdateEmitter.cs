@@ -11,40 +11,50 @@ internal static class WeightUpdateEmitter
         {
             PartialTypeEmitter.EmitDescriptors(writer, rule.Hyperparameters, withPerWeight: true);
             writer.Line();
+            writer.Generated();
             writer.Line("private static readonly string[] __traintuneStateNames = [" + string.Join(", ", rule.StateNames.Select(Literals.String)) + "];");
             writer.Line();
             writer.Line("/// <summary>The rule's per-weight state, from its 'ref Tensor?' parameters.</summary>");
+            writer.Generated();
             writer.Line("public global::System.Collections.Generic.IReadOnlyList<string> StateNames => __traintuneStateNames;");
             writer.Line();
             writer.Line("/// <summary>Differentiable mode: u for every weight tensor, out of place, graph kept.</summary>");
-            writer.Open("public global::TorchSharp.torch.Tensor[] Updates(global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> weights, " +
-                "global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> grads, global::TorchSharp.torch.Tensor[][] values, global::TorchSharp.torch.Tensor?[][] state)");
-            writer.Line("__TraintuneCheck(weights, grads, values, state);");
-            writer.Line("var updates = new global::TorchSharp.torch.Tensor[weights.Count];");
-            writer.Open("for (var k = 0; k < weights.Count; k++)");
-            EmitAssignments(writer, rule);
-            writer.Line($"updates[k] = {Call(rule)};");
-            writer.Close();
-            writer.Line("return updates;");
-            writer.Close();
+            writer.Generated();
+            using (writer.Block("public global::TorchSharp.torch.Tensor[] Updates(" + Parameters + ")"))
+            {
+                writer.Line("__TraintuneCheck(weights, grads, values, state);");
+                writer.Line("var updates = new global::TorchSharp.torch.Tensor[weights.Count];");
+                using (writer.Block("for (var k = 0; k < weights.Count; k++)"))
+                {
+                    EmitAssignments(writer, rule);
+                    writer.Line($"updates[k] = {Call(rule)};");
+                }
+                writer.Line("return updates;");
+            }
             writer.Line();
             writer.Line("/// <summary>Untracked mode: w -= u in place for every weight tensor, without a graph.</summary>");
-            writer.Open("public void Apply(global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> weights, " +
-                "global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> grads, global::TorchSharp.torch.Tensor[][] values, global::TorchSharp.torch.Tensor?[][] state)");
-            writer.Line("__TraintuneCheck(weights, grads, values, state);");
-            writer.Line("using var __noGrad = global::TorchSharp.torch.no_grad();");
-            writer.Open("for (var k = 0; k < weights.Count; k++)");
-            EmitAssignments(writer, rule);
-            writer.Line($"weights[k].sub_({Call(rule)});");
-            writer.Close();
-            writer.Close();
+            writer.Generated();
+            using (writer.Block("public void Apply(" + Parameters + ")"))
+            {
+                writer.Line("__TraintuneCheck(weights, grads, values, state);");
+                writer.Line("using var __noGrad = global::TorchSharp.torch.no_grad();");
+                using (writer.Block("for (var k = 0; k < weights.Count; k++)"))
+                {
+                    EmitAssignments(writer, rule);
+                    writer.Line($"weights[k].sub_({Call(rule)});");
+                }
+            }
             writer.Line();
-            writer.Open("private void __TraintuneCheck(global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> weights, " +
-                "global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> grads, global::TorchSharp.torch.Tensor[][] values, global::TorchSharp.torch.Tensor?[][] state)");
-            writer.Line($"if (grads.Count != weights.Count || state.Length != weights.Count || values.Length != {rule.Hyperparameters.Length})");
-            writer.Line($"    throw new global::System.ArgumentException($\"{{GetType().Name}} expects one gradient and one state row per weight tensor and {rule.Hyperparameters.Length} hyperparameter value rows.\");");
-            writer.Close();
+            writer.Generated();
+            using (writer.Block("private void __TraintuneCheck(" + Parameters + ")"))
+            {
+                writer.Line($"if (grads.Count != weights.Count || state.Length != weights.Count || values.Length != {rule.Hyperparameters.Length})");
+                writer.Line($"    throw new global::System.ArgumentException($\"{{GetType().Name}} expects one gradient and one state row per weight tensor and {rule.Hyperparameters.Length} hyperparameter value rows.\");");
+            }
         });
+
+    const string Parameters = "global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> weights, " +
+        "global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> grads, global::TorchSharp.torch.Tensor[][] values, global::TorchSharp.torch.Tensor?[][] state";
 
     static void EmitAssignments(SourceWriter writer, WeightUpdateSpec rule)
     {

@@ -4,15 +4,18 @@
 
 partial class GlobalRule : global::TrainTune.IWeightUpdate
 {
+    [global::System.CodeDom.Compiler.GeneratedCode("TrainTune.Generator", "1.0.0.0")]
     private readonly global::TrainTune.HyperparameterSpec[] __traintuneHyperparameters =
     [
         new global::TrainTune.HyperparameterSpec("fraction", 0.5, global::TrainTune.Transform.Logit, Min: null, Max: null, PerWeight: false, Summary: ""),
     ];
 
     /// <summary>The hyperparameters declared by the [Hyperparameter] fields, in declaration order.</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("TrainTune.Generator", "1.0.0.0")]
     public global::System.Collections.Generic.IReadOnlyList<global::TrainTune.HyperparameterSpec> Hyperparameters => __traintuneHyperparameters;
 
     /// <summary>Changes the initial value of hyperparameter <paramref name="name"/> for this instance; checked when a run starts.</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("TrainTune.Generator", "1.0.0.0")]
     public void SetInitial(string name, double initial)
     {
         var i = __TraintuneIndexOf(name);
@@ -20,12 +23,14 @@ partial class GlobalRule : global::TrainTune.IWeightUpdate
     }
 
     /// <summary>Makes hyperparameter <paramref name="name"/> hold one value per weight (or one in all) for this instance.</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("TrainTune.Generator", "1.0.0.0")]
     public void SetPerWeight(string name, bool perWeight)
     {
         var i = __TraintuneIndexOf(name);
         __traintuneHyperparameters[i] = __traintuneHyperparameters[i] with { PerWeight = perWeight };
     }
 
+    [global::System.CodeDom.Compiler.GeneratedCode("TrainTune.Generator", "1.0.0.0")]
     private int __TraintuneIndexOf(string name)
     {
         for (var i = 0; i < __traintuneHyperparameters.Length; i++)
@@ -33,12 +38,15 @@ partial class GlobalRule : global::TrainTune.IWeightUpdate
         throw new global::TrainTune.TrainTuneException($"{GetType().Name} has no hyperparameter named '{name}'; it has: fraction.");
     }
 
+    [global::System.CodeDom.Compiler.GeneratedCode("TrainTune.Generator", "1.0.0.0")]
     private static readonly string[] __traintuneStateNames = [];
 
     /// <summary>The rule's per-weight state, from its 'ref Tensor?' parameters.</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("TrainTune.Generator", "1.0.0.0")]
     public global::System.Collections.Generic.IReadOnlyList<string> StateNames => __traintuneStateNames;
 
     /// <summary>Differentiable mode: u for every weight tensor, out of place, graph kept.</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("TrainTune.Generator", "1.0.0.0")]
     public global::TorchSharp.torch.Tensor[] Updates(global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> weights, global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> grads, global::TorchSharp.torch.Tensor[][] values, global::TorchSharp.torch.Tensor?[][] state)
     {
         __TraintuneCheck(weights, grads, values, state);
@@ -52,6 +60,7 @@ partial class GlobalRule : global::TrainTune.IWeightUpdate
     }
 
     /// <summary>Untracked mode: w -= u in place for every weight tensor, without a graph.</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("TrainTune.Generator", "1.0.0.0")]
     public void Apply(global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> weights, global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> grads, global::TorchSharp.torch.Tensor[][] values, global::TorchSharp.torch.Tensor?[][] state)
     {
         __TraintuneCheck(weights, grads, values, state);
@@ -63,6 +72,7 @@ partial class GlobalRule : global::TrainTune.IWeightUpdate
         }
     }
 
+    [global::System.CodeDom.Compiler.GeneratedCode("TrainTune.Generator", "1.0.0.0")]
     private void __TraintuneCheck(global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> weights, global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> grads, global::TorchSharp.torch.Tensor[][] values, global::TorchSharp.torch.Tensor?[][] state)
     {
         if (grads.Count != weights.Count || state.Length != weights.Count || values.Length != 1)
@@ -79,15 +89,18 @@ namespace Outer.Inner
     {
         partial class Nested : global::TrainTune.IWeightUpdate
         {
+            [global::System.CodeDom.Compiler.GeneratedCode("TrainTune.Generator", "1.0.0.0")]
             private readonly global::TrainTune.HyperparameterSpec[] __traintuneHyperparameters =
             [
                 new global::TrainTune.HyperparameterSpec("step", 0.1, global::TrainTune.Transform.Identity, Min: 0.0, Max: 1.0, PerWeight: false, Summary: ""),
             ];
 
             /// <summary>The hyperparameters declared by the [Hyperparameter] fields, in declaration order.</summary>
+            [global::System.CodeDom.Compiler.GeneratedCode("TrainTune.Generator", "1.0.0.0")]
             public global::System.Collections.Generic.IReadOnlyList<global::TrainTune.HyperparameterSpec> Hyperparameters => __traintuneHyperparameters;
 
             /// <summary>Changes the initial value of hyperparameter <paramref name="name"/> for this instance; checked when a run starts.</summary>
+            [global::System.CodeDom.Compiler.GeneratedCode("TrainTune.Generator", "1.0.0.0")]
             public void SetInitial(string name, double initial)
             {
                 var i = __TraintuneIndexOf(name);
@@ -95,12 +108,14 @@ namespace Outer.Inner
             }
 
             /// <summary>Makes hyperparameter <paramref name="name"/> hold one value per weight (or one in all) for this instance.</summary>
+            [global::System.CodeDom.Compiler.GeneratedCode("TrainTune.Generator", "1.0.0.0")]
             public void SetPerWeight(string name, bool perWeight)
             {
                 var i = __TraintuneIndexOf(name);
                 __traintuneHyperparameters[i] = __traintuneHyperparameters[i] with { PerWeight = perWeight };
             }
 
+            [global::System.CodeDom.Compiler.GeneratedCode("TrainTune.Generator", "1.0.0.0")]
             private int __TraintuneIndexOf(string name)
             {
                 for (var i = 0; i < __traintuneHyperparameters.Length; i++)
@@ -108,12 +123,15 @@ namespace Outer.Inner
                 throw new global::TrainTune.TrainTuneException($"{GetType().Name} has no hyperparameter named '{name}'; it has: step.");
             }
 
+            [global::System.CodeDom.Compiler.GeneratedCode("TrainTune.Generator", "1.0.0.0")]
             private static readonly string[] __traintuneStateNames = [];
 
             /// <summary>The rule's per-weight state, from its 'ref Tensor?' parameters.</summary>
+            [global::System.CodeDom.Compiler.GeneratedCode("TrainTune.Generator", "1.0.0.0")]
             public global::System.Collections.Generic.IReadOnlyList<string> StateNames => __traintuneStateNames;
 
             /// <summary>Differentiable mode: u for every weight tensor, out of place, graph kept.</summary>
+            [global::System.CodeDom.Compiler.GeneratedCode("TrainTune.Generator", "1.0.0.0")]
             public global::TorchSharp.torch.Tensor[] Updates(global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> weights, global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> grads, global::TorchSharp.torch.Tensor[][] values, global::TorchSharp.torch.Tensor?[][] state)
             {
                 __TraintuneCheck(weights, grads, values, state);
@@ -127,6 +145,7 @@ namespace Outer.Inner
             }
 
             /// <summary>Untracked mode: w -= u in place for every weight tensor, without a graph.</summary>
+            [global::System.CodeDom.Compiler.GeneratedCode("TrainTune.Generator", "1.0.0.0")]
             public void Apply(global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> weights, global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> grads, global::TorchSharp.torch.Tensor[][] values, global::TorchSharp.torch.Tensor?[][] state)
             {
                 __TraintuneCheck(weights, grads, values, state);
@@ -138,6 +157,7 @@ namespace Outer.Inner
                 }
             }
 
+            [global::System.CodeDom.Compiler.GeneratedCode("TrainTune.Generator", "1.0.0.0")]
             private void __TraintuneCheck(global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> weights, global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> grads, global::TorchSharp.torch.Tensor[][] values, global::TorchSharp.torch.Tensor?[][] state)
             {
                 if (grads.Count != weights.Count || state.Length != weights.Count || values.Length != 1)

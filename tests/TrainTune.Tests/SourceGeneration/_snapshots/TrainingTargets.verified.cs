@@ -5,6 +5,7 @@
 namespace TrainTune.Generated
 {
     /// <summary>The [TrainingTarget] methods of this assembly, registered with TrainTune.TrainingTargets when it loads.</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("TrainTune.Generator", "1.0.0.0")]
     internal static class TrainingTargetRegistry
     {
         public static global::System.Collections.Generic.IReadOnlyList<global::TrainTune.TrainingTarget> All { get; } =

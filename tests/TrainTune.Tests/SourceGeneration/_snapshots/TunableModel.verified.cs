@@ -6,21 +6,25 @@ namespace Samples
 {
     partial class TemperedLinear : global::TrainTune.ITunableModel
     {
+        [global::System.CodeDom.Compiler.GeneratedCode("TrainTune.Generator", "1.0.0.0")]
         private readonly global::TrainTune.HyperparameterSpec[] __traintuneHyperparameters =
         [
             new global::TrainTune.HyperparameterSpec("temperature", 1.0, global::TrainTune.Transform.Log10, Min: 0.01, Max: 100.0, PerWeight: false, Summary: "Temperature that divides the logits."),
         ];
 
         /// <summary>The hyperparameters declared by the [Hyperparameter] fields, in declaration order.</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("TrainTune.Generator", "1.0.0.0")]
         public global::System.Collections.Generic.IReadOnlyList<global::TrainTune.HyperparameterSpec> Hyperparameters => __traintuneHyperparameters;
 
         /// <summary>Changes the initial value of hyperparameter <paramref name="name"/> for this instance; checked when a run starts.</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("TrainTune.Generator", "1.0.0.0")]
         public void SetInitial(string name, double initial)
         {
             var i = __TraintuneIndexOf(name);
             __traintuneHyperparameters[i] = __traintuneHyperparameters[i] with { Initial = initial };
         }
 
+        [global::System.CodeDom.Compiler.GeneratedCode("TrainTune.Generator", "1.0.0.0")]
         private int __TraintuneIndexOf(string name)
         {
             for (var i = 0; i < __traintuneHyperparameters.Length; i++)
@@ -29,6 +33,7 @@ namespace Samples
         }
 
         /// <summary>Receives the current values before each forward pass.</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("TrainTune.Generator", "1.0.0.0")]
         public void SetHyperparameters(global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> values)
         {
             if (values.Count != 1) throw new global::System.ArgumentException($"{GetType().Name} expects 1 hyperparameter values, not {values.Count}.");

@@ -6,6 +6,7 @@ namespace Samples
 {
     partial class RmsPropMomentum : global::TrainTune.IWeightUpdate
     {
+        [global::System.CodeDom.Compiler.GeneratedCode("TrainTune.Generator", "1.0.0.0")]
         private readonly global::TrainTune.HyperparameterSpec[] __traintuneHyperparameters =
         [
             new global::TrainTune.HyperparameterSpec("learningRate", 0.001, global::TrainTune.Transform.Log10, Min: null, Max: null, PerWeight: false, Summary: ""),
@@ -14,9 +15,11 @@ namespace Samples
         ];
 
         /// <summary>The hyperparameters declared by the [Hyperparameter] fields, in declaration order.</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("TrainTune.Generator", "1.0.0.0")]
         public global::System.Collections.Generic.IReadOnlyList<global::TrainTune.HyperparameterSpec> Hyperparameters => __traintuneHyperparameters;
 
         /// <summary>Changes the initial value of hyperparameter <paramref name="name"/> for this instance; checked when a run starts.</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("TrainTune.Generator", "1.0.0.0")]
         public void SetInitial(string name, double initial)
         {
             var i = __TraintuneIndexOf(name);
@@ -24,12 +27,14 @@ namespace Samples
         }
 
         /// <summary>Makes hyperparameter <paramref name="name"/> hold one value per weight (or one in all) for this instance.</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("TrainTune.Generator", "1.0.0.0")]
         public void SetPerWeight(string name, bool perWeight)
         {
             var i = __TraintuneIndexOf(name);
             __traintuneHyperparameters[i] = __traintuneHyperparameters[i] with { PerWeight = perWeight };
         }
 
+        [global::System.CodeDom.Compiler.GeneratedCode("TrainTune.Generator", "1.0.0.0")]
         private int __TraintuneIndexOf(string name)
         {
             for (var i = 0; i < __traintuneHyperparameters.Length; i++)
@@ -37,12 +42,15 @@ namespace Samples
             throw new global::TrainTune.TrainTuneException($"{GetType().Name} has no hyperparameter named '{name}'; it has: learningRate, alpha, momentum.");
         }
 
+        [global::System.CodeDom.Compiler.GeneratedCode("TrainTune.Generator", "1.0.0.0")]
         private static readonly string[] __traintuneStateNames = ["squareAverage", "buffer"];
 
         /// <summary>The rule's per-weight state, from its 'ref Tensor?' parameters.</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("TrainTune.Generator", "1.0.0.0")]
         public global::System.Collections.Generic.IReadOnlyList<string> StateNames => __traintuneStateNames;
 
         /// <summary>Differentiable mode: u for every weight tensor, out of place, graph kept.</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("TrainTune.Generator", "1.0.0.0")]
         public global::TorchSharp.torch.Tensor[] Updates(global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> weights, global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> grads, global::TorchSharp.torch.Tensor[][] values, global::TorchSharp.torch.Tensor?[][] state)
         {
             __TraintuneCheck(weights, grads, values, state);
@@ -58,6 +66,7 @@ namespace Samples
         }
 
         /// <summary>Untracked mode: w -= u in place for every weight tensor, without a graph.</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("TrainTune.Generator", "1.0.0.0")]
         public void Apply(global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> weights, global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> grads, global::TorchSharp.torch.Tensor[][] values, global::TorchSharp.torch.Tensor?[][] state)
         {
             __TraintuneCheck(weights, grads, values, state);
@@ -71,6 +80,7 @@ namespace Samples
             }
         }
 
+        [global::System.CodeDom.Compiler.GeneratedCode("TrainTune.Generator", "1.0.0.0")]
         private void __TraintuneCheck(global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> weights, global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> grads, global::TorchSharp.torch.Tensor[][] values, global::TorchSharp.torch.Tensor?[][] state)
         {
             if (grads.Count != weights.Count || state.Length != weights.Count || values.Length != 3)
