@@ -7,7 +7,6 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using TrainTune;
-using TrainTune.Hosting;
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 var projectOption = new Option<string>("--project") { Description = "The project whose targets run.", DefaultValueFactory = _ => "samples/UciRegression" };
@@ -25,7 +24,9 @@ static int Bench(string project, int repeats)
     var name = Path.GetFileNameWithoutExtension(Directory.GetFiles(project, "*.csproj").Single());
     Dotnet("build", project, "-v:q");
     var assembly = Path.Combine(project, "bin", "Debug", "net10.0", name + ".dll");
-    var targets = TargetRunner.Load(assembly);
+    // Loading the assembly runs its generated registry, which adds its targets to TrainingTargets.
+    System.Runtime.CompilerServices.RuntimeHelpers.RunModuleConstructor(System.Reflection.Assembly.LoadFrom(assembly).ManifestModule.ModuleHandle);
+    var targets = TrainingTargets.All;
     Console.WriteLine($"{name}: targets {string.Join(", ", targets.Select(t => t.Name))}; {Environment.ProcessorCount} cores; {repeats} round(s)");
 
     var rounds = new List<(Dictionary<string, double> InProcess, Build Idle, Build Loaded)>();

@@ -7,7 +7,7 @@ namespace TrainTune.Hosting;
 /// training target: <c>list --assembly A</c> or <c>run --assembly A --target T --output DIR ...</c>.
 /// Exits 0 on success, 2 on bad input (with the message on standard error), 3 on a failure.
 /// </summary>
-public static class HostProgram
+internal static class HostProgram
 {
     public static int Main(string[] args)
     {

@@ -1,7 +1,7 @@
 namespace TrainTune.Hosting;
 
 /// <summary>What the build asks of one training-target run; null keeps the target's own setting.</summary>
-public sealed record HostRunOptions(
+internal sealed record HostRunOptions(
     string Target,
     string OutputDirectory,
     int? Steps = null,

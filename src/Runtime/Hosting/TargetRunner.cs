@@ -9,7 +9,7 @@ namespace TrainTune.Hosting;
 /// with the build's options, streaming progress lines and writing its record, checkpoint and
 /// result into the target's output folder.
 /// </summary>
-public static class TargetRunner
+internal static class TargetRunner
 {
     /// <summary>Loads <paramref name="assemblyPath"/> so that its generated registry registers its targets.</summary>
     public static IReadOnlyList<TrainingTarget> Load(string assemblyPath)

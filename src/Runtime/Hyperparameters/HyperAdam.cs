@@ -7,7 +7,7 @@ namespace TrainTune;
 /// Adam on the raw hyperparameter tensors (PyTorch's update with bias correction). Kept
 /// as a small explicit state so that it can be checkpointed and batched later.
 /// </summary>
-public sealed class HyperAdam(double learningRate = 0.05, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8) : IDisposable
+internal sealed class HyperAdam(double learningRate = 0.05, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8) : IDisposable
 {
     readonly Dictionary<Tensor, (Tensor M, Tensor V)> _moments = new(ReferenceEqualityComparer.Instance);
     int _steps;

@@ -9,7 +9,7 @@ namespace TrainTune;
 /// tensors are leaves that require grad; they change only in place under no_grad, after the
 /// graph that used them is released.
 /// </summary>
-public sealed class HyperparameterSet : IDisposable
+internal sealed class HyperparameterSet : IDisposable
 {
     readonly Tensor[][] _raw;
 

@@ -14,7 +14,7 @@ public enum Transform
 }
 
 /// <summary>The transforms as functions of tensors (differentiable) and of numbers.</summary>
-public static class Transforms
+internal static class Transforms
 {
     static readonly double Ln10 = Math.Log(10);
 

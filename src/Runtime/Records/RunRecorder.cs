@@ -8,7 +8,7 @@ namespace TrainTune;
 /// a closing "finished" or "diverged" line. Each line is written whole and flushed, so an
 /// interrupted run leaves every completed line readable.
 /// </summary>
-public sealed class RunRecorder : IDisposable
+internal sealed class RunRecorder : IDisposable
 {
     public static readonly JsonSerializerOptions Json = new()
     {

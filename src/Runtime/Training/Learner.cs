@@ -11,7 +11,7 @@ namespace TrainTune;
 /// state of the rule. A shadow instance of the model evaluates the validation loss at the
 /// new weights, so that no parameter changes while the graph of u still holds it.
 /// </summary>
-public sealed class Learner : IDisposable
+internal sealed class Learner : IDisposable
 {
     readonly Module<Tensor, Tensor> _model;
     readonly Module<Tensor, Tensor> _shadow;
@@ -425,7 +425,7 @@ public sealed class Learner : IDisposable
 }
 
 /// <summary>What an unrolled block gives: one training loss per step, L_V and dL_V/dx for each tuned raw tensor.</summary>
-public sealed record UnrolledStepResult(Tensor TrainLosses, Tensor ValidationLoss, IReadOnlyList<Tensor> Leaves, IReadOnlyList<Tensor> Hypergradient);
+internal sealed record UnrolledStepResult(Tensor TrainLosses, Tensor ValidationLoss, IReadOnlyList<Tensor> Leaves, IReadOnlyList<Tensor> Hypergradient);
 
 /// <summary>What a tracked step gives: the losses and dL_V/dx for each tuned raw tensor.</summary>
-public sealed record TrackedStepResult(Tensor TrainLoss, Tensor ValidationLoss, IReadOnlyList<Tensor> Leaves, IReadOnlyList<Tensor> Hypergradient);
+internal sealed record TrackedStepResult(Tensor TrainLoss, Tensor ValidationLoss, IReadOnlyList<Tensor> Leaves, IReadOnlyList<Tensor> Hypergradient);

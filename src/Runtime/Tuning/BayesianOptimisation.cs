@@ -8,7 +8,7 @@ namespace TrainTune;
 /// kernel, standardised observations) and expected improvement maximised over random
 /// candidates. The first <see cref="RandomEvaluations"/> points are uniform draws.
 /// </summary>
-public sealed class BayesianOptimisation(int dimensions, int seed, int randomEvaluations = 5, double lengthScale = 0.25, double noise = 1e-6, int candidates = 4000)
+internal sealed class BayesianOptimisation(int dimensions, int seed, int randomEvaluations = 5, double lengthScale = 0.25, double noise = 1e-6, int candidates = 4000)
 {
     readonly Random _random = new(seed);
     readonly List<(double[] X, double Y)> _observations = [];
@@ -52,7 +52,7 @@ public sealed class BayesianOptimisation(int dimensions, int seed, int randomEva
 }
 
 /// <summary>A Gaussian process with a squared-exponential kernel on standardised observations.</summary>
-public sealed class GaussianProcess
+internal sealed class GaussianProcess
 {
     readonly double[][] _x;
     readonly double _lengthScale, _mean, _scale;
