@@ -29,8 +29,12 @@ public static class FashionMnist
             var std = fit.std(0, unbiased: true, keepdim: true);
             return new()
             {
-                ["train/images"] = trainImages, ["train/labels"] = trainLabels, ["test/images"] = testImages, ["test/labels"] = testLabels,
-                ["mean"] = fit.mean([0], keepdim: true), ["std"] = torch.where(std == 0, torch.ones_like(std), std),
+                ["train/images"] = trainImages,
+                ["train/labels"] = trainLabels,
+                ["test/images"] = testImages,
+                ["test/labels"] = testLabels,
+                ["mean"] = fit.mean([0], keepdim: true),
+                ["std"] = torch.where(std == 0, torch.ones_like(std), std),
             };
         });
         var (mean, std) = (raw["mean"], raw["std"]);

@@ -10,7 +10,10 @@ public class TaskLogicTests
     static string Progress(int step, int total = 100) =>
         HostProtocol.ProgressPrefix + JsonSerializer.Serialize(new Dictionary<string, object>
         {
-            ["step"] = step, ["total_steps"] = total, ["train_loss"] = 0.5, ["validation_loss"] = 0.25,
+            ["step"] = step,
+            ["total_steps"] = total,
+            ["train_loss"] = 0.5,
+            ["validation_loss"] = 0.25,
             ["hyperparameters"] = new Dictionary<string, double> { ["learningRate"] = 0.001, ["momentum"] = 0.9 },
             ["elapsed_seconds"] = step / 10.0,
         });
