@@ -131,17 +131,9 @@ internal sealed class Learner : IDisposable
         if (u.Length != _weights.Length)
             throw new TrainTuneException($"The update rule {Rule.GetType().Name} returned {u.Length} updates for {_weights.Length} weight tensors.");
 
-        // L_V at w_new, on the shadow model, and v = ∂L_V/∂w_new (plus the direct term ∂L_V/∂x).
-        using (torch.no_grad())
-        {
-            for (var k = 0; k < _weights.Length; k++) _shadowWeights[k].copy_(_weights[k] - u[k]);
-            foreach (var (shadowBuffer, buffer) in _shadow.buffers().Zip(_model.buffers())) shadowBuffer.copy_(buffer);
-        }
-        SetModelHyperparameters(_shadow, values);
-        var validationLoss = Evaluate(_shadow, validation);
-        var directInputs = _model is ITunableModel ? leaves : [];
-        var validationGrads = torch.autograd.grad([validationLoss], [.. _shadowWeights, .. directInputs], allow_unused: true);
-        var v = validationGrads.Take(_weights.Length).Select((g, k) => OrZeros(g, _weights[k])).ToArray();
+        Tensor[] newWeights;
+        using (torch.no_grad()) newWeights = _weights.Zip(u, (w, update) => w - update).ToArray();
+        var (validationLoss, v, direct) = ValidateOnShadow(newWeights, values, validation, leaves);
 
         // p = Σ_{j<i} ((I − ∂u/∂w)^T)^j v
         var term = v;
@@ -156,12 +148,7 @@ internal sealed class Learner : IDisposable
         if (leaves.Length > 0)
         {
             var indirect = torch.autograd.grad(u, leaves, p, retain_graph: false, allow_unused: true);
-            for (var j = 0; j < leaves.Length; j++)
-            {
-                var total = -OrZeros(indirect[j], leaves[j]);
-                if (directInputs.Length > 0) total += OrZeros(validationGrads[_weights.Length + j], leaves[j]);
-                hypergradient[j] = total;
-            }
+            for (var j = 0; j < leaves.Length; j++) hypergradient[j] = direct[j] - OrZeros(indirect[j], leaves[j]);
         }
 
         using (torch.no_grad())
@@ -211,18 +198,8 @@ internal sealed class Learner : IDisposable
             state = stateOut;
         }
 
-        using (torch.no_grad())
-        {
-            for (var j = 0; j < _shadowWeights.Length; j++) _shadowWeights[j].copy_(current[j]);
-            foreach (var (shadowBuffer, buffer) in _shadow.buffers().Zip(_model.buffers())) shadowBuffer.copy_(buffer);
-        }
-        SetModelHyperparameters(_shadow, values);
-        var validationLoss = Evaluate(_shadow, validation);
-        var directInputs = _model is ITunableModel ? leaves : [];
-        var validationGrads = torch.autograd.grad([validationLoss], [.. _shadowWeights, .. directInputs], allow_unused: true);
-        var adjointWeights = validationGrads.Take(_weights.Length).Select((g, j) => OrZeros(g, _weights[j])).ToArray();
+        var (validationLoss, adjointWeights, hypergradient) = ValidateOnShadow(current, values, validation, leaves);
         Tensor?[][] adjointState = state.Select(perWeight => new Tensor?[perWeight.Length]).ToArray();
-        var hypergradient = leaves.Select((leaf, j) => directInputs.Length > 0 ? OrZeros(validationGrads[_weights.Length + j], leaf) : torch.zeros_like(leaf)).ToArray();
 
         // w_{k+1} = w_k − u_k and s_{k+1}: the adjoint of w_k is a_w − (∂u_k/∂w_k)ᵀ a_w + (∂s_{k+1}/∂w_k)ᵀ a_s.
         for (var k = steps.Count - 1; k >= 0; k--)
@@ -248,6 +225,28 @@ internal sealed class Learner : IDisposable
             for (var j = 0; j < _weights.Length; j++) _weights[j].copy_(current[j]);
         KeepState(state.Select(perWeight => perWeight.Select(t => t?.detach()).ToArray()).ToArray());
         return new UnrolledStepResult(torch.stack(losses), validationLoss.detach(), leaves, hypergradient.Select(h => h.detach()).ToArray());
+    }
+
+    /// <summary>
+    /// L_V at <paramref name="newWeights"/>, on the shadow model (no parameter of the model changes
+    /// while a graph still holds it): the loss, ∂L_V/∂w at the new weights, and the direct term
+    /// ∂L_V/∂x for each of <paramref name="leaves"/> (zeros unless the model is an ITunableModel,
+    /// whose hyperparameters appear in its forward pass).
+    /// </summary>
+    (Tensor Loss, Tensor[] WeightGradients, Tensor[] Direct) ValidateOnShadow(IReadOnlyList<Tensor> newWeights, Tensor[][] values, Split validation, Tensor[] leaves)
+    {
+        using (torch.no_grad())
+        {
+            for (var k = 0; k < _shadowWeights.Length; k++) _shadowWeights[k].copy_(newWeights[k]);
+            foreach (var (shadowBuffer, buffer) in _shadow.buffers().Zip(_model.buffers())) shadowBuffer.copy_(buffer);
+        }
+        SetModelHyperparameters(_shadow, values);
+        var loss = Evaluate(_shadow, validation);
+        var directInputs = _model is ITunableModel ? leaves : [];
+        var grads = torch.autograd.grad([loss], [.. _shadowWeights, .. directInputs], allow_unused: true);
+        var weightGradients = grads.Take(_weights.Length).Select((g, k) => OrZeros(g, _weights[k])).ToArray();
+        var direct = leaves.Select((leaf, j) => directInputs.Length > 0 ? OrZeros(grads[_weights.Length + j], leaf) : torch.zeros_like(leaf)).ToArray();
+        return (loss, weightGradients, direct);
     }
 
     /// <summary>The loss of the model on <paramref name="split"/>, in evaluation mode, without a graph.</summary>
