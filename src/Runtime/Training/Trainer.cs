@@ -109,8 +109,9 @@ internal sealed class Trainer(TuningRun run)
             Split validationBatch;
             try
             {
-                var deferredSteps = fullBlock ? Math.Min(tuner.DeferredSteps, length - 1) : 0;
-                for (var t = 0; t < (fullBlock ? length - 1 - deferredSteps : length); t++)
+                // The tuner takes the last steps of a full block itself; a short last block is plain steps.
+                var finishing = fullBlock ? Math.Clamp(tuner.FinishingSteps, 1, length) : 0;
+                for (var t = 0; t < length - finishing; t++)
                 {
                     using var stepScope = torch.NewDisposeScope();
                     losses.Add(tuner.Step(learner, trainBatches.Next()).MoveToOuterDisposeScope());
@@ -118,10 +119,7 @@ internal sealed class Trainer(TuningRun run)
                 validationBatch = validationBatches.Next();
                 if (fullBlock)
                 {
-                    var deferred = Enumerable.Range(0, deferredSteps).Select(_ => trainBatches.Next()).ToList();
-                    outcome = deferredSteps > 0
-                        ? tuner.FinishBlock(learner, deferred, trainBatches.Next(), validationBatch)
-                        : tuner.FinishBlock(learner, trainBatches.Next(), validationBatch);
+                    outcome = tuner.FinishBlock(learner, trainBatches.Next, validationBatch);
                     losses.Add(outcome.TrainLoss);
                 }
             }

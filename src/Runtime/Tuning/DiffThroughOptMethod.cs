@@ -28,14 +28,12 @@ public sealed record DiffThroughOptMethod(int BlockLength, int UnrolledSteps, do
     {
         readonly HyperAdam _adam = new(method.HyperLearningRate);
 
-        public int DeferredSteps => method.UnrolledSteps - 1;
+        public int FinishingSteps => method.UnrolledSteps;
 
-        public BlockOutcome FinishBlock(Learner learner, Split batch, Split validation) => FinishBlock(learner, [], batch, validation);
-
-        public BlockOutcome FinishBlock(Learner learner, IReadOnlyList<Split> deferred, Split batch, Split validation)
+        public BlockOutcome FinishBlock(Learner learner, Func<Split> nextBatch, Split validation)
         {
             using var scope = torch.NewDisposeScope();
-            var step = learner.UnrolledSteps([.. deferred, batch], validation, tuned);
+            var step = learner.UnrolledSteps(Enumerable.Range(0, method.UnrolledSteps).Select(_ => nextBatch()).ToList(), validation, tuned);
             var (norm, skipped) = HyperStep.Apply(_adam, learner, tuned, step.Leaves, step.Hypergradient);
             var validationLoss = step.ValidationLoss.to(ScalarType.Float64).item<double>();
             return new BlockOutcome(step.TrainLosses.MoveToOuterDisposeScope(), validationLoss, norm, skipped);

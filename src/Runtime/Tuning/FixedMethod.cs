@@ -15,8 +15,8 @@ public sealed record FixedMethod(int BlockLength) : Method
 
     sealed class Tuner : IBlockTuner
     {
-        public BlockOutcome FinishBlock(Learner learner, Split batch, Split validation) =>
-            new(learner.UntrackedStep(batch), null, null, false);
+        public BlockOutcome FinishBlock(Learner learner, Func<Split> nextBatch, Split validation) =>
+            new(learner.UntrackedStep(nextBatch()), null, null, false);
 
         public void Save(Checkpoint checkpoint) { }
 

@@ -50,7 +50,7 @@ public sealed record HypergradientDescentMethod(double HyperLearningRate = 0.001
         /// <summary>h of the last update, or null before the second step (read by tests; it stays on the device until then).</summary>
         internal double? LastHypergradientValue => _lastHypergradient?.to(ScalarType.Float64).item<double>();
 
-        public BlockOutcome FinishBlock(Learner learner, Split batch, Split validation) => new(Step(learner, batch), null, null, false);
+        public BlockOutcome FinishBlock(Learner learner, Func<Split> nextBatch, Split validation) => new(Step(learner, nextBatch()), null, null, false);
 
         void Keep(Tensor[] gradients)
         {

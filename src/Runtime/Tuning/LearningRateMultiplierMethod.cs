@@ -23,9 +23,9 @@ public sealed record LearningRateMultiplierMethod(double Factor, int BlockLength
 
     sealed class Tuner(LearningRateMultiplierMethod method, int learningRate) : IBlockTuner
     {
-        public BlockOutcome FinishBlock(Learner learner, Split batch, Split validation)
+        public BlockOutcome FinishBlock(Learner learner, Func<Split> nextBatch, Split validation)
         {
-            var loss = learner.UntrackedStep(batch);
+            var loss = learner.UntrackedStep(nextBatch());
             learner.Hyperparameters.Scale(learningRate, method.Factor);
             learner.BeginBlock();
             return new BlockOutcome(loss, null, null, false);

@@ -48,16 +48,18 @@ public abstract record Method
 /// <summary>Finishes each block of weight steps for one run.</summary>
 internal interface IBlockTuner : IDisposable
 {
-    /// <summary>One of the block's other weight steps; plain by default.</summary>
+    /// <summary>One of the block's other weight steps (every step of a short last block); plain by default.</summary>
     TorchSharp.torch.Tensor Step(Learner learner, Split batch) => learner.UntrackedStep(batch);
 
-    BlockOutcome FinishBlock(Learner learner, Split batch, Split validation);
+    /// <summary>Weight steps at the end of each full block that <see cref="FinishBlock"/> takes itself.</summary>
+    int FinishingSteps => 1;
 
-    /// <summary>Steps at the end of each block that the tuner takes itself, in <see cref="FinishBlock(Learner, IReadOnlyList{Split}, Split, Split)"/>.</summary>
-    int DeferredSteps => 0;
-
-    /// <summary>The block's last 1 + <see cref="DeferredSteps"/> steps: <paramref name="deferred"/> batches, then <paramref name="batch"/>. Its TrainLoss then holds one loss per step.</summary>
-    BlockOutcome FinishBlock(Learner learner, IReadOnlyList<Split> deferred, Split batch, Split validation) => FinishBlock(learner, batch, validation);
+    /// <summary>
+    /// The end of a full block: takes its <see cref="FinishingSteps"/> weight steps, pulling their
+    /// training batches from <paramref name="nextBatch"/>, and tunes. The outcome's TrainLoss holds
+    /// one loss per step taken.
+    /// </summary>
+    BlockOutcome FinishBlock(Learner learner, Func<Split> nextBatch, Split validation);
 
     /// <summary>Writes the tuner's own state (e.g. the hyper-optimiser's moments).</summary>
     void Save(Checkpoint checkpoint);

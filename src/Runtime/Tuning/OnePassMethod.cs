@@ -24,10 +24,10 @@ public sealed record OnePassMethod(int StepsPerHyperstep, int NeumannTerms, doub
     {
         readonly HyperAdam _adam = new(method.HyperLearningRate);
 
-        public BlockOutcome FinishBlock(Learner learner, Split batch, Split validation)
+        public BlockOutcome FinishBlock(Learner learner, Func<Split> nextBatch, Split validation)
         {
             using var scope = torch.NewDisposeScope();
-            var step = learner.TrackedStep(batch, validation, method.NeumannTerms, tuned);
+            var step = learner.TrackedStep(nextBatch(), validation, method.NeumannTerms, tuned);
             var (norm, skipped) = HyperStep.Apply(_adam, learner, tuned, step.Leaves, step.Hypergradient);
             var validationLoss = step.ValidationLoss.to(ScalarType.Float64).item<double>();
             return new BlockOutcome(step.TrainLoss.MoveToOuterDisposeScope(), validationLoss, norm, skipped);
