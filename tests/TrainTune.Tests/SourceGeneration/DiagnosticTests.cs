@@ -160,4 +160,19 @@ public class DiagnosticTests
         Assert.Equal(["Energy", "PowerPlant"], duplicates.Select(d => source.Substring(d.Location.SourceSpan.Start, d.Location.SourceSpan.Length)).Order());
         Assert.DoesNotContain(result.GeneratedSources, s => s.HintName.Contains("TrainingTargetRegistry"));
     }
+
+    [Fact]
+    public void Every_diagnostic_says_why_and_is_listed_in_the_readme()
+    {
+        var descriptors = typeof(TrainTune.Generator.Diagnostics.DiagnosticDescriptors).GetFields()
+            .Where(f => f.FieldType == typeof(DiagnosticDescriptor)).Select(f => (DiagnosticDescriptor)f.GetValue(null)!).ToList();
+        Assert.Equal(13, descriptors.Count);
+        var readme = File.ReadAllText(Path.Combine(Build.DotnetCli.RepositoryRoot(), "README.md"));
+        foreach (var descriptor in descriptors)
+        {
+            Assert.True(descriptor.Description.ToString().Length > 40, $"{descriptor.Id} has no description");
+            var severity = descriptor.DefaultSeverity.ToString().ToLowerInvariant();
+            Assert.Contains($"| {descriptor.Id} | {severity} |", readme);
+        }
+    }
 }
