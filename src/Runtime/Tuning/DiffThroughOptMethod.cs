@@ -8,16 +8,16 @@ namespace TrainTune;
 /// last <see cref="UnrolledSteps"/> weight steps to the hyperparameters, then an Adam step
 /// (learning rate <see cref="HyperLearningRate"/>) on their raw values and the clamps.
 /// </summary>
-public sealed record DiffThroughOptMethod(int BlockLength, int UnrolledSteps, double HyperLearningRate, IReadOnlyList<string>? Tune) : Method
+internal sealed record DiffThroughOptMethod(int StepsPerBlock, int UnrolledSteps, double HyperLearningRate, IReadOnlyList<string>? Tune) : Method
 {
     public override string Name => "DiffThroughOpt";
 
-    public override int StepsPerBlock => BlockLength;
+    public override int StepsPerBlock { get; } = StepsPerBlock;
 
     internal override IBlockTuner Start(Learner learner)
     {
-        if (UnrolledSteps < 1 || UnrolledSteps > BlockLength)
-            throw new TrainTuneException($"DiffThroughOpt unrolls between 1 and {BlockLength} steps of each block, not {UnrolledSteps}.");
+        if (UnrolledSteps < 1 || UnrolledSteps > StepsPerBlock)
+            throw new TrainTuneException($"DiffThroughOpt unrolls between 1 and {StepsPerBlock} steps of each block, not {UnrolledSteps}.");
         if (!(HyperLearningRate > 0)) throw new TrainTuneException($"DiffThroughOpt: hyperLearningRate must be greater than 0, not {HyperLearningRate}.");
         var set = learner.Hyperparameters;
         var tuned = HyperStep.Tuned(set, Tune, "DiffThroughOpt");

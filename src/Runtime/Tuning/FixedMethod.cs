@@ -1,15 +1,15 @@
 namespace TrainTune;
 
 /// <summary>Plain training: the hyperparameters keep their initial values.</summary>
-public sealed record FixedMethod(int BlockLength) : Method
+internal sealed record FixedMethod(int StepsPerBlock) : Method
 {
     public override string Name => "Fixed";
 
-    public override int StepsPerBlock => BlockLength;
+    public override int StepsPerBlock { get; } = StepsPerBlock;
 
     internal override IBlockTuner Start(Learner learner)
     {
-        if (BlockLength < 1) throw new TrainTuneException($"stepsPerBlock must be at least 1, not {BlockLength}.");
+        if (StepsPerBlock < 1) throw new TrainTuneException($"stepsPerBlock must be at least 1, not {StepsPerBlock}.");
         return new Tuner();
     }
 

@@ -8,15 +8,15 @@ namespace TrainTune;
 /// step, x = log10 η ← x − κ h with h = −∇L(w_t)·∇L(w_{t−1}) from consecutive training
 /// batches, then the clamp. Other hyperparameters stay fixed.
 /// </summary>
-public sealed record HypergradientDescentMethod(double HyperLearningRate = 0.001, int BlockLength = 10, string LearningRate = "learningRate") : Method
+internal sealed record HypergradientDescentMethod(double HyperLearningRate = 0.001, int StepsPerBlock = 10, string LearningRate = "learningRate") : Method
 {
     public override string Name => "HypergradientDescent";
 
-    public override int StepsPerBlock => BlockLength;
+    public override int StepsPerBlock { get; } = StepsPerBlock;
 
     internal override IBlockTuner Start(Learner learner)
     {
-        if (BlockLength < 1) throw new TrainTuneException($"HypergradientDescent: the block length must be at least 1, not {BlockLength}.");
+        if (StepsPerBlock < 1) throw new TrainTuneException($"HypergradientDescent: the block length must be at least 1, not {StepsPerBlock}.");
         if (!(HyperLearningRate > 0)) throw new TrainTuneException($"HypergradientDescent: the hyper learning rate must be greater than 0, not {HyperLearningRate}.");
         var h = learner.Hyperparameters.IndexOf(LearningRate);
         if (h < 0 || learner.Hyperparameters.Specs[h].Transform != Transform.Log10)

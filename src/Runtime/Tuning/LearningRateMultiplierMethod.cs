@@ -2,18 +2,18 @@ namespace TrainTune;
 
 /// <summary>
 /// Fixed hyperparameters, except that the learning rate is multiplied by <see cref="Factor"/>
-/// after every block of <see cref="BlockLength"/> steps and clipped to its bounds (the paper's
+/// after every block of <see cref="StepsPerBlock"/> steps and clipped to its bounds (the paper's
 /// "Random (×LR)" baseline).
 /// </summary>
-public sealed record LearningRateMultiplierMethod(double Factor, int BlockLength = 10, string LearningRate = "learningRate") : Method
+internal sealed record LearningRateMultiplierMethod(double Factor, int StepsPerBlock = 10, string LearningRate = "learningRate") : Method
 {
     public override string Name => "LearningRateMultiplier";
 
-    public override int StepsPerBlock => BlockLength;
+    public override int StepsPerBlock { get; } = StepsPerBlock;
 
     internal override IBlockTuner Start(Learner learner)
     {
-        if (BlockLength < 1) throw new TrainTuneException($"LearningRateMultiplier: the block length must be at least 1, not {BlockLength}.");
+        if (StepsPerBlock < 1) throw new TrainTuneException($"LearningRateMultiplier: the block length must be at least 1, not {StepsPerBlock}.");
         if (!(Factor > 0) || !double.IsFinite(Factor)) throw new TrainTuneException($"LearningRateMultiplier: the factor must be a positive number, not {Factor}.");
         var h = learner.Hyperparameters.IndexOf(LearningRate);
         if (h < 0)

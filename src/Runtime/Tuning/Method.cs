@@ -9,31 +9,31 @@ public abstract record Method
     /// <summary>The method's name in records and reports.</summary>
     public abstract string Name { get; }
 
-    /// <summary>Weight steps per block; the last one of each block is the tuner's.</summary>
+    /// <summary>T, the weight steps per block (for the tuning methods: per hyper step); the last of each block are the tuner's.</summary>
     public abstract int StepsPerBlock { get; }
 
     internal abstract IBlockTuner Start(Learner learner);
 
     /// <summary>Hyperparameters stay at their initial values; blocks of <paramref name="stepsPerBlock"/> steps set the record's granularity.</summary>
-    public static FixedMethod Fixed(int stepsPerBlock = 10) => new(stepsPerBlock);
+    public static Method Fixed(int stepsPerBlock = 10) => new FixedMethod(stepsPerBlock);
 
     /// <summary>Fixed hyperparameters, but the learning rate is multiplied by <paramref name="factor"/> after every block, within its bounds.</summary>
-    public static LearningRateMultiplierMethod LearningRateMultiplier(double factor, int stepsPerBlock = 10) => new(factor, stepsPerBlock);
+    public static Method LearningRateMultiplier(double factor, int stepsPerBlock = 10) => new LearningRateMultiplierMethod(factor, stepsPerBlock);
 
     /// <summary>
     /// Hypergradient descent (Baydin et al.): after every weight step, x = log10 η moves by plain
     /// SGD with learning rate <paramref name="hyperLearningRate"/>, using h = −∇L(w_t)·∇L(w_{t−1})
     /// of the training batches as the gradient of x.
     /// </summary>
-    public static HypergradientDescentMethod HypergradientDescent(double hyperLearningRate = 0.001, int stepsPerBlock = 10) => new(hyperLearningRate, stepsPerBlock);
+    public static Method HypergradientDescent(double hyperLearningRate = 0.001, int stepsPerBlock = 10) => new HypergradientDescentMethod(hyperLearningRate, stepsPerBlock);
 
     /// <summary>
     /// Exact differentiation through the last <paramref name="unrolledSteps"/> of every
     /// <paramref name="stepsPerBlock"/> weight steps (the paper's Diff-through-Opt), Adam on the raw
     /// values of the hyperparameters in <paramref name="tune"/> (all when null).
     /// </summary>
-    public static DiffThroughOptMethod DiffThroughOpt(int stepsPerBlock = 10, int unrolledSteps = 5, double hyperLearningRate = 0.05, IReadOnlyList<string>? tune = null) =>
-        new(stepsPerBlock, unrolledSteps, hyperLearningRate, tune);
+    public static Method DiffThroughOpt(int stepsPerBlock = 10, int unrolledSteps = 5, double hyperLearningRate = 0.05, IReadOnlyList<string>? tune = null) =>
+        new DiffThroughOptMethod(stepsPerBlock, unrolledSteps, hyperLearningRate, tune);
 
     /// <summary>
     /// The one-pass implicit method: every <paramref name="stepsPerHyperstep"/> weight steps,
@@ -41,8 +41,8 @@ public abstract record Method
     /// an Adam step (learning rate <paramref name="hyperLearningRate"/>) on the raw values of
     /// the hyperparameters named in <paramref name="tune"/> (all when null).
     /// </summary>
-    public static OnePassMethod OnePass(int stepsPerHyperstep = 10, int neumannTerms = 5, double hyperLearningRate = 0.05,
-        IReadOnlyList<string>? tune = null) => new(stepsPerHyperstep, neumannTerms, hyperLearningRate, tune);
+    public static Method OnePass(int stepsPerHyperstep = 10, int neumannTerms = 5, double hyperLearningRate = 0.05,
+        IReadOnlyList<string>? tune = null) => new OnePassMethod(stepsPerHyperstep, neumannTerms, hyperLearningRate, tune);
 }
 
 /// <summary>Finishes each block of weight steps for one run.</summary>

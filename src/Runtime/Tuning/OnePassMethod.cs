@@ -4,15 +4,15 @@ using static TorchSharp.torch;
 namespace TrainTune;
 
 /// <summary>The one-pass implicit hypergradient method (Clarke et al., ICLR 2022); see docs/ALGORITHM.md.</summary>
-public sealed record OnePassMethod(int StepsPerHyperstep, int NeumannTerms, double HyperLearningRate, IReadOnlyList<string>? Tune) : Method
+internal sealed record OnePassMethod(int StepsPerBlock, int NeumannTerms, double HyperLearningRate, IReadOnlyList<string>? Tune) : Method
 {
     public override string Name => "OnePass";
 
-    public override int StepsPerBlock => StepsPerHyperstep;
+    public override int StepsPerBlock { get; } = StepsPerBlock;
 
     internal override IBlockTuner Start(Learner learner)
     {
-        if (StepsPerHyperstep < 1) throw new TrainTuneException($"OnePass: stepsPerHyperstep must be at least 1, not {StepsPerHyperstep}.");
+        if (StepsPerBlock < 1) throw new TrainTuneException($"OnePass: stepsPerHyperstep must be at least 1, not {StepsPerBlock}.");
         if (NeumannTerms < 1) throw new TrainTuneException($"OnePass: neumannTerms must be at least 1, not {NeumannTerms}.");
         if (!(HyperLearningRate > 0)) throw new TrainTuneException($"OnePass: hyperLearningRate must be greater than 0, not {HyperLearningRate}.");
         var set = learner.Hyperparameters;

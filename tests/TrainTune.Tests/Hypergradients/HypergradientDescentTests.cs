@@ -35,7 +35,7 @@ public class HypergradientDescentTests
     public void Baydin_needs_a_log10_learning_rate()
     {
         var run = TuningRun.Of(Training.Tasks.Mlp, new SgdMomentum(), Loss.MeanSquaredError).On(Training.Tasks.Regression())
-            .Tune(Method.HypergradientDescent() with { LearningRate = "momentum" });
+            .Tune(new HypergradientDescentMethod(LearningRate: "momentum"));
         Assert.Contains("tunes a log10 hyperparameter named 'momentum', which the rule SgdMomentum does not have", Assert.Throws<TrainTuneException>(() => run.Run()).Message);
     }
 

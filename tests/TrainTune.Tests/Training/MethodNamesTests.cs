@@ -85,7 +85,7 @@ public class MethodNamesTests
         Assert.Contains("Method OursWdLrM tunes learningRate, weightDecay, momentum, but the rule Sgd has no weightDecay or momentum", error.Message);
         Assert.Contains("Unknown method 'Bogus'", Assert.Throws<TrainTuneException>(() => MethodNames.Apply("Bogus", run)).Message);
         Assert.Contains("Method Lorraine tunes weightDecay, but the rule Sgd has no weightDecay", Assert.Throws<TrainTuneException>(() => MethodNames.Apply("Lorraine", run)).Message);
-        var adam = TuningRun.Of(Tasks.Mlp, new Adam(), Loss.MeanSquaredError).On(Tasks.Regression()).Tune(Method.LearningRateMultiplier(0.99, 5) with { LearningRate = "eta" });
+        var adam = TuningRun.Of(Tasks.Mlp, new Adam(), Loss.MeanSquaredError).On(Tasks.Regression()).Tune(new LearningRateMultiplierMethod(0.99, 5, LearningRate: "eta"));
         Assert.Contains("LearningRateMultiplier needs a hyperparameter named 'eta', but the rule Adam has learningRate, beta1, beta2, epsilon, weightDecay", Assert.Throws<TrainTuneException>(() => adam.Run()).Message);
     }
 
