@@ -16,7 +16,7 @@ namespace TrainTune.Hosting
         public const string CheckpointFile = "checkpoint.bin";
         public const string ReportMarkdownFile = "report.md";
         public const string ReportJsonFile = "report.json";
-        public const string TunedFile = "tuned.json";
+        public const string TunedFile = Hosting.TunedFile.Name;
         public const string LossPlotFile = "losses.svg";
         public const string HyperparameterPlotFile = "hyperparameters.svg";
         public const string HistoryFile = "history.jsonl";

@@ -2,13 +2,14 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using TrainTune.Generator.Model;
+using TrainTune.Hosting;
 
 namespace TrainTune.Generator.Parsing;
 
 /// <summary>Reads a previous build's tuned.json (an AdditionalFile when TrainTuneWarmStart=true).</summary>
 internal static class WarmStartParser
 {
-    public const string FileName = "tuned.json";
+    public const string FileName = TunedFile.Name;
 
     public static WarmStartSpec Parse(string path, string? text)
     {
@@ -16,10 +17,10 @@ internal static class WarmStartParser
         {
             if (text is null) throw new FormatException("the file cannot be read");
             if (MiniJson.Parse(text) is not Dictionary<string, object?> root) throw new FormatException("it is not a JSON object");
-            if (!root.TryGetValue("target", out var target) || target is not string name || name.Length == 0)
-                throw new FormatException("it has no \"target\" name");
-            if (!root.TryGetValue("hyperparameters", out var values) || values is not Dictionary<string, object?> hyperparameters)
-                throw new FormatException("it has no \"hyperparameters\" object");
+            if (!root.TryGetValue(TunedFile.Target, out var target) || target is not string name || name.Length == 0)
+                throw new FormatException($"it has no \"{TunedFile.Target}\" name");
+            if (!root.TryGetValue(TunedFile.Hyperparameters, out var values) || values is not Dictionary<string, object?> hyperparameters)
+                throw new FormatException($"it has no \"{TunedFile.Hyperparameters}\" object");
             var parsed = new List<WarmValue>();
             foreach (var pair in hyperparameters.OrderBy(p => p.Key, StringComparer.Ordinal))
             {

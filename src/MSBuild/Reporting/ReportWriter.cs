@@ -32,8 +32,8 @@ internal static class ReportWriter
     /// <summary>tuned.json: the final values by name (a per-weight hyperparameter by its mean), for a warm start.</summary>
     public static JsonObject Tuned(RunReport report) => new()
     {
-        ["target"] = report.Target,
-        ["finished_at"] = report.FinishedAt.ToString("O"),
-        ["hyperparameters"] = new JsonObject(report.Hyperparameters.Select(h => KeyValuePair.Create(h.Key, (JsonNode?)JsonValue.Create(h.Value.Final)))),
+        [Hosting.TunedFile.Target] = report.Target,
+        [Hosting.TunedFile.FinishedAt] = report.FinishedAt.ToString("O"),
+        [Hosting.TunedFile.Hyperparameters] = new JsonObject(report.Hyperparameters.Select(h => KeyValuePair.Create(h.Key, (JsonNode?)JsonValue.Create(h.Value.Final)))),
     };
 }
