@@ -53,7 +53,7 @@ internal static class TargetRunner
         clock.Mark("data_loading");
         if (options.Steps is { } steps) run = run.ForSteps(steps);
         // A search (Random3Batched, BayesOpt) runs the target as it is, with fixed hyperparameters.
-        var search = options.Method is { } named && (MethodNames.IsBatched(named) || MethodNames.IsSearch(named)) ? MethodNames.Canonical(named) : null;
+        var search = options.Method is { } named && MethodNames.IsSearch(named) ? MethodNames.Canonical(named) : null;
         if (options.Method is { } method) run = search is null ? MethodNames.Apply(method, run) : run.Tune(Method.Fixed());
         if (search is not null && options.Resume)
             throw new TrainTuneException($"{search} cannot be resumed: a search over whole runs keeps no checkpoint; run it again without resuming.");
@@ -91,7 +91,7 @@ internal static class TargetRunner
         RunResult first;
         string? note = null;
         clock.Mark("options");
-        if (search is not null && MethodNames.IsBatched(search))
+        if (search == MethodNames.Random3Batched)
         {
             var outcome = Random3BatchedSearch.Run(run, options.OutputDirectory);
             (run, result, first, note) = (outcome.BestRun, outcome.Best, outcome.Candidates[0], outcome.Note);

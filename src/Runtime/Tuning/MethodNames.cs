@@ -39,9 +39,10 @@ public static class MethodNames
     /// <summary>Every name, in the build's order (the one list is the host protocol's).</summary>
     public static IReadOnlyCollection<string> All => HostProtocol.Methods;
 
-    public static bool IsBatched(string name) => string.Equals(name, Random3Batched, StringComparison.OrdinalIgnoreCase);
+    static bool Is(string name, string method) => string.Equals(name, method, StringComparison.OrdinalIgnoreCase);
 
-    public static bool IsSearch(string name) => string.Equals(name, BayesOpt, StringComparison.OrdinalIgnoreCase);
+    /// <summary>Whether <paramref name="name"/> is a search over several whole runs (Random3Batched, BayesOpt), not a change to one run.</summary>
+    public static bool IsSearch(string name) => HostProtocol.Searches.Contains(name, StringComparer.OrdinalIgnoreCase);
 
     /// <summary>
     /// The three candidates of Random3Batched: fixed hyperparameters, training data only. Candidate
@@ -71,7 +72,7 @@ public static class MethodNames
     /// <summary><paramref name="run"/> changed as the one-run method <paramref name="name"/> asks.</summary>
     public static TuningRun Apply(string name, TuningRun run) =>
         Known.TryGetValue(name, out var apply) ? apply(run)
-        : IsBatched(name) || IsSearch(name) ? throw new TrainTuneException($"{Canonical(name)} is a search over several whole runs, not a change to one run; run it with MethodNames.Run(\"{Canonical(name)}\", run).")
+        : IsSearch(name) ? throw new TrainTuneException($"{Canonical(name)} is a search over several whole runs, not a change to one run; run it with MethodNames.Run(\"{Canonical(name)}\", run).")
         : throw Unknown(name);
 
     /// <summary>
@@ -80,8 +81,8 @@ public static class MethodNames
     /// <paramref name="outputDirectory"/>, a search writes its records and tables there.
     /// </summary>
     public static RunResult Run(string name, TuningRun run, string? outputDirectory = null) =>
-        IsBatched(name) ? Random3BatchedSearch.Run(run, outputDirectory).Best
-        : IsSearch(name) ? BayesOptSearch.Run(run, outputDirectory).Best
+        Is(name, Random3Batched) ? Random3BatchedSearch.Run(run, outputDirectory).Best
+        : Is(name, BayesOpt) ? BayesOptSearch.Run(run, outputDirectory).Best
         : Apply(name, run).Run();
 
     /// <summary>The name as <see cref="All"/> spells it (names match without regard to case).</summary>

@@ -76,7 +76,7 @@ public class TaskLogicTests
             Assert.NotSame(run, global::TrainTune.MethodNames.Apply(name, run));
         foreach (var name in HostProtocol.Methods)
             Assert.Equal(name, global::TrainTune.MethodNames.Canonical(name.ToLowerInvariant()));
-        Assert.Equal(HostProtocol.Searches, HostProtocol.Methods.Where(m => global::TrainTune.MethodNames.IsBatched(m) || global::TrainTune.MethodNames.IsSearch(m)));
+        Assert.Equal(HostProtocol.Searches, HostProtocol.Methods.Where(global::TrainTune.MethodNames.IsSearch));
     }
 
     [Fact]
