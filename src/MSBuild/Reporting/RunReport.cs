@@ -52,33 +52,25 @@ internal sealed record RunReport(
     {
         var resultPath = Path.Combine(targetDirectory, Hosting.HostProtocol.ResultFile);
         if (!File.Exists(resultPath)) throw new FileNotFoundException($"The run wrote no {Hosting.HostProtocol.ResultFile} in {targetDirectory}.");
-        var summary = JsonNode.Parse(File.ReadAllText(resultPath))!.AsObject();
-        var result = summary["result"]!.AsObject();
+        var summary = Hosting.ResultFile.Read(resultPath);
+        var result = summary.Result;
         var blocks = ReadBlocks(Path.Combine(targetDirectory, Hosting.HostProtocol.RecordFile));
 
-        var initial = result["initial_hyperparameters"]!.AsObject();
-        var final = result["final_hyperparameters"]!.AsObject();
         var hyperparameters = new Dictionary<string, HyperparameterReport>();
-        foreach (var (name, value) in final)
-        {
-            IReadOnlyDictionary<string, TensorRange>? perTensor = null;
-            if (value!["per_tensor"] is JsonObject tensors)
-                perTensor = tensors.ToDictionary(t => t.Key, t => new TensorRange(Number(t.Value!["mean"])!.Value, Number(t.Value!["min"])!.Value, Number(t.Value!["max"])!.Value));
-            hyperparameters[name] = new HyperparameterReport(Number(initial[name]?["value"]) ?? double.NaN, Number(value["value"]) ?? double.NaN, perTensor);
-        }
+        foreach (var (name, value) in result.FinalHyperparameters)
+            hyperparameters[name] = new HyperparameterReport(result.InitialHyperparameters.TryGetValue(name, out var initial) ? initial.Value : double.NaN, value.Value,
+                value.PerTensor?.ToDictionary(t => t.Key, t => new TensorRange(t.Value.Mean, t.Value.Min, t.Value.Max)));
 
         var norms = blocks.Where(b => b.HypergradientNorm is { } n && double.IsFinite(n)).Select(b => b.HypergradientNorm!.Value).ToList();
         NormSummary? normSummary = norms.Count == 0 ? null
             : new NormSummary(norms[0], norms[^1], norms.Order().ElementAt(norms.Count / 2), norms.Max());
-        var diverged = (int?)Number(result["diverged_at_step"]);
-        return new RunReport(SchemaName, summary["target"]!.GetValue<string>(), summary["configuration"]?["method_name"]?.GetValue<string>() ?? "",
-            summary["configuration"]!.DeepClone().AsObject(), summary["finished_at"]!.GetValue<DateTimeOffset>(),
-            Number(result["seconds"]) ?? 0, summary["timing"]?.DeepClone().AsObject(), (int)(Number(result["steps_completed"]) ?? 0), diverged,
-            diverged is { } s ? $"diverged at step {s}" : null, (int)(Number(result["skipped_hypersteps"]) ?? 0),
-            Finite(Number(result["train_loss"])), Finite(Number(result["validation_loss"])), Finite(Number(result["test_loss"])),
-            result["metric"] is JsonObject metric && metric["name"]?.GetValue<string>() is { } metricName && metricName != "loss"
-                ? new MetricReport(metricName, Finite(Number(metric["train"])), Finite(Number(metric["validation"])), Finite(Number(metric["test"])))
-                : null,
+        var diverged = result.DivergedAtStep;
+        return new RunReport(SchemaName, summary.Target, summary.Configuration["method_name"]?.GetValue<string>() ?? "",
+            (JsonObject)summary.Configuration.DeepClone(), summary.FinishedAt, result.Seconds,
+            summary.Timing is null ? null : new JsonObject(summary.Timing.Select(t => KeyValuePair.Create(t.Key, (JsonNode?)(t.Value is { } v ? JsonValue.Create(v) : null)))),
+            result.StepsCompleted, diverged, diverged is { } s ? $"diverged at step {s}" : null, result.SkippedHypersteps,
+            Finite(result.TrainLoss), Finite(result.ValidationLoss), Finite(result.TestLoss),
+            result.Metric is { Name: not "loss" } metric ? new MetricReport(metric.Name, Finite(metric.Train), Finite(metric.Validation), Finite(metric.Test)) : null,
             hyperparameters, normSummary, blocks);
     }
 

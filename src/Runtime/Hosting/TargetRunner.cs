@@ -109,35 +109,38 @@ internal static class TargetRunner
                 .Run();
             first = result;
         }
-        var summary = new
+        var configuration = new
         {
-            Target = target.Name,
-            target.Method,
-            Configuration = new
-            {
-                MethodName = search ?? run.Method.Name,
-                Note = note,
-                MethodOptions = (object)run.Method,
-                run.Steps,
-                run.Seed,
-                run.BatchSize,
-                run.ValidationBatchSize,
-                run.Device,
-                Precision = run.Precision.ToString(),
-                Rule = run.Rule.GetType().FullName,
-                Loss = run.Loss.Name,
-                RandomInitial = options.RandomInitial,
-                Metric = run.MetricName,
-                WarmStart = options.WarmStart && target.WarmStart is { Count: > 0 } ? target.WarmStartSource : null,
-                Resumed = options.Resume,
-                result.Threads,
-            },
-            Timing = clock.Timing(first, result),
-            Result = result with { History = [], Threads = null, Timing = null },
-            FinishedAt = DateTimeOffset.UtcNow,
+            MethodName = search ?? run.Method.Name,
+            Note = note,
+            MethodOptions = (object)run.Method,
+            run.Steps,
+            run.Seed,
+            run.BatchSize,
+            run.ValidationBatchSize,
+            run.Device,
+            Precision = run.Precision.ToString(),
+            Rule = run.Rule.GetType().FullName,
+            Loss = run.Loss.Name,
+            RandomInitial = options.RandomInitial,
+            Metric = run.MetricName,
+            WarmStart = options.WarmStart && target.WarmStart is { Count: > 0 } ? target.WarmStartSource : null,
+            Resumed = options.Resume,
+            result.Threads,
         };
-        AtomicFile.WriteAllText(Path.Combine(options.OutputDirectory, HostProtocol.ResultFile), JsonSerializer.Serialize(summary, RunRecorder.Json));
+        new ResultFile(target.Name, target.Method, JsonSerializer.SerializeToNode(configuration, ResultFile.Json)!.AsObject(), clock.Timing(first, result),
+            Summary(result), DateTimeOffset.UtcNow).Write(Path.Combine(options.OutputDirectory, HostProtocol.ResultFile));
         return result;
+    }
+
+    static ResultFile.RunSummary Summary(RunResult result)
+    {
+        static Dictionary<string, ResultFile.Hyperparameter> Values(IReadOnlyDictionary<string, HyperparameterValue> values) =>
+            values.ToDictionary(v => v.Key, v => new ResultFile.Hyperparameter(v.Value.Value,
+                v.Value.PerTensor?.ToDictionary(t => t.Key, t => new ResultFile.Range(t.Value.Mean, t.Value.Min, t.Value.Max))));
+        return new(result.Method, result.Seed, result.StepsCompleted, result.DivergedAtStep, result.TrainLoss, result.ValidationLoss, result.TestLoss,
+            Values(result.InitialHyperparameters), Values(result.FinalHyperparameters), result.SkippedHypersteps, result.Seconds,
+            result.Metric is { } m ? new ResultFile.Metric(m.Name, m.Train, m.Validation, m.Test) : null);
     }
 
     static Dictionary<string, double> MergeInitial(IReadOnlyDictionary<string, double>? own, IReadOnlyDictionary<string, double> warm)

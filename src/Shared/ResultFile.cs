@@ -1,0 +1,69 @@
+// Shared by the host, which writes result.json, and the build tasks, which read it (report, experiments).
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+
+namespace TrainTune.Hosting
+{
+    /// <summary>
+    /// result.json: what the host returns for one run of a training target. <see cref="Configuration"/>
+    /// is open (method options, threads, warm start, …) and goes into the report as it is.
+    /// </summary>
+    internal sealed record ResultFile(
+        string Target,
+        string Method,
+        JsonObject Configuration,
+        IReadOnlyDictionary<string, double?>? Timing,
+        ResultFile.RunSummary Result,
+        DateTimeOffset FinishedAt)
+    {
+        /// <summary>How the run ended (losses on the full splits are NaN after divergence).</summary>
+        internal sealed record RunSummary(
+            string Method,
+            long Seed,
+            int StepsCompleted,
+            int? DivergedAtStep,
+            double TrainLoss,
+            double ValidationLoss,
+            double? TestLoss,
+            IReadOnlyDictionary<string, Hyperparameter> InitialHyperparameters,
+            IReadOnlyDictionary<string, Hyperparameter> FinalHyperparameters,
+            int SkippedHypersteps,
+            double Seconds,
+            Metric? Metric);
+
+        /// <summary>A hyperparameter: its value (the mean where per weight) and, where per weight, each weight tensor's range.</summary>
+        internal sealed record Hyperparameter(double Value, IReadOnlyDictionary<string, Range>? PerTensor);
+
+        internal sealed record Range(double Mean, double Min, double Max);
+
+        /// <summary>The final losses in the run's metric (loss × scale).</summary>
+        internal sealed record Metric(string Name, double Train, double Validation, double? Test);
+
+        public static readonly JsonSerializerOptions Json = new()
+        {
+            PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+            DictionaryKeyPolicy = null,
+            NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+            DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        };
+
+        public void Write(string path) => AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, Json));
+
+        /// <summary>The result.json at <paramref name="path"/>; a file that is not one is an <see cref="InvalidDataException"/> that says so.</summary>
+        public static ResultFile Read(string path)
+        {
+            try
+            {
+                return JsonSerializer.Deserialize<ResultFile>(File.ReadAllText(path), Json) ?? throw new InvalidDataException($"{path} is empty.");
+            }
+            catch (JsonException e)
+            {
+                throw new InvalidDataException($"{path} is not a TrainTune result ({e.Message}).", e);
+            }
+        }
+    }
+}
