@@ -18,32 +18,12 @@ internal static class WeightUpdateEmitter
             writer.Generated();
             writer.Line("public global::System.Collections.Generic.IReadOnlyList<string> StateNames => __traintuneStateNames;");
             writer.Line();
-            writer.Line("/// <summary>Differentiable mode: u for every weight tensor, out of place, graph kept.</summary>");
-            writer.Generated();
-            using (writer.Block("public global::TorchSharp.torch.Tensor[] Updates(" + Parameters + ")"))
-            {
-                writer.Line("__TraintuneCheck(weights, grads, values, state);");
-                writer.Line("var updates = new global::TorchSharp.torch.Tensor[weights.Count];");
-                using (writer.Block("for (var k = 0; k < weights.Count; k++)"))
-                {
-                    EmitAssignments(writer, rule);
-                    writer.Line($"updates[k] = {Call(rule)};");
-                }
-                writer.Line("return updates;");
-            }
+            EmitPerWeightMethod(writer, rule, "Differentiable mode: u for every weight tensor, out of place, graph kept.",
+                "public global::TorchSharp.torch.Tensor[] Updates", "var updates = new global::TorchSharp.torch.Tensor[weights.Count];",
+                $"updates[k] = {Call(rule)};", "return updates;");
             writer.Line();
-            writer.Line("/// <summary>Untracked mode: w -= u in place for every weight tensor, without a graph.</summary>");
-            writer.Generated();
-            using (writer.Block("public void Apply(" + Parameters + ")"))
-            {
-                writer.Line("__TraintuneCheck(weights, grads, values, state);");
-                writer.Line("using var __noGrad = global::TorchSharp.torch.no_grad();");
-                using (writer.Block("for (var k = 0; k < weights.Count; k++)"))
-                {
-                    EmitAssignments(writer, rule);
-                    writer.Line($"weights[k].sub_({Call(rule)});");
-                }
-            }
+            EmitPerWeightMethod(writer, rule, "Untracked mode: w -= u in place for every weight tensor, without a graph.",
+                "public void Apply", "using var __noGrad = global::TorchSharp.torch.no_grad();", $"weights[k].sub_({Call(rule)});", null);
             writer.Line();
             writer.Generated();
             using (writer.Block("private void __TraintuneCheck(" + Parameters + ")"))
@@ -55,6 +35,24 @@ internal static class WeightUpdateEmitter
 
     const string Parameters = "global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> weights, " +
         "global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> grads, global::TorchSharp.torch.Tensor[][] values, global::TorchSharp.torch.Tensor?[][] state";
+
+    // A method over every weight tensor: the check, a first line, then per weight k the fields' values and one statement.
+    static void EmitPerWeightMethod(SourceWriter writer, WeightUpdateSpec rule, string summary, string declaration, string before, string perWeight, string? after)
+    {
+        writer.Line($"/// <summary>{summary}</summary>");
+        writer.Generated();
+        using (writer.Block(declaration + "(" + Parameters + ")"))
+        {
+            writer.Line("__TraintuneCheck(weights, grads, values, state);");
+            writer.Line(before);
+            using (writer.Block("for (var k = 0; k < weights.Count; k++)"))
+            {
+                EmitAssignments(writer, rule);
+                writer.Line(perWeight);
+            }
+            if (after is not null) writer.Line(after);
+        }
+    }
 
     static void EmitAssignments(SourceWriter writer, WeightUpdateSpec rule)
     {
