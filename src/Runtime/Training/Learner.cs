@@ -135,21 +135,7 @@ internal sealed class Learner : IDisposable
         using (torch.no_grad()) newWeights = _weights.Zip(u, (w, update) => w - update).ToArray();
         var (validationLoss, v, direct) = ValidateOnShadow(newWeights, values, validation, leaves);
 
-        // p = Σ_{j<i} ((I − ∂u/∂w)^T)^j v
-        var term = v;
-        var p = v;
-        for (var j = 1; j < neumannTerms; j++)
-        {
-            var jvp = torch.autograd.grad(u, _weights, term, retain_graph: true, allow_unused: true);
-            term = term.Select((t, k) => t - OrZeros(jvp[k], t)).ToArray();
-            p = p.Zip(term, (a, b) => a + b).ToArray();
-        }
-        var hypergradient = new Tensor[leaves.Length];
-        if (leaves.Length > 0)
-        {
-            var indirect = torch.autograd.grad(u, leaves, p, retain_graph: false, allow_unused: true);
-            for (var j = 0; j < leaves.Length; j++) hypergradient[j] = direct[j] - OrZeros(indirect[j], leaves[j]);
-        }
+        var hypergradient = ImplicitHypergradient.Compute(u, _weights, leaves, v, direct, neumannTerms);
 
         using (torch.no_grad())
         {
@@ -176,7 +162,7 @@ internal sealed class Learner : IDisposable
         var values = Hyperparameters.Values();
         var current = _weights.Select(w => w.detach()).ToArray();
         var state = CopyState();
-        var steps = new List<(Parameter[] Weights, Tensor?[][] StateIn, Tensor[] Updates, Tensor?[][] StateOut)>();
+        var steps = new List<UnrolledHypergradient.Step>();
         var losses = new List<Tensor>();
         for (var k = 0; k < batches.Count; k++)
         {
@@ -193,33 +179,13 @@ internal sealed class Learner : IDisposable
             var grads = torch.autograd.grad([loss], weights, retain_graph: true, create_graph: true).ToArray();
             var u = Rule.Updates(weights, grads, RuleValues(values), stateOut);
             losses.Add(loss.detach());
-            steps.Add((weights, stateIn, u, stateOut));
+            steps.Add(new(weights, stateIn, u, stateOut));
             current = weights.Zip(u, (w, update) => (w - update).detach()).ToArray();
             state = stateOut;
         }
 
-        var (validationLoss, adjointWeights, hypergradient) = ValidateOnShadow(current, values, validation, leaves);
-        Tensor?[][] adjointState = state.Select(perWeight => new Tensor?[perWeight.Length]).ToArray();
-
-        // w_{k+1} = w_k − u_k and s_{k+1}: the adjoint of w_k is a_w − (∂u_k/∂w_k)ᵀ a_w + (∂s_{k+1}/∂w_k)ᵀ a_s.
-        for (var k = steps.Count - 1; k >= 0; k--)
-        {
-            var (weights, stateIn, u, stateOut) = steps[k];
-            var outputs = new List<Tensor>(u);
-            var gradOutputs = new List<Tensor>(adjointWeights.Select(a => -a));
-            for (var j = 0; j < stateOut.Length; j++)
-                for (var s = 0; s < stateOut[j].Length; s++)
-                    if (stateOut[j][s] is { requires_grad: true } next && adjointState[j][s] is { } adjoint) { outputs.Add(next); gradOutputs.Add(adjoint); }
-            var stateLeaves = stateIn.SelectMany((perWeight, j) => perWeight.Select((t, s) => (j, s, t))).Where(e => e.t is { requires_grad: true }).ToList();
-            var inputs = new List<Tensor>(weights);
-            inputs.AddRange(stateLeaves.Select(e => e.t!));
-            inputs.AddRange(leaves);
-            var g = torch.autograd.grad(outputs, inputs, gradOutputs, retain_graph: k > 0, allow_unused: true);
-            adjointWeights = adjointWeights.Select((a, j) => a + OrZeros(g[j], a)).ToArray();
-            adjointState = state.Select(perWeight => new Tensor?[perWeight.Length]).ToArray();
-            for (var e = 0; e < stateLeaves.Count; e++) adjointState[stateLeaves[e].j][stateLeaves[e].s] = OrZeros(g[weights.Length + e], stateLeaves[e].t!);
-            for (var j = 0; j < leaves.Length; j++) hypergradient[j] = hypergradient[j] + OrZeros(g[weights.Length + stateLeaves.Count + j], leaves[j]);
-        }
+        var (validationLoss, adjointWeights, direct) = ValidateOnShadow(current, values, validation, leaves);
+        var hypergradient = UnrolledHypergradient.Compute(steps, leaves, adjointWeights, direct);
 
         using (torch.no_grad())
             for (var j = 0; j < _weights.Length; j++) _weights[j].copy_(current[j]);
@@ -244,8 +210,8 @@ internal sealed class Learner : IDisposable
         var loss = Evaluate(_shadow, validation);
         var directInputs = _model is ITunableModel ? leaves : [];
         var grads = torch.autograd.grad([loss], [.. _shadowWeights, .. directInputs], allow_unused: true);
-        var weightGradients = grads.Take(_weights.Length).Select((g, k) => OrZeros(g, _weights[k])).ToArray();
-        var direct = leaves.Select((leaf, j) => directInputs.Length > 0 ? OrZeros(grads[_weights.Length + j], leaf) : torch.zeros_like(leaf)).ToArray();
+        var weightGradients = grads.Take(_weights.Length).Select((g, k) => Gradients.OrZeros(g, _weights[k])).ToArray();
+        var direct = leaves.Select((leaf, j) => directInputs.Length > 0 ? Gradients.OrZeros(grads[_weights.Length + j], leaf) : torch.zeros_like(leaf)).ToArray();
         return (loss, weightGradients, direct);
     }
 
@@ -332,8 +298,6 @@ internal sealed class Learner : IDisposable
 
     Tensor?[][] CopyState() => _state.Select(perWeight => (Tensor?[])perWeight.Clone()).ToArray();
 
-    static Tensor OrZeros(Tensor? gradient, Tensor like) =>
-        gradient is null || gradient.IsInvalid ? torch.zeros_like(like) : gradient;
 
     /// <summary>Takes the rule's new state out of the step's dispose scope and frees the old.</summary>
     void KeepState(Tensor?[][] next)
