@@ -11,8 +11,8 @@ namespace TrainTune.Build.Experiments;
 /// </summary>
 internal static class ExperimentRunner
 {
-    public sealed record Settings(string Dotnet, IReadOnlyList<string> HostArguments, string Target, string TargetDirectory,
-        IReadOnlyList<string> Methods, int Inits, string? Steps, string? Device, string? Threads, int Parallelism);
+    public sealed record Settings(string Dotnet, Func<Hosting.HostRunRequest, List<string>> HostArguments, string Assembly, string Target, string TargetDirectory,
+        IReadOnlyList<string> Methods, int Inits, string? Steps, string? Device, int? Threads, int Parallelism);
 
     public static IReadOnlyList<ExperimentRun> Run(Settings settings, Action<string> log)
     {
@@ -24,12 +24,10 @@ internal static class ExperimentRunner
         {
             var folder = Path.Combine(settings.TargetDirectory, "runs", job.Method, job.Seed.ToString(CultureInfo.InvariantCulture));
             if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
-            var arguments = settings.HostArguments.ToList();
-            arguments.AddRange(["--target", settings.Target, "--output", folder, "--method", job.Method,
-                "--seed", job.Seed.ToString(CultureInfo.InvariantCulture), "--random-init", "--cores", coreShare.ToString(CultureInfo.InvariantCulture), "--checkpoint-every", "1000000"]);
-            if (!string.IsNullOrWhiteSpace(settings.Threads)) arguments.AddRange(["--threads", settings.Threads!.Trim()]);
-            if (!string.IsNullOrWhiteSpace(settings.Steps)) arguments.AddRange(["--steps", settings.Steps!.Trim()]);
-            if (!string.IsNullOrWhiteSpace(settings.Device)) arguments.AddRange(["--device", settings.Device!.Trim()]);
+            var arguments = settings.HostArguments(new Hosting.HostRunRequest(settings.Assembly, settings.Target, folder,
+                Steps: string.IsNullOrWhiteSpace(settings.Steps) ? null : int.Parse(settings.Steps!.Trim(), CultureInfo.InvariantCulture),
+                Method: job.Method, Seed: job.Seed, Device: string.IsNullOrWhiteSpace(settings.Device) ? null : settings.Device!.Trim(),
+                CheckpointEveryBlocks: 1_000_000, RandomInitial: true, Threads: settings.Threads, Cores: coreShare));
             var outcome = ChildProcess.Run(settings.Dotnet, arguments, _ => { });
             var failure = outcome.ExitCode == 0 ? null : $"exit code {outcome.ExitCode}: {string.Join(" / ", outcome.Tail.TakeLast(3))}";
             var run = ExperimentRun.Read(job.Method, job.Seed, folder, failure);

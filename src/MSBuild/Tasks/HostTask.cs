@@ -13,5 +13,15 @@ public abstract class HostTask : Microsoft.Build.Utilities.Task
 
     protected string DotnetPath => HostCommand.Dotnet(Dotnet);
 
-    protected List<string> HostArguments(string verb) => HostCommand.Arguments(DepsFile, HostRuntimeConfig, HostAssembly, verb, Assembly).ToList();
+    /// <summary>The host listing the assembly's training targets.</summary>
+    private protected List<string> ListArguments() => HostCommand.Arguments(DepsFile, HostRuntimeConfig, HostAssembly, "list", Assembly).ToList();
+
+    /// <summary>The host running one target: <c>run REQUEST-JSON</c>.</summary>
+    private protected List<string> RunArguments(Hosting.HostRunRequest request) => RunArgumentsFor(DepsFile, HostRuntimeConfig, HostAssembly, request);
+
+    internal static List<string> RunArgumentsFor(string depsFile, string runtimeConfig, string hostAssembly, Hosting.HostRunRequest request) =>
+        HostCommand.Arguments(depsFile, runtimeConfig, hostAssembly, "run", request.ToJson()).ToList();
+
+    /// <summary>A thread knob already checked by TrainTuneCheckKnobs: null for auto, or the count.</summary>
+    private protected static int? ThreadCount(string? knob) => Hosting.ThreadKnob.Parse(knob, "TrainTuneThreads", out var threads) is null ? threads : null;
 }

@@ -25,7 +25,7 @@ public sealed class TrainTuneListTargets : HostTask
             return true;
         }
         var lines = new List<string>();
-        var outcome = ChildProcess.Run(DotnetPath, HostArguments("list"), lines.Add);
+        var outcome = ChildProcess.Run(DotnetPath, ListArguments(), lines.Add);
         var listing = lines.FirstOrDefault(l => l.StartsWith(Hosting.HostProtocol.TargetsPrefix, StringComparison.Ordinal));
         if (outcome.ExitCode != 0 || listing is null)
         {

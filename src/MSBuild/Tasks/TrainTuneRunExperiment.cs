@@ -27,8 +27,8 @@ public sealed class TrainTuneRunExperiment : HostTask
         var methods = KnobValidation.SplitNames(Methods);
         var stopwatch = Stopwatch.StartNew();
         var settings = new ExperimentRunner.Settings(DotnetPath,
-            HostArguments("run"), Target, OutputDirectory,
-            methods, Inits, Steps, Device, Threads, Parallelism);
+            request => RunArgumentsFor(DepsFile, HostRuntimeConfig, HostAssembly, request), Assembly, Target, OutputDirectory,
+            methods, Inits, Steps, Device, ThreadCount(Threads), Parallelism);
         Log.LogMessage(MessageImportance.High, $"TrainTune: {Target}: {Inits} initialisations x {methods.Count} methods ({string.Join(", ", methods)}), {Parallelism} at a time");
         var runs = ExperimentRunner.Run(settings, line => Log.LogMessage(MessageImportance.High, line));
         Directory.CreateDirectory(OutputDirectory);

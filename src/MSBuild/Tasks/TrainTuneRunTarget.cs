@@ -26,16 +26,17 @@ public sealed class TrainTuneRunTarget : HostTask
 
     public override bool Execute()
     {
-        var arguments = HostArguments("run");
-        arguments.AddRange(["--target", Target, "--output", OutputDirectory]);
-        if (!string.IsNullOrWhiteSpace(Steps)) arguments.AddRange(["--steps", Steps!.Trim()]);
-        if (!string.IsNullOrWhiteSpace(Method)) arguments.AddRange(["--method", Method!.Trim()]);
-        if (!string.IsNullOrWhiteSpace(Seed)) arguments.AddRange(["--seed", Seed!.Trim()]);
-        if (!string.IsNullOrWhiteSpace(Device)) arguments.AddRange(["--device", Device!.Trim()]);
-        if (!string.IsNullOrWhiteSpace(Threads)) arguments.AddRange(["--threads", Threads!.Trim()]);
-        if (Resume) arguments.Add("--resume");
-        if (WarmStart) arguments.Add("--warm-start");
-        arguments.AddRange(["--checkpoint-every", CheckpointEvery.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        // The knobs were checked by TrainTuneCheckKnobs before anything ran.
+        static string? Knob(string? value) => string.IsNullOrWhiteSpace(value) ? null : value!.Trim();
+        var arguments = RunArguments(new Hosting.HostRunRequest(Assembly, Target, OutputDirectory,
+            Steps: Knob(Steps) is { } steps ? int.Parse(steps, System.Globalization.CultureInfo.InvariantCulture) : null,
+            Method: Knob(Method),
+            Seed: Knob(Seed) is { } seed ? long.Parse(seed, System.Globalization.CultureInfo.InvariantCulture) : null,
+            Device: Knob(Device),
+            Resume: Resume,
+            CheckpointEveryBlocks: CheckpointEvery,
+            WarmStart: WarmStart,
+            Threads: ThreadCount(Threads)));
 
         Log.LogMessage(MessageImportance.High, $"TrainTune: running {Target} (output in {OutputDirectory})");
         var progress = new ProgressReporter(Target, TimeSpan.FromSeconds(ProgressIntervalSeconds), () => DateTime.UtcNow);

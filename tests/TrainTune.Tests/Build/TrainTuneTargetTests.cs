@@ -180,26 +180,30 @@ public class TrainTuneTargetTests : IDisposable
         var build = DotnetCli.TrainTune("TinyTargets", _output, "-p:TrainTuneTargets=Quick");
         Assert.True(build.ExitCode == 0, build.Output);
         var bin = Path.Combine(DotnetCli.Fixture("TinyTargets"), "bin", "Debug", "net10.0");
-        JsonElement Host(string folder, params string[] prefix)
+        (int ExitCode, string Output) Host(string request, params string[] prefix)
         {
             var runtimeConfig = Path.Combine(DotnetCli.RepositoryRoot(), "src", "Host", "bin", "Debug", "net10.0", "TrainTune.Host.runtimeconfig.json");
             var start = new ProcessStartInfo(prefix.Length > 0 ? prefix[0] : "dotnet") { WorkingDirectory = bin, RedirectStandardOutput = true, RedirectStandardError = true };
             foreach (var argument in prefix.Skip(1).Concat(prefix.Length > 0 ? ["dotnet"] : []))
                 start.ArgumentList.Add(argument);
-            foreach (var argument in new[] { "exec", "--depsfile", "TinyTargets.deps.json", "--runtimeconfig", runtimeConfig, "TrainTune.Host.dll", "run",
-                "--assembly", "TinyTargets.dll", "--target", "Quick", "--output", Path.Combine(_output, folder) })
+            foreach (var argument in new[] { "exec", "--depsfile", "TinyTargets.deps.json", "--runtimeconfig", runtimeConfig, "TrainTune.Host.dll", "run", request })
                 start.ArgumentList.Add(argument);
             using var process = Process.Start(start)!;
             var error = process.StandardError.ReadToEndAsync();
             var output = process.StandardOutput.ReadToEnd();
             process.WaitForExit();
-            Assert.True(process.ExitCode == 0, output + error.Result);
+            return (process.ExitCode, output + error.Result);
+        }
+        JsonElement Run(string folder, params string[] prefix)
+        {
+            var (exitCode, output) = Host(new Hosting.HostRunRequest("TinyTargets.dll", "Quick", Path.Combine(_output, folder)).ToJson(), prefix);
+            Assert.True(exitCode == 0, output);
             return Json(Path.Combine(_output, folder, "result.json"));
         }
 
-        var first = Host("first");
-        var second = Host("second");
-        var pinned = Host("pinned", "taskset", "-c", "0");
+        var first = Run("first");
+        var second = Run("second");
+        var pinned = Run("pinned", "taskset", "-c", "0");
         foreach (var run in new[] { second, pinned })
         {
             foreach (var loss in new[] { "train_loss", "validation_loss", "test_loss" })
@@ -208,6 +212,13 @@ public class TrainTuneTargetTests : IDisposable
         }
         Assert.Equal(Environment.ProcessorCount, first.GetProperty("configuration").GetProperty("threads").GetProperty("cores").GetInt32());
         Assert.Equal(1, pinned.GetProperty("configuration").GetProperty("threads").GetProperty("cores").GetInt32());
+
+        // A request the host cannot read is bad input (exit code 2) with the reason.
+        var broken = Host("{\"assembly\": ");
+        Assert.Equal(2, broken.ExitCode);
+        Assert.Contains("error: ", broken.Output);
+        var unknown = Host(new Hosting.HostRunRequest("TinyTargets.dll", "Nope", Path.Combine(_output, "nope")).ToJson());
+        Assert.Equal((2, true), (unknown.ExitCode, unknown.Output.Contains("No training target named 'Nope'; the valid ones are: Quick, PerWeight, Long, Crash.")));
     }
 
     [SkippableFact]

@@ -15,8 +15,8 @@ public class Random3BatchedTests : IDisposable
     [Fact]
     public void Random3Batched_keeps_the_run_with_the_lowest_final_validation_loss_of_the_three()
     {
-        var result = TargetRunner.Run(typeof(TestTargets).Assembly.Location,
-            new HostRunOptions("SmallRegression", _folder, Steps: 40, Method: "Random3Batched", Seed: 4, RandomInitial: true), TextWriter.Null);
+        var result = TargetRunner.Run(
+            new HostRunRequest(typeof(TestTargets).Assembly.Location, "SmallRegression", _folder, Steps: 40, Method: "Random3Batched", Seed: 4, RandomInitial: true), TextWriter.Null);
 
         var candidates = Enumerable.Range(0, 3).Select(i => Path.Combine(_folder, $"record-candidate-{i}.jsonl")).ToList();
         var validation = candidates.Select(c => Final(c, "validation_loss")).ToList();
@@ -38,8 +38,8 @@ public class Random3BatchedTests : IDisposable
     [Fact]
     public void A_search_cannot_be_resumed_and_says_so_before_it_trains()
     {
-        var error = Assert.Throws<TrainTuneException>(() => TargetRunner.Run(typeof(TestTargets).Assembly.Location,
-            new HostRunOptions("SmallRegression", _folder, Steps: 40, Method: "bayesopt", Resume: true), TextWriter.Null));
+        var error = Assert.Throws<TrainTuneException>(() => TargetRunner.Run(
+            new HostRunRequest(typeof(TestTargets).Assembly.Location, "SmallRegression", _folder, Steps: 40, Method: "bayesopt", Resume: true), TextWriter.Null));
         Assert.Equal("BayesOpt cannot be resumed: a search over whole runs keeps no checkpoint; run it again without resuming.", error.Message);
         Assert.Empty(Directory.GetFiles(_folder));
     }

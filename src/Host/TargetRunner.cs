@@ -29,9 +29,10 @@ internal static class TargetRunner
         output.WriteLine(HostProtocol.TargetsPrefix + JsonSerializer.Serialize(Load(assemblyPath).Select(t => t.Name)));
 
     /// <summary>Runs one target; returns its result (also written to result.json).</summary>
-    public static RunResult Run(string assemblyPath, HostRunOptions options, TextWriter output)
+    public static RunResult Run(HostRunRequest options, TextWriter output)
     {
         var clock = HostClock.Start();
+        var assemblyPath = options.Assembly;
         var targets = Load(assemblyPath);
         clock.Mark("target_loading");
         TorchSharp.torch.get_num_threads(); // loads libtorch's natives, so that data loading is timed on its own

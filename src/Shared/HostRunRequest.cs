@@ -1,0 +1,38 @@
+// Shared by the build tasks, which write the request, and the host, which reads it.
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace TrainTune.Hosting
+{
+    /// <summary>
+    /// What the build asks of one run of a training target: <c>TrainTune.Host run REQUEST-JSON</c>.
+    /// Null keeps the target's own setting.
+    /// </summary>
+    internal sealed record HostRunRequest(
+        string Assembly,
+        string Target,
+        string OutputDirectory,
+        int? Steps = null,
+        string? Method = null,
+        long? Seed = null,
+        string? Device = null,
+        bool Resume = false,
+        int CheckpointEveryBlocks = 20,
+        bool WarmStart = false,
+        bool RandomInitial = false,
+        int? Threads = null,
+        int? Cores = null)
+    {
+        static readonly JsonSerializerOptions Json = new()
+        {
+            PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+            DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        };
+
+        public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+        /// <summary>The request in <paramref name="json"/>; a malformed one is a <see cref="JsonException"/>.</summary>
+        public static HostRunRequest FromJson(string json) =>
+            JsonSerializer.Deserialize<HostRunRequest>(json, Json) ?? throw new JsonException("The run request is empty.");
+    }
+}
