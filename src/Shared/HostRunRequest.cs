@@ -1,6 +1,5 @@
 // Shared by the build tasks, which write the request, and the host, which reads it.
 using System.Text.Json;
-using System.Text.Json.Serialization;
 
 namespace TrainTune.Hosting
 {
@@ -23,16 +22,10 @@ namespace TrainTune.Hosting
         int? Threads = null,
         int? Cores = null)
     {
-        static readonly JsonSerializerOptions Json = new()
-        {
-            PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-            DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        };
-
-        public string ToJson() => JsonSerializer.Serialize(this, Json);
+        public string ToJson() => JsonSerializer.Serialize(this, ProtocolJson.Options);
 
         /// <summary>The request in <paramref name="json"/>; a malformed one is a <see cref="JsonException"/>.</summary>
         public static HostRunRequest FromJson(string json) =>
-            JsonSerializer.Deserialize<HostRunRequest>(json, Json) ?? throw new JsonException("The run request is empty.");
+            JsonSerializer.Deserialize<HostRunRequest>(json, ProtocolJson.Options) ?? throw new JsonException("The run request is empty.");
     }
 }

@@ -4,7 +4,6 @@ using System.Collections.Generic;
 using System.IO;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using System.Text.Json.Serialization;
 
 namespace TrainTune.Hosting
 {
@@ -43,13 +42,7 @@ namespace TrainTune.Hosting
         /// <summary>The final losses in the run's metric (loss × scale).</summary>
         internal sealed record Metric(string Name, double Train, double Validation, double? Test);
 
-        public static readonly JsonSerializerOptions Json = new()
-        {
-            PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-            DictionaryKeyPolicy = null,
-            NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-            DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        };
+        public static JsonSerializerOptions Json => ProtocolJson.Options;
 
         public void Write(string path) => AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, Json));
 

@@ -25,8 +25,7 @@ internal static class ExperimentRunner
             var folder = Path.Combine(settings.TargetDirectory, "runs", job.Method, job.Seed.ToString(CultureInfo.InvariantCulture));
             if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
             var arguments = settings.HostArguments(new Hosting.HostRunRequest(settings.Assembly, settings.Target, folder,
-                Steps: string.IsNullOrWhiteSpace(settings.Steps) ? null : int.Parse(settings.Steps!.Trim(), CultureInfo.InvariantCulture),
-                Method: job.Method, Seed: job.Seed, Device: string.IsNullOrWhiteSpace(settings.Device) ? null : settings.Device!.Trim(),
+                Steps: (int?)KnobValidation.Number(settings.Steps), Method: job.Method, Seed: job.Seed, Device: KnobValidation.Value(settings.Device),
                 CheckpointEveryBlocks: 1_000_000, RandomInitial: true, Threads: settings.Threads, Cores: coreShare));
             var outcome = ChildProcess.Run(settings.Dotnet, arguments, _ => { });
             var failure = outcome.ExitCode == 0 ? null : $"exit code {outcome.ExitCode}: {string.Join(" / ", outcome.Tail.TakeLast(3))}";

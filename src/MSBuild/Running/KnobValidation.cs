@@ -52,6 +52,15 @@ internal static class KnobValidation
         }
     }
 
+    /// <summary>A knob's value, trimmed, or null when empty (knobs are checked by <see cref="Errors"/> before they are read).</summary>
+    public static string? Value(string? knob) => string.IsNullOrWhiteSpace(knob) ? null : knob!.Trim();
+
+    /// <summary>A whole-number knob already checked, or null when empty.</summary>
+    public static long? Number(string? knob) => Value(knob) is { } text ? long.Parse(text, System.Globalization.CultureInfo.InvariantCulture) : null;
+
+    /// <summary>TrainTuneThreads already checked: null for auto, or the count.</summary>
+    public static int? Threads(string? knob) => Hosting.ThreadKnob.Parse(knob, "TrainTuneThreads", out var threads) is null ? threads : null;
+
     /// <summary>Target names from TrainTuneTargets: separated by ',' or ';' (escaped as %3B on the command line).</summary>
     public static IReadOnlyList<string> SplitNames(string? names) =>
         string.IsNullOrWhiteSpace(names) ? [] : names!.Replace("%3B", ";").Replace("%3b", ";")

@@ -21,7 +21,4 @@ public abstract class HostTask : Microsoft.Build.Utilities.Task
 
     internal static List<string> RunArgumentsFor(string depsFile, string runtimeConfig, string hostAssembly, Hosting.HostRunRequest request) =>
         HostCommand.Arguments(depsFile, runtimeConfig, hostAssembly, "run", request.ToJson()).ToList();
-
-    /// <summary>A thread knob already checked by TrainTuneCheckKnobs: null for auto, or the count.</summary>
-    private protected static int? ThreadCount(string? knob) => Hosting.ThreadKnob.Parse(knob, "TrainTuneThreads", out var threads) is null ? threads : null;
 }

@@ -28,7 +28,7 @@ public sealed class TrainTuneRunExperiment : HostTask
         var stopwatch = Stopwatch.StartNew();
         var settings = new ExperimentRunner.Settings(DotnetPath,
             request => RunArgumentsFor(DepsFile, HostRuntimeConfig, HostAssembly, request), Assembly, Target, OutputDirectory,
-            methods, Inits, Steps, Device, ThreadCount(Threads), Parallelism);
+            methods, Inits, Steps, Device, KnobValidation.Threads(Threads), Parallelism);
         Log.LogMessage(MessageImportance.High, $"TrainTune: {Target}: {Inits} initialisations x {methods.Count} methods ({string.Join(", ", methods)}), {Parallelism} at a time");
         var runs = ExperimentRunner.Run(settings, line => Log.LogMessage(MessageImportance.High, line));
         Directory.CreateDirectory(OutputDirectory);

@@ -26,17 +26,10 @@ public sealed class TrainTuneRunTarget : HostTask
 
     public override bool Execute()
     {
-        // The knobs were checked by TrainTuneCheckKnobs before anything ran.
-        static string? Knob(string? value) => string.IsNullOrWhiteSpace(value) ? null : value!.Trim();
         var arguments = RunArguments(new Hosting.HostRunRequest(Assembly, Target, OutputDirectory,
-            Steps: Knob(Steps) is { } steps ? int.Parse(steps, System.Globalization.CultureInfo.InvariantCulture) : null,
-            Method: Knob(Method),
-            Seed: Knob(Seed) is { } seed ? long.Parse(seed, System.Globalization.CultureInfo.InvariantCulture) : null,
-            Device: Knob(Device),
-            Resume: Resume,
-            CheckpointEveryBlocks: CheckpointEvery,
-            WarmStart: WarmStart,
-            Threads: ThreadCount(Threads)));
+            Steps: (int?)KnobValidation.Number(Steps), Method: KnobValidation.Value(Method), Seed: KnobValidation.Number(Seed),
+            Device: KnobValidation.Value(Device), Resume: Resume, CheckpointEveryBlocks: CheckpointEvery, WarmStart: WarmStart,
+            Threads: KnobValidation.Threads(Threads)));
 
         Log.LogMessage(MessageImportance.High, $"TrainTune: running {Target} (output in {OutputDirectory})");
         var progress = new ProgressReporter(Target, TimeSpan.FromSeconds(ProgressIntervalSeconds), () => DateTime.UtcNow);
