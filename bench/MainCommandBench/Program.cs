@@ -24,9 +24,9 @@ static int Bench(string project, int repeats)
     var name = Path.GetFileNameWithoutExtension(Directory.GetFiles(project, "*.csproj").Single());
     Dotnet("build", project, "-v:q");
     var assembly = Path.Combine(project, "bin", "Debug", "net10.0", name + ".dll");
-    // Loading the assembly runs its generated registry, which adds its targets to TrainingTargets.
+    // Loading the assembly runs its generated registry, which adds its targets to TrainingTarget.All.
     System.Runtime.CompilerServices.RuntimeHelpers.RunModuleConstructor(System.Reflection.Assembly.LoadFrom(assembly).ManifestModule.ModuleHandle);
-    var targets = TrainingTargets.All;
+    var targets = TrainingTarget.All;
     Console.WriteLine($"{name}: targets {string.Join(", ", targets.Select(t => t.Name))}; {Environment.ProcessorCount} cores; {repeats} round(s)");
 
     var rounds = new List<(Dictionary<string, double> InProcess, Build Idle, Build Loaded)>();

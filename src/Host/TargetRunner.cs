@@ -54,8 +54,8 @@ internal static class TargetRunner
         clock.Mark("data_loading");
         if (options.Steps is { } steps) run = run.ForSteps(steps);
         // A search (Random3Batched, BayesOpt) runs the target as it is, with fixed hyperparameters.
-        var search = options.Method is { } named && MethodNames.IsSearch(named) ? MethodNames.Canonical(named) : null;
-        if (options.Method is { } method) run = search is null ? MethodNames.Apply(method, run) : run.Tune(Method.Fixed());
+        var search = options.Method is { } named && ExperimentProtocol.IsSearch(named) ? ExperimentProtocol.Canonical(named) : null;
+        if (options.Method is { } method) run = search is null ? ExperimentProtocol.Apply(method, run) : run.Tune(Method.Fixed());
         if (search is not null && options.Resume)
             throw new TrainTuneException($"{search} cannot be resumed: a search over whole runs keeps no checkpoint; run it again without resuming.");
         if (options.Seed is { } seed) run = run.WithSeed(seed);
@@ -63,7 +63,7 @@ internal static class TargetRunner
         if (options.WarmStart && target.WarmStart is { Count: > 0 } warm)
             run = run.StartingFrom(MergeInitial(run.InitialValues, warm));
         if (options.RandomInitial)
-            run = run.StartingFrom(MergeInitial(run.InitialValues, MethodNames.RandomInitial(run.Seed, run.Rule)));
+            run = run.StartingFrom(MergeInitial(run.InitialValues, ExperimentProtocol.RandomInitial(run.Seed, run.Rule)));
         if (options.Threads is { } threads) run = run.WithThreads(threads);
         if (options.Cores is { } cores) run = run with { CoreShare = cores };
 
@@ -84,7 +84,7 @@ internal static class TargetRunner
                     progress.ValidationLoss,
                     Hyperparameters = progress.Hyperparameters.ToDictionary(h => h.Key, h => h.Value.Value),
                     ElapsedSeconds = progress.Elapsed.TotalSeconds,
-                }, RunRecorder.Json));
+                }, Hosting.ProtocolJson.Options));
                 output.Flush();
             });
 
@@ -92,15 +92,14 @@ internal static class TargetRunner
         RunResult first;
         string? note = null;
         clock.Mark("options");
-        if (search == MethodNames.Random3Batched)
+        if (search is not null)
         {
-            var outcome = Random3BatchedSearch.Run(run, options.OutputDirectory);
-            (run, result, first, note) = (outcome.BestRun, outcome.Best, outcome.Candidates[0], outcome.Note);
-        }
-        else if (search is not null)
-        {
-            var outcome = BayesOptSearch.Run(run, options.OutputDirectory);
-            (result, first, note) = (outcome.Best, outcome.Evaluations[0], outcome.Note + "; see bayesopt.csv");
+            var outcome = search == ExperimentProtocol.Random3Batched
+                ? Search.Random3Batched(run, options.OutputDirectory)
+                : Search.BayesOpt(run, options.OutputDirectory);
+            (result, first, note) = (outcome.Best, outcome.Evaluations[0], outcome.Note);
+            // The configuration reported is the one searched; the counted run's own seed and values are in its record.
+            if (search == ExperimentProtocol.Random3Batched) run = outcome.BestRun;
         }
         else
         {
@@ -136,11 +135,8 @@ internal static class TargetRunner
 
     static ResultFile.RunSummary Summary(RunResult result)
     {
-        static Dictionary<string, ResultFile.Hyperparameter> Values(IReadOnlyDictionary<string, HyperparameterValue> values) =>
-            values.ToDictionary(v => v.Key, v => new ResultFile.Hyperparameter(v.Value.Value,
-                v.Value.PerTensor?.ToDictionary(t => t.Key, t => new ResultFile.Range(t.Value.Mean, t.Value.Min, t.Value.Max))));
         return new(result.Method, result.Seed, result.StepsCompleted, result.DivergedAtStep, result.TrainLoss, result.ValidationLoss, result.TestLoss,
-            Values(result.InitialHyperparameters), Values(result.FinalHyperparameters), result.SkippedHypersteps, result.Seconds,
+            HyperparameterValue.ToNumbers(result.InitialHyperparameters), HyperparameterValue.ToNumbers(result.FinalHyperparameters), result.SkippedHypersteps, result.Seconds,
             result.Metric is { } m ? new ResultFile.Metric(m.Name, m.Train, m.Validation, m.Test) : null);
     }
 

@@ -23,7 +23,7 @@ namespace TrainTune.Hosting
 
         /// <summary>
         /// The methods the build may name in TrainTuneMethod (checked before anything runs), the one
-        /// list of them: the runtime's MethodNames maps each to what it does.
+        /// list of them: the runtime's ExperimentProtocol maps each to what it does.
         /// </summary>
         public static readonly string[] Methods =
         {

@@ -28,16 +28,11 @@ namespace TrainTune.Hosting
             double TrainLoss,
             double ValidationLoss,
             double? TestLoss,
-            IReadOnlyDictionary<string, Hyperparameter> InitialHyperparameters,
-            IReadOnlyDictionary<string, Hyperparameter> FinalHyperparameters,
+            IReadOnlyDictionary<string, HyperparameterNumbers> InitialHyperparameters,
+            IReadOnlyDictionary<string, HyperparameterNumbers> FinalHyperparameters,
             int SkippedHypersteps,
             double Seconds,
             Metric? Metric);
-
-        /// <summary>A hyperparameter: its value (the mean where per weight) and, where per weight, each weight tensor's range.</summary>
-        internal sealed record Hyperparameter(double Value, IReadOnlyDictionary<string, Range>? PerTensor);
-
-        internal sealed record Range(double Mean, double Min, double Max);
 
         /// <summary>The final losses in the run's metric (loss × scale).</summary>
         internal sealed record Metric(string Name, double Train, double Validation, double? Test);

@@ -15,7 +15,7 @@ internal static class TrainingTargetEmitter
         writer.Line();
         using (writer.Block("namespace TrainTune.Generated"))
         {
-            writer.Line("/// <summary>The [TrainingTarget] methods of this assembly, registered with TrainTune.TrainingTargets when it loads.</summary>");
+            writer.Line("/// <summary>The [TrainingTarget] methods of this assembly, registered with TrainTune.TrainingTarget when it loads.</summary>");
             writer.Generated();
             using (writer.Block("internal static class TrainingTargetRegistry"))
             {
@@ -38,7 +38,7 @@ internal static class TrainingTargetEmitter
                 writer.Line();
                 writer.Line("#pragma warning disable CA2255 // registering the targets on load is the point");
                 writer.Line("[global::System.Runtime.CompilerServices.ModuleInitializer]");
-                writer.Line("internal static void Register() => global::TrainTune.TrainingTargets.Register(All);");
+                writer.Line("internal static void Register() => global::TrainTune.TrainingTarget.Register(All);");
                 writer.Line("#pragma warning restore CA2255");
             }
         }

@@ -11,7 +11,7 @@ internal sealed record ExperimentRun(string Method, long Seed, IReadOnlyDictiona
         if (!File.Exists(path))
             return new(method, seed, new Dictionary<string, double>(), new Dictionary<string, double>(), "", null, null, null, false, 0, failure ?? "no result.json");
         var result = Hosting.ResultFile.Read(path).Result;
-        static Dictionary<string, double> Values(IReadOnlyDictionary<string, Hosting.ResultFile.Hyperparameter> values) => values.ToDictionary(v => v.Key, v => v.Value.Value);
+        static Dictionary<string, double> Values(IReadOnlyDictionary<string, Hosting.HyperparameterNumbers> values) => values.ToDictionary(v => v.Key, v => v.Value.Value);
         var metric = result.Metric;
         return new(method, seed, Values(result.InitialHyperparameters), Values(result.FinalHyperparameters), metric?.Name ?? "loss",
             Finite(metric?.Train ?? result.TrainLoss), Finite(metric?.Validation ?? result.ValidationLoss), Finite(metric is null ? result.TestLoss : metric.Test),

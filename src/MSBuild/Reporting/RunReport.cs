@@ -59,7 +59,7 @@ internal sealed record RunReport(
         var hyperparameters = new Dictionary<string, HyperparameterReport>();
         foreach (var (name, value) in result.FinalHyperparameters)
             hyperparameters[name] = new HyperparameterReport(result.InitialHyperparameters.TryGetValue(name, out var initial) ? initial.Value : double.NaN, value.Value,
-                value.PerTensor?.ToDictionary(t => t.Key, t => new TensorRange(t.Value.Mean, t.Value.Min, t.Value.Max)));
+                value.PerTensor?.ToDictionary(t => t.Key, t => new TensorRange(t.Value.Value, t.Value.Min, t.Value.Max)));
 
         var norms = blocks.Where(b => b.HypergradientNorm is { } n && double.IsFinite(n)).Select(b => b.HypergradientNorm!.Value).ToList();
         NormSummary? normSummary = norms.Count == 0 ? null
@@ -76,35 +76,10 @@ internal sealed record RunReport(
 
     static double? Finite(double? value) => value is { } v && double.IsFinite(v) ? v : null;
 
-    /// <summary>A JSON number, or one of the named floating-point literals the runtime writes ("NaN", "Infinity").</summary>
-    static double? Number(JsonNode? node) => node switch
-    {
-        null => null,
-        JsonValue value when value.TryGetValue<double>(out var d) => d,
-        JsonValue value when value.TryGetValue<string>(out var text) && double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var parsed) => parsed,
-        _ => null,
-    };
-
-    static List<BlockPoint> ReadBlocks(string recordPath)
-    {
-        var blocks = new List<BlockPoint>();
-        if (!File.Exists(recordPath)) return blocks;
-        foreach (var line in File.ReadLines(recordPath))
-        {
-            JsonNode? node;
-            try { node = JsonNode.Parse(line); } catch (JsonException) { continue; }
-            if (node?["event"]?.GetValue<string>() != "block") continue;
-            var values = node["hyperparameters"]!.AsObject().ToDictionary(h => h.Key, h =>
-            {
-                var perTensor = h.Value!["per_tensor"] as JsonObject;
-                return new BlockValue(Number(h.Value!["value"]) ?? double.NaN,
-                    perTensor?.Min(t => Number(t.Value!["min"]) ?? double.NaN), perTensor?.Max(t => Number(t.Value!["max"]) ?? double.NaN));
-            });
-            blocks.Add(new BlockPoint((int)(Number(node["step"]) ?? 0), Number(node["train_loss"]) ?? double.NaN,
-                Number(node["validation_loss"]) ?? double.NaN, Number(node["hypergradient_norm"]), values));
-        }
-        return blocks;
-    }
+    static List<BlockPoint> ReadBlocks(string recordPath) =>
+        Hosting.RecordFile.ReadBlocks(recordPath).Select(b => new BlockPoint(b.Step, b.TrainLoss, b.ValidationLoss, b.HypergradientNorm,
+            b.Hyperparameters.ToDictionary(h => h.Key, h => new BlockValue(h.Value.Value,
+                h.Value.PerTensor is null ? null : h.Value.Min, h.Value.PerTensor is null ? null : h.Value.Max)))).ToList();
 
     public static readonly JsonSerializerOptions Json = new()
     {

@@ -112,7 +112,8 @@ internal sealed class HyperparameterSet : IDisposable
                 continue;
             }
             var all = _raw[h].Select(raw => transform.ToValue(raw).to(ScalarType.Float64).flatten()).ToArray();
-            statistics.Add(torch.cat(all).mean().reshape(1));
+            var joined = torch.cat(all);
+            statistics.Add(torch.stack([joined.mean(), joined.min(), joined.max()]));
             foreach (var value in all) statistics.Add(torch.stack([value.mean(), value.min(), value.max()]));
         }
         var numbers = torch.cat(statistics).cpu().data<double>().ToArray();
@@ -120,15 +121,18 @@ internal sealed class HyperparameterSet : IDisposable
         var at = 0;
         for (var h = 0; h < Specs.Count; h++)
         {
-            var value = numbers[at++];
-            Dictionary<string, TensorSummary>? perTensor = null;
-            if (Specs[h].PerWeight)
+            if (!Specs[h].PerWeight)
             {
-                perTensor = [];
-                for (var k = 0; k < WeightCount; k++, at += 3)
-                    perTensor[weightNames[k]] = new TensorSummary(numbers[at], numbers[at + 1], numbers[at + 2]);
+                snapshot[Specs[h].Name] = new HyperparameterValue(numbers[at], numbers[at], numbers[at]);
+                at++;
+                continue;
             }
-            snapshot[Specs[h].Name] = new HyperparameterValue(value, perTensor);
+            var (mean, min, max) = (numbers[at], numbers[at + 1], numbers[at + 2]);
+            at += 3;
+            var perTensor = new Dictionary<string, HyperparameterValue>();
+            for (var k = 0; k < WeightCount; k++, at += 3)
+                perTensor[weightNames[k]] = new HyperparameterValue(numbers[at], numbers[at + 1], numbers[at + 2]);
+            snapshot[Specs[h].Name] = new HyperparameterValue(mean, min, max, perTensor);
         }
         return snapshot;
     }
@@ -139,8 +143,16 @@ internal sealed class HyperparameterSet : IDisposable
     }
 }
 
-/// <summary>Mean, minimum and maximum of one tensor's values.</summary>
-public sealed record TensorSummary(double Mean, double Min, double Max);
+/// <summary>
+/// A hyperparameter's value. A scalar has <c>Value = Min = Max</c>; a per-weight one has its mean,
+/// minimum and maximum over all weights, and the same for each weight tensor in <see cref="PerTensor"/>.
+/// </summary>
+public sealed record HyperparameterValue(double Value, double Min, double Max, IReadOnlyDictionary<string, HyperparameterValue>? PerTensor = null)
+{
+    /// <summary>The same numbers as the record and result.json write them.</summary>
+    internal Hosting.HyperparameterNumbers ToNumbers() =>
+        new(Value, Min, Max, PerTensor?.ToDictionary(t => t.Key, t => t.Value.ToNumbers()));
 
-/// <summary>A hyperparameter's value: the scalar (or the mean over all weights), and per weight tensor where per weight.</summary>
-public sealed record HyperparameterValue(double Value, IReadOnlyDictionary<string, TensorSummary>? PerTensor);
+    internal static Dictionary<string, Hosting.HyperparameterNumbers> ToNumbers(IReadOnlyDictionary<string, HyperparameterValue> values) =>
+        values.ToDictionary(v => v.Key, v => v.Value.ToNumbers());
+}

@@ -1,16 +1,10 @@
-using System.Text.Json;
-
 namespace TrainTune;
 
 /// <summary>
-/// Writes a run's record as JSON lines: a "start" line, one "block" line per hyper step, and
-/// a closing "finished" or "diverged" line. Each line is written whole and flushed, so an
-/// interrupted run leaves every completed line readable.
+/// Writes a run's record (see <see cref="Hosting.RecordFile"/>), each line whole and flushed.
 /// </summary>
 internal sealed class RunRecorder : IDisposable
 {
-    public static JsonSerializerOptions Json => Hosting.ProtocolJson.Options;
-
     readonly StreamWriter _writer;
 
     /// <param name="keepLines">When resuming: keep this many lines of an existing record and append after them.</param>
@@ -37,10 +31,7 @@ internal sealed class RunRecorder : IDisposable
 
     public void Write(string @event, object content)
     {
-        var element = JsonSerializer.SerializeToElement(content, content.GetType(), Json);
-        var line = new Dictionary<string, JsonElement> { ["event"] = JsonSerializer.SerializeToElement(@event, Json) };
-        foreach (var property in element.EnumerateObject()) line[property.Name] = property.Value;
-        _writer.WriteLine(JsonSerializer.Serialize(line, Json));
+        _writer.WriteLine(Hosting.RecordFile.Line(@event, content));
         _writer.Flush();
         LinesWritten++;
     }

@@ -48,7 +48,7 @@ internal sealed class Checkpoint
     {
         using var writer = new BinaryWriter(stream, Encoding.UTF8);
         writer.Write(Magic);
-        writer.Write(JsonSerializer.Serialize(Progress, RunRecorder.Json));
+        writer.Write(JsonSerializer.Serialize(Progress, Hosting.ProtocolJson.Options));
         writer.Write(Tensors.Count);
         foreach (var (name, tensor) in Tensors)
         {
@@ -70,7 +70,7 @@ internal sealed class Checkpoint
             if (header != Magic) throw new InvalidDataException("it does not start with the TrainTune checkpoint header");
             var checkpoint = new Checkpoint
             {
-                Progress = JsonSerializer.Deserialize<CheckpointProgress>(reader.ReadString(), RunRecorder.Json)
+                Progress = JsonSerializer.Deserialize<CheckpointProgress>(reader.ReadString(), Hosting.ProtocolJson.Options)
                     ?? throw new InvalidDataException("its progress section is empty"),
             };
             var count = reader.ReadInt32();

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using TorchSharp;
+using TrainTune.Hosting;
 using static TorchSharp.torch;
 
 namespace TrainTune;
@@ -69,7 +70,7 @@ internal sealed class Trainer(TuningRun run)
             if (block.DivergedAt is { } step)
             {
                 divergedAt = progress.Done = step;
-                progress.Recorder?.Write("diverged", new { Step = step, Note = $"diverged at step {step}", TrainLoss = block.StepLosses[^1] });
+                progress.Recorder?.Write(RecordFile.Diverged, new { Step = step, Note = $"diverged at step {step}", TrainLoss = block.StepLosses[^1] });
                 break;
             }
             progress.Done += length;
@@ -101,7 +102,7 @@ internal sealed class Trainer(TuningRun run)
         {
             var initial = learner.Hyperparameters.Snapshot(learner.WeightNames);
             var recorder = run.RecordPath is null ? null : new RunRecorder(run.RecordPath);
-            recorder?.Write("start", new
+            recorder?.Write(RecordFile.Start, new
             {
                 Method = run.Method.Name,
                 MethodOptions = (object)run.Method,
@@ -115,7 +116,7 @@ internal sealed class Trainer(TuningRun run)
                 Loss = run.Loss.Name,
                 Threads = threads,
                 Weights = learner.WeightNames,
-                Hyperparameters = initial,
+                Hyperparameters = HyperparameterValue.ToNumbers(initial),
             });
             return new Progress { Initial = initial, Recorder = recorder };
         }
@@ -136,7 +137,7 @@ internal sealed class Trainer(TuningRun run)
             Recorder = run.RecordPath is null ? null : new RunRecorder(run.RecordPath, keepLines: saved.RecordLines),
         };
         progress.History.AddRange(saved.History);
-        progress.Recorder?.Write("resumed", new { Step = progress.Done, Checkpoint = run.CheckpointPath });
+        progress.Recorder?.Write(RecordFile.Resumed, new { Step = progress.Done, Checkpoint = run.CheckpointPath });
         return progress;
     }
 
@@ -183,13 +184,14 @@ internal sealed class Trainer(TuningRun run)
         if (block.Outcome?.HyperstepSkipped == true)
         {
             progress.Skipped++;
-            progress.Recorder?.Write("hyperstep_skipped", new { Step = progress.Done, Reason = "the hypergradient was not finite (NaN or Inf); the hyperparameters were left unchanged", block.Outcome.HypergradientNorm });
+            progress.Recorder?.Write(RecordFile.HyperstepSkipped, new { Step = progress.Done, Reason = "the hypergradient was not finite (NaN or Inf); the hyperparameters were left unchanged", block.Outcome.HypergradientNorm });
         }
         var record = new BlockRecord(progress.Done, block.StepLosses.Average(),
             block.Outcome?.ValidationLoss ?? learner.EvaluateLoss(block.Validation),
             learner.Hyperparameters.Snapshot(learner.WeightNames), block.Outcome?.HypergradientNorm, block.Outcome?.HyperstepSkipped ?? false);
         progress.History.Add(record);
-        progress.Recorder?.Write("block", record);
+        progress.Recorder?.Write(RecordFile.Block, new RecordFile.BlockLine(record.Step, record.TrainLoss, record.ValidationLoss,
+            HyperparameterValue.ToNumbers(record.Hyperparameters), record.HypergradientNorm, record.HyperstepSkipped));
         run.Progress?.Invoke(new RunProgress(progress.Done, run.Steps, record.TrainLoss, record.ValidationLoss, record.Hyperparameters, elapsed));
     }
 
@@ -227,7 +229,7 @@ internal sealed class Trainer(TuningRun run)
             Threads = threads,
             Timing = new RunTiming(setupSeconds, trainingSeconds, stopwatch.Elapsed.TotalSeconds - setupSeconds - trainingSeconds),
         };
-        progress.Recorder?.Write(divergedAt is null ? "finished" : "stopped", new
+        progress.Recorder?.Write(divergedAt is null ? RecordFile.Finished : RecordFile.Stopped, new
         {
             result.StepsCompleted,
             result.DivergedAtStep,
@@ -237,7 +239,7 @@ internal sealed class Trainer(TuningRun run)
             result.TestLoss,
             result.SkippedHypersteps,
             result.Seconds,
-            Hyperparameters = final,
+            Hyperparameters = HyperparameterValue.ToNumbers(final),
         });
         if (run.CheckpointPath is not null) File.Delete(run.CheckpointPath);
         return result;

@@ -71,7 +71,7 @@ public class ReportTests : IDisposable
         var markdown = File.ReadAllText(Path.Combine(folder, HostProtocol.ReportMarkdownFile));
         Assert.Contains("Final learningRate per weight tensor:", markdown);
         foreach (var tensor in final.EnumerateObject())
-            Assert.Contains($"| {tensor.Name} | {tensor.Value.GetProperty("mean").GetDouble():G4} | {tensor.Value.GetProperty("min").GetDouble():G4} | {tensor.Value.GetProperty("max").GetDouble():G4} |", markdown);
+            Assert.Contains($"| {tensor.Name} | {tensor.Value.GetProperty("value").GetDouble():G4} | {tensor.Value.GetProperty("min").GetDouble():G4} | {tensor.Value.GetProperty("max").GetDouble():G4} |", markdown);
         var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, HostProtocol.ReportJsonFile))).RootElement;
         Assert.Equal(4, json.GetProperty("hyperparameters").GetProperty("learningRate").GetProperty("final_per_tensor").EnumerateObject().Count());
     }

@@ -73,10 +73,10 @@ public class TaskLogicTests
         // The build's list is the one list: every name on it that is not a search is a change to one run.
         var run = global::TrainTune.TuningRun.Of(Training.Tasks.Mlp, new global::TrainTune.SgdMomentum(), global::TrainTune.Loss.MeanSquaredError).On(Training.Tasks.Regression());
         foreach (var name in HostProtocol.Methods.Except(HostProtocol.Searches))
-            Assert.NotSame(run, global::TrainTune.MethodNames.Apply(name, run));
+            Assert.NotSame(run, global::TrainTune.ExperimentProtocol.Apply(name, run));
         foreach (var name in HostProtocol.Methods)
-            Assert.Equal(name, global::TrainTune.MethodNames.Canonical(name.ToLowerInvariant()));
-        Assert.Equal(HostProtocol.Searches, HostProtocol.Methods.Where(global::TrainTune.MethodNames.IsSearch));
+            Assert.Equal(name, global::TrainTune.ExperimentProtocol.Canonical(name.ToLowerInvariant()));
+        Assert.Equal(HostProtocol.Searches, HostProtocol.Methods.Where(global::TrainTune.ExperimentProtocol.IsSearch));
     }
 
     [Fact]

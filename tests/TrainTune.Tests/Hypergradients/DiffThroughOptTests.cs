@@ -65,7 +65,7 @@ public class DiffThroughOptTests
     [Fact]
     public void A_run_with_diff_through_opt_tunes_and_ends_where_its_steps_lead()
     {
-        var result = MethodNames.Apply("DiffThroughOpt", TuningRun.Of(Training.Tasks.Mlp, new SgdMomentum(1e-3, 0.5, 1e-4), Loss.MeanSquaredError)
+        var result = ExperimentProtocol.Apply("DiffThroughOpt", TuningRun.Of(Training.Tasks.Mlp, new SgdMomentum(1e-3, 0.5, 1e-4), Loss.MeanSquaredError)
             .On(Training.Tasks.Regression()).ForSteps(200)).Run();
         Assert.False(result.Diverged);
         Assert.Equal(20, result.History.Count);

@@ -42,7 +42,7 @@ public class HypergradientDescentTests
     [Fact]
     public void Baydin_moves_the_learning_rate_during_a_run_and_leaves_the_rest()
     {
-        var result = MethodNames.Apply("Baydin", TuningRun.Of(Training.Tasks.Mlp, new SgdMomentum(1e-3, 0.5, 1e-4), Loss.MeanSquaredError)
+        var result = ExperimentProtocol.Apply("Baydin", TuningRun.Of(Training.Tasks.Mlp, new SgdMomentum(1e-3, 0.5, 1e-4), Loss.MeanSquaredError)
             .On(Training.Tasks.Regression()).ForSteps(300)).Run();
         Assert.False(result.Diverged);
         Assert.NotEqual(1e-3, result.FinalHyperparameters["learningRate"].Value, 6);

@@ -74,7 +74,7 @@ public class BayesianOptimisationTests
         try
         {
             var run = Targets.TestTargets.SmallRegression().ForSteps(20);
-            var outcome = BayesOptSearch.Run(run, folder, randomEvaluations: 3, guidedEvaluations: 3);
+            var outcome = Search.BayesOpt(run, folder, randomEvaluations: 3, guidedEvaluations: 3);
             Assert.Equal(6, outcome.Evaluations.Count);
             var finished = outcome.Evaluations.Where(r => !r.Diverged).ToList();
             Assert.Equal(finished.Min(r => r.ValidationLoss), outcome.Best.ValidationLoss);

@@ -40,7 +40,11 @@ public class HyperparameterTests
         var snapshot = set.Snapshot(["a", "b"]);
         Assert.Equal(1e-3, snapshot["lr"].PerTensor!["a"].Min, 12);
         Assert.Equal(1.0, snapshot["lr"].PerTensor!["a"].Max, 12);
-        Assert.Equal(Math.Pow(10, -2.5), snapshot["lr"].PerTensor!["b"].Mean, 12);
+        Assert.Equal(Math.Pow(10, -2.5), snapshot["lr"].PerTensor!["b"].Value, 12);
+        // Over all seven weights: values 1e-3, 1, 0.1, 1 and three of 10^-2.5.
+        Assert.Equal(1e-3, snapshot["lr"].Min, 12);
+        Assert.Equal(1.0, snapshot["lr"].Max, 12);
+        Assert.Equal((1e-3 + 1 + 0.1 + 1 + 3 * Math.Pow(10, -2.5)) / 7, snapshot["lr"].Value, 12);
     }
 
     [Fact]

@@ -172,7 +172,8 @@ public class DiagnosticTests
         {
             Assert.True(descriptor.Description.ToString().Length > 40, $"{descriptor.Id} has no description");
             var severity = descriptor.DefaultSeverity.ToString().ToLowerInvariant();
-            Assert.Contains($"| {descriptor.Id} | {severity} |", readme);
+            Assert.Contains($"| {descriptor.Id} | {severity} | <a id=\"{descriptor.Id.ToLowerInvariant()}\"></a>", readme);
+            Assert.Equal($"README.md#{descriptor.Id.ToLowerInvariant()}", descriptor.HelpLinkUri);
         }
     }
 }

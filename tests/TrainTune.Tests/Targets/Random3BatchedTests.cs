@@ -30,9 +30,9 @@ public class Random3BatchedTests : IDisposable
         Assert.Contains($"candidate {best}", summary.GetProperty("note").GetString());
         // Candidate 0 starts from the seed's random values, as the other methods do for that seed.
         var first = JsonDocument.Parse(File.ReadLines(candidates[0]).First()).RootElement.GetProperty("hyperparameters");
-        Assert.Equal(MethodNames.RandomInitial(4, new SgdMomentum())["learningRate"], first.GetProperty("learningRate").GetProperty("value").GetDouble(), 1e-9);
+        Assert.Equal(ExperimentProtocol.RandomInitial(4, new SgdMomentum())["learningRate"], first.GetProperty("learningRate").GetProperty("value").GetDouble(), 1e-9);
         // Trained on the training data only (SmallRegression has 400 training rows).
-        Assert.All(MethodNames.BatchedCandidates(TestTargets.SmallRegression()), c => Assert.Equal(400, c.Data!.Train.Rows));
+        Assert.All(Random3BatchedSearch.Candidates(TestTargets.SmallRegression()), c => Assert.Equal(400, c.Data!.Train.Rows));
     }
 
     [Fact]
@@ -49,8 +49,8 @@ public class Random3BatchedTests : IDisposable
     {
         RunResult Result(double validation, int? diverged = null) =>
             new("Fixed", 0, 10, diverged, 1, validation, 1, new Dictionary<string, HyperparameterValue>(), new Dictionary<string, HyperparameterValue>(), 0, 1, []);
-        Assert.Equal(1, MethodNames.BestByValidation([Result(0.5), Result(0.2), Result(0.3)]));
-        Assert.Equal(2, MethodNames.BestByValidation([Result(0.5), Result(0.1, diverged: 5), Result(0.3)]));
-        Assert.Equal(0, MethodNames.BestByValidation([Result(double.NaN, 3), Result(double.NaN, 4), Result(double.NaN, 2)]));
+        Assert.Equal(1, SearchOutcome.BestByValidation([Result(0.5), Result(0.2), Result(0.3)]));
+        Assert.Equal(2, SearchOutcome.BestByValidation([Result(0.5), Result(0.1, diverged: 5), Result(0.3)]));
+        Assert.Equal(0, SearchOutcome.BestByValidation([Result(double.NaN, 3), Result(double.NaN, 4), Result(double.NaN, 2)]));
     }
 }

@@ -6,9 +6,9 @@ public class TrainingTargetRegistryTests
     public void Generated_registry_lists_this_assemblys_targets_and_runs_them_by_name()
     {
         Assert.Equal(["Nesterov", "SmallRegression"], Generated.TrainingTargetRegistry.All.Select(t => t.Name).Order());
-        Assert.Contains(TrainingTargets.All, t => t.Name == "SmallRegression" && t.Method == "TrainTune.Tests.Targets.TestTargets.SmallRegression");
+        Assert.Contains(TrainingTarget.All, t => t.Name == "SmallRegression" && t.Method == "TrainTune.Tests.Targets.TestTargets.SmallRegression");
 
-        var result = TrainingTargets.Find("Nesterov").Create().Run();
+        var result = TrainingTarget.Find("Nesterov").Create().Run();
         Assert.Equal(50, result.StepsCompleted);
         Assert.Contains("learningRate", result.FinalHyperparameters.Keys);
     }
@@ -16,7 +16,7 @@ public class TrainingTargetRegistryTests
     [Fact]
     public void An_unknown_target_name_lists_the_valid_ones()
     {
-        var error = Assert.Throws<TrainTuneException>(() => TrainingTargets.Find("Energy"));
+        var error = Assert.Throws<TrainTuneException>(() => TrainingTarget.Find("Energy"));
         Assert.Contains("No training target named 'Energy'", error.Message);
         Assert.Contains("Nesterov", error.Message);
         Assert.Contains("SmallRegression", error.Message);

@@ -67,7 +67,7 @@ public class TuningRunTests
         Assert.Equal(["hidden.weight", "hidden.bias", "output.weight", "output.bias"], perTensor.EnumerateObject().Select(p => p.Name));
         foreach (var tensor in perTensor.EnumerateObject())
         {
-            var (mean, min, max) = (tensor.Value.GetProperty("mean").GetDouble(), tensor.Value.GetProperty("min").GetDouble(), tensor.Value.GetProperty("max").GetDouble());
+            var (mean, min, max) = (tensor.Value.GetProperty("value").GetDouble(), tensor.Value.GetProperty("min").GetDouble(), tensor.Value.GetProperty("max").GetDouble());
             Assert.True(min <= mean && mean <= max);
         }
         Assert.True(perTensor.EnumerateObject().Any(t => t.Value.GetProperty("min").GetDouble() < t.Value.GetProperty("max").GetDouble()),

@@ -4,7 +4,7 @@
 
 namespace TrainTune.Generated
 {
-    /// <summary>The [TrainingTarget] methods of this assembly, registered with TrainTune.TrainingTargets when it loads.</summary>
+    /// <summary>The [TrainingTarget] methods of this assembly, registered with TrainTune.TrainingTarget when it loads.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("TrainTune.Generator", "1.0.0.0")]
     internal static class TrainingTargetRegistry
     {
@@ -16,7 +16,7 @@ namespace TrainTune.Generated
 
         #pragma warning disable CA2255 // registering the targets on load is the point
         [global::System.Runtime.CompilerServices.ModuleInitializer]
-        internal static void Register() => global::TrainTune.TrainingTargets.Register(All);
+        internal static void Register() => global::TrainTune.TrainingTarget.Register(All);
         #pragma warning restore CA2255
     }
 }

@@ -2,21 +2,21 @@ using TrainTune.Hosting;
 
 namespace TrainTune.Tests.Training;
 
-public class MethodNamesTests
+public class ExperimentProtocolTests
 {
     static TuningRun Base() => TuningRun.Of(Tasks.Mlp, new SgdMomentum(1e-3, 0.5, 1e-4), Loss.MeanSquaredError).On(Tasks.Regression()).ForSteps(60);
 
     [Fact]
     public void The_papers_methods_tune_what_their_names_say()
     {
-        var wdLr = MethodNames.Apply("OursWdLr", Base()).Run();
+        var wdLr = ExperimentProtocol.Apply("OursWdLr", Base()).Run();
         Assert.Equal(0.5, wdLr.FinalHyperparameters["momentum"].Value, 6);
         Assert.NotEqual(1e-3, wdLr.FinalHyperparameters["learningRate"].Value);
-        var wdLrM = MethodNames.Apply("OursWdLrM", Base()).Run();
+        var wdLrM = ExperimentProtocol.Apply("OursWdLrM", Base()).Run();
         Assert.NotEqual(0.5, wdLrM.FinalHyperparameters["momentum"].Value);
-        var hdlr = MethodNames.Apply("OursWdHdlrM", Base()).Run();
+        var hdlr = ExperimentProtocol.Apply("OursWdHdlrM", Base()).Run();
         Assert.NotNull(hdlr.FinalHyperparameters["learningRate"].PerTensor);
-        var random = MethodNames.Apply("Random", Base());
+        var random = ExperimentProtocol.Apply("Random", Base());
         Assert.Equal(Base().Data!.Train.Rows + Base().Data!.Validation.Rows, random.Data!.Train.Rows);
         Assert.IsType<FixedMethod>(random.Method);
     }
@@ -25,22 +25,22 @@ public class MethodNamesTests
     public void Random_initial_values_follow_the_papers_ranges_and_the_seed()
     {
         var rule = new SgdMomentum();
-        var draws = Enumerable.Range(0, 200).Select(s => MethodNames.RandomInitial(s, rule)).ToList();
+        var draws = Enumerable.Range(0, 200).Select(s => ExperimentProtocol.RandomInitial(s, rule)).ToList();
         Assert.All(draws, d =>
         {
             Assert.InRange(Math.Log10(d["learningRate"]), -6, -1);
             Assert.InRange(Math.Log10(d["weightDecay"]), -7, -2);
             Assert.InRange(d["momentum"], 0, 1);
         });
-        Assert.Equal(MethodNames.RandomInitial(7, rule), MethodNames.RandomInitial(7, rule));
-        Assert.NotEqual(MethodNames.RandomInitial(7, rule)["learningRate"], MethodNames.RandomInitial(8, rule)["learningRate"]);
-        Assert.Equal(["learningRate"], MethodNames.RandomInitial(1, new Sgd()).Keys);
+        Assert.Equal(ExperimentProtocol.RandomInitial(7, rule), ExperimentProtocol.RandomInitial(7, rule));
+        Assert.NotEqual(ExperimentProtocol.RandomInitial(7, rule)["learningRate"], ExperimentProtocol.RandomInitial(8, rule)["learningRate"]);
+        Assert.Equal(["learningRate"], ExperimentProtocol.RandomInitial(1, new Sgd()).Keys);
     }
 
     [Fact]
     public void Lorraine_changes_only_weight_decay()
     {
-        var result = MethodNames.Apply("Lorraine", Base()).Run();
+        var result = ExperimentProtocol.Apply("Lorraine", Base()).Run();
         Assert.Equal(1e-3, result.FinalHyperparameters["learningRate"].Value, 9);
         Assert.Equal(0.5, result.FinalHyperparameters["momentum"].Value, 6);
         Assert.NotEqual(1e-4, result.FinalHyperparameters["weightDecay"].Value, 9);
@@ -67,13 +67,13 @@ public class MethodNamesTests
     [Fact]
     public void Random_lr_multiplier_draws_its_factor_once_per_seed_and_trains_on_training_and_validation()
     {
-        var factors = Enumerable.Range(0, 500).Select(s => MethodNames.LearningRateFactor(s)).ToList();
+        var factors = Enumerable.Range(0, 500).Select(s => ExperimentProtocol.LearningRateFactor(s)).ToList();
         Assert.All(factors, f => Assert.InRange(f, 0.995, 1.001));
         Assert.True(factors.Max() - factors.Min() > 0.005, "the factors should spread over the range");
-        Assert.Equal(MethodNames.LearningRateFactor(3), MethodNames.LearningRateFactor(3));
-        var run = MethodNames.Apply("RandomLrMultiplier", Base().WithSeed(3));
+        Assert.Equal(ExperimentProtocol.LearningRateFactor(3), ExperimentProtocol.LearningRateFactor(3));
+        var run = ExperimentProtocol.Apply("RandomLrMultiplier", Base().WithSeed(3));
         var method = Assert.IsType<LearningRateMultiplierMethod>(run.Method);
-        Assert.Equal(MethodNames.LearningRateFactor(3), method.Factor);
+        Assert.Equal(ExperimentProtocol.LearningRateFactor(3), method.Factor);
         Assert.Equal(600, run.Data!.Train.Rows);
     }
 
@@ -81,10 +81,10 @@ public class MethodNamesTests
     public void A_method_that_cannot_tune_the_rules_hyperparameters_names_the_method_and_the_rule()
     {
         var run = TuningRun.Of(Tasks.Mlp, new Sgd(), Loss.MeanSquaredError).On(Tasks.Regression());
-        var error = Assert.Throws<TrainTuneException>(() => MethodNames.Apply("OursWdLrM", run));
+        var error = Assert.Throws<TrainTuneException>(() => ExperimentProtocol.Apply("OursWdLrM", run));
         Assert.Contains("Method OursWdLrM tunes learningRate, weightDecay, momentum, but the rule Sgd has no weightDecay or momentum", error.Message);
-        Assert.Contains("Unknown method 'Bogus'", Assert.Throws<TrainTuneException>(() => MethodNames.Apply("Bogus", run)).Message);
-        Assert.Contains("Method Lorraine tunes weightDecay, but the rule Sgd has no weightDecay", Assert.Throws<TrainTuneException>(() => MethodNames.Apply("Lorraine", run)).Message);
+        Assert.Contains("Unknown method 'Bogus'", Assert.Throws<TrainTuneException>(() => ExperimentProtocol.Apply("Bogus", run)).Message);
+        Assert.Contains("Method Lorraine tunes weightDecay, but the rule Sgd has no weightDecay", Assert.Throws<TrainTuneException>(() => ExperimentProtocol.Apply("Lorraine", run)).Message);
         var adam = TuningRun.Of(Tasks.Mlp, new Adam(), Loss.MeanSquaredError).On(Tasks.Regression()).Tune(new LearningRateMultiplierMethod(0.99, 5, LearningRate: "eta"));
         Assert.Contains("LearningRateMultiplier needs a hyperparameter named 'eta', but the rule Adam has learningRate, beta1, beta2, epsilon, weightDecay", Assert.Throws<TrainTuneException>(() => adam.Run()).Message);
     }
@@ -92,10 +92,10 @@ public class MethodNamesTests
     [Fact]
     public void Every_name_runs_from_CSharp_and_the_searches_are_not_a_change_to_one_run()
     {
-        Assert.Equal(MethodNames.Apply("Lorraine", Base()).Run().ValidationLoss, MethodNames.Run("lorraine", Base()).ValidationLoss);
-        var error = Assert.Throws<TrainTuneException>(() => MethodNames.Apply("bayesopt", Base()));
-        Assert.Contains("BayesOpt is a search over several whole runs, not a change to one run; run it with MethodNames.Run(\"BayesOpt\", run)", error.Message);
-        Assert.Contains("Unknown method 'Bogus'", Assert.Throws<TrainTuneException>(() => MethodNames.Run("Bogus", Base())).Message);
+        Assert.Equal(ExperimentProtocol.Apply("Lorraine", Base()).Run().ValidationLoss, ExperimentProtocol.Run("lorraine", Base()).ValidationLoss);
+        var error = Assert.Throws<TrainTuneException>(() => ExperimentProtocol.Apply("bayesopt", Base()));
+        Assert.Contains("BayesOpt is a search over several whole runs, not a change to one run; run it with ExperimentProtocol.Run(\"BayesOpt\", run)", error.Message);
+        Assert.Contains("Unknown method 'Bogus'", Assert.Throws<TrainTuneException>(() => ExperimentProtocol.Run("Bogus", Base())).Message);
     }
 
     [Fact]
@@ -106,13 +106,13 @@ public class MethodNamesTests
         {
             var record = Path.Combine(folder, "mine.jsonl");
             var progress = new List<RunProgress>();
-            var result = MethodNames.Run("Random3Batched", Base().WithSeed(5).RecordTo(record).OnProgress(progress.Add));
+            var result = ExperimentProtocol.Run("Random3Batched", Base().WithSeed(5).RecordTo(record).OnProgress(progress.Add));
 
             // The three runs made by hand: the run itself, then two random draws with their own seeds.
             var runs = new[] { Base().WithSeed(5).Run() }.Concat(new[] { 1, 2 }.Select(c =>
             {
                 var seed = 5 + c * 1_000_003L;
-                return Base().WithSeed(seed).StartingFrom(MethodNames.RandomInitial(seed, new SgdMomentum())).Run();
+                return Base().WithSeed(seed).StartingFrom(ExperimentProtocol.RandomInitial(seed, new SgdMomentum())).Run();
             })).ToList();
             Assert.Equal(3, runs.Select(r => r.ValidationLoss).Distinct().Count());
             var best = runs.Where(r => !r.Diverged).MinBy(r => r.ValidationLoss)!;

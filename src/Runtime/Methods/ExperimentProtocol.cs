@@ -7,7 +7,7 @@ namespace TrainTune;
 /// C#): the paper's names for its experiments, plus OnePass and Fixed. Most are a change to one
 /// run (<see cref="Apply"/>); Random3Batched and BayesOpt are searches over several whole runs.
 /// </summary>
-public static class MethodNames
+public static class ExperimentProtocol
 {
     const string LearningRate = "learningRate", Momentum = "momentum", WeightDecay = "weightDecay";
 
@@ -33,7 +33,7 @@ public static class MethodNames
     /// <summary>Three runs with fixed hyperparameters on the training data only; the one with the lowest final validation loss counts.</summary>
     public const string Random3Batched = MethodName.Random3Batched;
 
-    /// <summary>Bayesian optimisation over whole training runs (see <see cref="BayesOptSearch"/>).</summary>
+    /// <summary>Bayesian optimisation over whole training runs (see <see cref="Search.BayesOpt"/>).</summary>
     public const string BayesOpt = MethodName.BayesOpt;
 
     /// <summary>Every name, in the build's order (the one list is the host protocol's).</summary>
@@ -44,35 +44,10 @@ public static class MethodNames
     /// <summary>Whether <paramref name="name"/> is a search over several whole runs (Random3Batched, BayesOpt), not a change to one run.</summary>
     public static bool IsSearch(string name) => HostProtocol.Searches.Contains(name, StringComparer.OrdinalIgnoreCase);
 
-    /// <summary>
-    /// The three candidates of Random3Batched: fixed hyperparameters, training data only. Candidate
-    /// 0 is <paramref name="run"/> as it is (seed s); candidate c = 1, 2 has weight seed
-    /// s + c·1000003 and the paper's random initial values drawn for that seed.
-    /// </summary>
-    public static IReadOnlyList<TuningRun> BatchedCandidates(TuningRun run) =>
-        Enumerable.Range(0, 3).Select(c =>
-        {
-            var candidate = run.Tune(Method.Fixed());
-            if (c == 0) return candidate;
-            var seed = run.Seed + c * 1_000_003L;
-            var values = run.InitialValues?.ToDictionary() ?? [];
-            foreach (var (name, value) in RandomInitial(seed, run.Rule)) values[name] = value;
-            return candidate.WithSeed(seed).StartingFrom(values);
-        }).ToList();
-
-    /// <summary>The index of the run with the lowest final validation loss among those that did not diverge (0 when all did).</summary>
-    public static int BestByValidation(IReadOnlyList<RunResult> results)
-    {
-        var best = -1;
-        for (var i = 0; i < results.Count; i++)
-            if (!results[i].Diverged && double.IsFinite(results[i].ValidationLoss) && (best < 0 || results[i].ValidationLoss < results[best].ValidationLoss)) best = i;
-        return Math.Max(best, 0);
-    }
-
     /// <summary><paramref name="run"/> changed as the one-run method <paramref name="name"/> asks.</summary>
     public static TuningRun Apply(string name, TuningRun run) =>
         Known.TryGetValue(name, out var apply) ? apply(run)
-        : IsSearch(name) ? throw new TrainTuneException($"{Canonical(name)} is a search over several whole runs, not a change to one run; run it with MethodNames.Run(\"{Canonical(name)}\", run).")
+        : IsSearch(name) ? throw new TrainTuneException($"{Canonical(name)} is a search over several whole runs, not a change to one run; run it with ExperimentProtocol.Run(\"{Canonical(name)}\", run).")
         : throw Unknown(name);
 
     /// <summary>
@@ -81,8 +56,8 @@ public static class MethodNames
     /// <paramref name="outputDirectory"/>, a search writes its records and tables there.
     /// </summary>
     public static RunResult Run(string name, TuningRun run, string? outputDirectory = null) =>
-        Is(name, Random3Batched) ? Random3BatchedSearch.Run(run, outputDirectory).Best
-        : Is(name, BayesOpt) ? BayesOptSearch.Run(run, outputDirectory).Best
+        Is(name, Random3Batched) ? Search.Random3Batched(run, outputDirectory).Best
+        : Is(name, BayesOpt) ? Search.BayesOpt(run, outputDirectory).Best
         : Apply(name, run).Run();
 
     /// <summary>The name as <see cref="All"/> spells it (names match without regard to case).</summary>
@@ -114,18 +89,24 @@ public static class MethodNames
     public static double LearningRateFactor(long seed) => 0.995 + 0.006 * new Random(unchecked((int)(seed * 40503L % int.MaxValue)) + 1).NextDouble();
 
     /// <summary>
-    /// The paper's random initial hyperparameters for <paramref name="seed"/>: log10 η ~ U[−6, −1],
-    /// log10 ξ ~ U[−7, −2], μ ~ U(0, 1); only those the rule has.
+    /// The paper's ranges for random initial values and for BayesOpt, each as a map from
+    /// u ∈ [0, 1]: log10 η ∈ [−6, −1], log10 ξ ∈ [−7, −2], μ ∈ (0, 1) (kept off its ends).
+    /// </summary>
+    internal static readonly (string Name, Func<double, double> FromUnit)[] PaperRanges =
+    [
+        (LearningRate, u => Math.Pow(10, -6 + 5 * u)),
+        (WeightDecay, u => Math.Pow(10, -7 + 5 * u)),
+        (Momentum, u => Math.Clamp(u, 1e-4, 1 - 1e-4)),
+    ];
+
+    /// <summary>
+    /// The paper's random initial hyperparameters for <paramref name="seed"/>, uniform in
+    /// <see cref="PaperRanges"/>; only those the rule has.
     /// </summary>
     public static Dictionary<string, double> RandomInitial(long seed, IWeightUpdate rule)
     {
         var random = new Random(unchecked((int)(seed * 2654435761L % int.MaxValue)));
-        var drawn = new Dictionary<string, double>
-        {
-            [LearningRate] = Math.Pow(10, -6 + 5 * random.NextDouble()),
-            [WeightDecay] = Math.Pow(10, -7 + 5 * random.NextDouble()),
-            [Momentum] = Math.Clamp(random.NextDouble(), 1e-6, 1 - 1e-6),
-        };
-        return drawn.Where(d => rule.Hyperparameters.Any(h => h.Name == d.Key)).ToDictionary();
+        var drawn = PaperRanges.Select(r => (r.Name, Value: r.FromUnit(random.NextDouble()))).ToList();
+        return drawn.Where(d => rule.Hyperparameters.Any(h => h.Name == d.Name)).ToDictionary(d => d.Name, d => d.Value);
     }
 }

@@ -6,14 +6,10 @@ namespace TrainTune;
 /// build asked for a warm start.
 /// </summary>
 public sealed record TrainingTarget(string Name, string Method, Func<TuningRun> Create,
-    IReadOnlyDictionary<string, double>? WarmStart = null, string? WarmStartSource = null);
-
-/// <summary>
-/// Every training target of the assemblies loaded in this process. The generated registry of
-/// each assembly registers its targets when the assembly is loaded.
-/// </summary>
-public static class TrainingTargets
+    IReadOnlyDictionary<string, double>? WarmStart = null, string? WarmStartSource = null)
 {
+    // Every training target of the assemblies loaded in this process: the generated registry
+    // of each assembly registers its targets when the assembly is loaded.
     static readonly List<TrainingTarget> Registered = [];
     static readonly Lock Gate = new();
 
@@ -25,6 +21,7 @@ public static class TrainingTargets
                 if (!Registered.Any(t => t.Method == target.Method)) Registered.Add(target);
     }
 
+    /// <summary>Every training target registered in this process.</summary>
     public static IReadOnlyList<TrainingTarget> All
     {
         get { lock (Gate) return Registered.ToArray(); }

@@ -11,39 +11,24 @@ namespace TrainTune;
 /// The objective is log of the final validation loss; a diverged run gets a penalty above
 /// every loss seen and is counted. The best run by validation loss is the result.
 /// </summary>
-public static class BayesOptSearch
+internal static class BayesOptSearch
 {
-    /// <summary>The counted run (its seconds are all evaluations together), its index, every evaluation's result, and how many diverged.</summary>
-    public sealed record Outcome(RunResult Best, int BestIndex, IReadOnlyList<RunResult> Evaluations, int Diverged)
+    public static SearchOutcome Run(TuningRun run, string? outputDirectory = null, int randomEvaluations = 5, int guidedEvaluations = 25)
     {
-        public string Note => $"best of {Evaluations.Count} evaluations: evaluation {BestIndex}; {Diverged} diverged; seconds are all evaluations together";
-    }
-
-    static readonly (string Name, Func<double, double> Decode)[] Space =
-    [
-        ("learningRate", u => Math.Pow(10, -6 + 5 * u)),
-        ("weightDecay", u => Math.Pow(10, -7 + 5 * u)),
-        ("momentum", u => Math.Clamp(u, 1e-4, 1 - 1e-4)),
-    ];
-
-    /// <summary>
-    /// Searches over whole runs of <paramref name="run"/>. With <paramref name="outputDirectory"/>,
-    /// every evaluation is listed in <c>bayesopt.csv</c> there and the counted run's record is <c>record.jsonl</c>.
-    /// </summary>
-    public static Outcome Run(TuningRun run, string? outputDirectory = null, int randomEvaluations = 5, int guidedEvaluations = 25)
-    {
-        var dimensions = Space.Where(d => run.Rule.Hyperparameters.Any(h => h.Name == d.Name)).ToArray();
+        var dimensions = ExperimentProtocol.PaperRanges.Where(d => run.Rule.Hyperparameters.Any(h => h.Name == d.Name)).ToArray();
         if (dimensions.Length == 0)
             throw new TrainTuneException($"BayesOpt searches learningRate, weightDecay and momentum, and the rule {run.Rule.GetType().Name} has none of them (it has {string.Join(", ", run.Rule.Hyperparameters.Select(h => h.Name))}).");
         var optimiser = new BayesianOptimisation(dimensions.Length, unchecked((int)run.Seed), randomEvaluations);
         var evaluations = new List<RunResult>();
+        var runs = new List<TuningRun>();
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var table = new StringBuilder("evaluation," + string.Join(",", dimensions.Select(d => d.Name)) + ",validation_loss,diverged,objective\n");
         for (var e = 0; e < randomEvaluations + guidedEvaluations; e++)
         {
             var point = optimiser.Next();
-            var values = dimensions.Select((d, i) => (d.Name, Value: d.Decode(point[i]))).ToDictionary(v => v.Name, v => v.Value);
+            var values = dimensions.Select((d, i) => (d.Name, Value: d.FromUnit(point[i]))).ToDictionary(v => v.Name, v => v.Value);
             var evaluation = run.AsSearchCandidate(e, randomEvaluations + guidedEvaluations, clock).Tune(Method.Fixed()).StartingFrom(values).WithSeed(run.Seed + e);
+            runs.Add(evaluation);
             var result = (outputDirectory is null ? evaluation : evaluation.RecordTo(EvaluationRecord(outputDirectory, e))).Run();
             evaluations.Add(result);
             var finite = optimiser.Observations.Select(o => o.Y).Where(double.IsFinite).DefaultIfEmpty(0).Max();
@@ -53,14 +38,15 @@ public static class BayesOptSearch
             table.Append(string.Create(CultureInfo.InvariantCulture,
                 $"{e},{string.Join(",", values.Values.Select(v => v.ToString("G6", CultureInfo.InvariantCulture)))},{result.ValidationLoss:G6},{(result.Diverged ? "true" : "false")},{objective:G6}\n"));
         }
-        var best = MethodNames.BestByValidation(evaluations);
+        var best = SearchOutcome.BestByValidation(evaluations);
         if (outputDirectory is not null)
         {
             AtomicFile.WriteAllText(Path.Combine(outputDirectory, "bayesopt.csv"), table.ToString());
             File.Copy(EvaluationRecord(outputDirectory, best), Path.Combine(outputDirectory, HostProtocol.RecordFile), overwrite: true);
             for (var e = 0; e < evaluations.Count; e++) File.Delete(EvaluationRecord(outputDirectory, e));
         }
-        return new Outcome(evaluations[best] with { Seconds = evaluations.Sum(r => r.Seconds), Timing = RunTiming.Sum(evaluations) }, best, evaluations, evaluations.Count(r => r.Diverged));
+        var note = $"best of {evaluations.Count} evaluations: evaluation {best}; {evaluations.Count(r => r.Diverged)} diverged; seconds are all evaluations together" + (outputDirectory is null ? "" : "; see bayesopt.csv");
+        return new SearchOutcome(evaluations[best] with { Seconds = evaluations.Sum(r => r.Seconds), Timing = RunTiming.Sum(evaluations) }, best, runs[best], evaluations, note);
     }
 
     static string EvaluationRecord(string folder, int evaluation) => Path.Combine(folder, $"record-evaluation-{evaluation}.jsonl");

@@ -1,0 +1,66 @@
+// Shared by the runtime, which writes a run's record (record.jsonl), and the build tasks, which read it (report, plots).
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+
+namespace TrainTune.Hosting
+{
+    /// <summary>
+    /// A hyperparameter's numbers in every file: a scalar has Value = Min = Max; a per-weight one
+    /// has the mean, minimum and maximum over all weights, and the same per weight tensor.
+    /// </summary>
+    internal sealed record HyperparameterNumbers(double Value, double Min, double Max, IReadOnlyDictionary<string, HyperparameterNumbers>? PerTensor = null);
+
+    /// <summary>
+    /// record.jsonl: one JSON object per line, its "event" first: "start", then one "block" per
+    /// hyper step (with "hyperstep_skipped" and "resumed" where they happen), "diverged" at the
+    /// step a loss stopped being finite, and a closing "finished" or "stopped" (after divergence). Each line is written whole, so an interrupted run leaves every
+    /// completed line readable; a torn last line is skipped on reading.
+    /// </summary>
+    internal static class RecordFile
+    {
+        public const string Start = "start", Block = "block", HyperstepSkipped = "hyperstep_skipped", Resumed = "resumed", Diverged = "diverged", Finished = "finished", Stopped = "stopped";
+
+        /// <summary>A "block" line: the state after a block of weight steps.</summary>
+        internal sealed record BlockLine(
+            int Step,
+            double TrainLoss,
+            double ValidationLoss,
+            IReadOnlyDictionary<string, HyperparameterNumbers> Hyperparameters,
+            double? HypergradientNorm,
+            bool HyperstepSkipped);
+
+        sealed record EventOnly(string? Event);
+
+        /// <summary>One line: <paramref name="event"/>, then <paramref name="content"/>'s properties.</summary>
+        public static string Line(string @event, object content)
+        {
+            var element = JsonSerializer.SerializeToElement(content, content.GetType(), ProtocolJson.Options);
+            var line = new Dictionary<string, JsonElement> { ["event"] = JsonSerializer.SerializeToElement(@event, ProtocolJson.Options) };
+            foreach (var property in element.EnumerateObject()) line[property.Name] = property.Value;
+            return JsonSerializer.Serialize(line, ProtocolJson.Options);
+        }
+
+        /// <summary>The "block" lines of the record at <paramref name="path"/> (none when there is no record).</summary>
+        public static List<BlockLine> ReadBlocks(string path)
+        {
+            var blocks = new List<BlockLine>();
+            if (!File.Exists(path)) return blocks;
+            foreach (var line in File.ReadLines(path))
+            {
+                try
+                {
+                    if (JsonSerializer.Deserialize<EventOnly>(line, ProtocolJson.Options)?.Event != Block) continue;
+                    if (JsonSerializer.Deserialize<BlockLine>(line, ProtocolJson.Options) is { } block) blocks.Add(block);
+                }
+                catch (JsonException)
+                {
+                    // A line torn by an interrupted run.
+                }
+            }
+            return blocks;
+        }
+    }
+}
