@@ -71,24 +71,10 @@ internal static class HyperparameterParser
         return new HyperparameterSpec(field.Name, Summary(declarator), transform, initial, min, max, perWeight);
     }
 
-    /// <summary>What is wrong with the values, in words, or null (mirrors HyperparameterSpec.Validate in the runtime).</summary>
-    internal static string? ValueProblem(string transform, double initial, double min, double max)
-    {
-        static string F(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
-        if (double.IsNaN(initial) || double.IsInfinity(initial)) return $"Initial = {F(initial)} is not a finite number";
-        string? Invalid(double v, string what) => transform switch
-        {
-            "Log10" when v <= 0 => $"{what} = {F(v)} is invalid for Transform.Log10 (the log of a value <= 0); use a value greater than 0",
-            "Logit" when v <= 0 || v >= 1 => $"{what} = {F(v)} is invalid for Transform.Logit; use a value strictly between 0 and 1",
-            _ => null,
-        };
-        if (Invalid(initial, "Initial") is { } bad) return bad;
-        if (min > max) return $"Min = {F(min)} is above Max = {F(max)}";
-        if (!double.IsInfinity(min) && Invalid(min, "Min") is { } badMin) return badMin;
-        if (!double.IsInfinity(max) && Invalid(max, "Max") is { } badMax) return badMax;
-        if (initial < min || initial > max) return $"Initial = {F(initial)} lies outside [Min, Max] = [{F(min)}, {F(max)}]";
-        return null;
-    }
+    /// <summary>What is wrong with the values, in words, or null (the runtime applies the same rules).</summary>
+    internal static string? ValueProblem(string transform, double initial, double min, double max) =>
+        TrainTune.Hosting.HyperparameterValueRules.Problem(transform, initial,
+            double.IsInfinity(min) ? null : min, double.IsInfinity(max) ? null : max);
 
     /// <summary>The field's doc comment summary as one line of text ("" when it has none).</summary>
     static string Summary(SyntaxNode? declarator)

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace TrainTune;
 
 /// <summary>
@@ -30,19 +28,9 @@ public sealed record HyperparameterSpec(
     {
         if (string.IsNullOrWhiteSpace(Name))
             throw new TrainTuneException("A hyperparameter has no name: give every hyperparameter a non-empty name.");
-        if (Transform.ValueProblem(Initial) is { } why)
-            throw new TrainTuneException($"Hyperparameter '{Name}': initial value {F(Initial)} is invalid for its {Transform} transform ({why}).");
-        if (Min is { } min && Max is { } max && min > max)
-            throw new TrainTuneException($"Hyperparameter '{Name}': its minimum {F(min)} is above its maximum {F(max)}.");
-        foreach (var bound in new[] { Min, Max })
-            if (bound is { } b && Transform.ValueProblem(b) is { } bad)
-                throw new TrainTuneException($"Hyperparameter '{Name}': bound {F(b)} is invalid for its {Transform} transform ({bad}).");
-        if ((Min is { } lo && Initial < lo) || (Max is { } hi && Initial > hi))
-            throw new TrainTuneException(
-                $"Hyperparameter '{Name}': initial value {F(Initial)} lies outside its bounds [{F(Min)}, {F(Max)}]; choose an initial value within them or widen the bounds.");
+        if (Hosting.HyperparameterValueRules.Problem(Transform.ToString(), Initial, Min, Max) is { } problem)
+            throw new TrainTuneException($"Hyperparameter '{Name}': {problem}.");
     }
-
-    static string F(double? value) => value is { } v ? v.ToString("G6", CultureInfo.InvariantCulture) : "unbounded";
 
     /// <summary>This spec with another initial value (validated when the run starts).</summary>
     public HyperparameterSpec WithInitial(double initial) => this with { Initial = initial };

@@ -45,14 +45,6 @@ internal static class Transforms
     };
 
     /// <summary>Why a value cannot be represented by the transform, or null when it can.</summary>
-    public static string? ValueProblem(this Transform transform, double value)
-    {
-        if (!double.IsFinite(value)) return "it is not a finite number";
-        return transform switch
-        {
-            Transform.Log10 when value <= 0 => "a Log10 hyperparameter must be greater than 0",
-            Transform.Logit when value <= 0 || value >= 1 => "a Logit hyperparameter must lie strictly between 0 and 1",
-            _ => null,
-        };
-    }
+    public static string? ValueProblem(this Transform transform, double value) =>
+        Hosting.HyperparameterValueRules.TransformProblem(transform.ToString(), value);
 }

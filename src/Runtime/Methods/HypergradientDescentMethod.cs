@@ -35,7 +35,7 @@ internal sealed record HypergradientDescentMethod(double HyperLearningRate = 0.0
             if (_previous is not null)
             {
                 using var scope = torch.NewDisposeScope();
-                var h = -torch.stack(gradients.Zip(_previous, (g, p) => (g * p).sum())).sum();
+                var h = GradientAlignment.Hypergradient(gradients, _previous);
                 using (torch.no_grad())
                     foreach (var raw in learner.Hyperparameters.Raw(learningRate)) raw.sub_(h.to(raw.dtype) * method.HyperLearningRate);
                 learner.Hyperparameters.Clamp(learningRate);

@@ -81,7 +81,7 @@ public class DiagnosticTests
     [Theory]
     [InlineData("Initial = 0, Transform = Transform.Log10", "the log of a value <= 0")]
     [InlineData("Initial = 1.0, Transform = Transform.Logit", "strictly between 0 and 1")]
-    [InlineData("Initial = 2, Transform = Transform.Log10, Min = 1e-3, Max = 1", "outside [Min, Max]")]
+    [InlineData("Initial = 2, Transform = Transform.Log10, Min = 1e-3, Max = 1", "initial value 2 lies outside its bounds [0.001, 1]")]
     [InlineData("Initial = 0.5, Min = 1, Max = 0", "Min = 1 is above Max = 0")]
     [InlineData("Initial = 0.5, Transform = Transform.Log10, Min = -1", "Min = -1 is invalid for Transform.Log10")]
     public void TT0004_initial_value_or_bound_invalid(string arguments, string message)
