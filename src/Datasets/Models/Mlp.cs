@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace TrainTune;
 
 /// <summary>A multilayer perceptron with ReLU between its linear layers: <c>new Mlp(8, 50, 1)</c>.</summary>
-public sealed class Mlp : nn.Module<Tensor, Tensor>
+public sealed class Mlp : nn.Module<Tensor, Tensor>, ILayerSequence
 {
     readonly nn.Module<Tensor, Tensor> layers;
 
@@ -24,4 +24,7 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
     }
 
     public override Tensor forward(Tensor input) => layers.call(input);
+
+    // Its forward pass is its layers in order, so a population can stack it.
+    nn.Module<Tensor, Tensor> ILayerSequence.Layers => layers;
 }

@@ -9,7 +9,12 @@ namespace TrainTune;
 /// </summary>
 internal static class GradientAlignment
 {
-    /// <summary>h = −Σ_k g_k · g'_k for the gradients of two consecutive steps (a 0-d tensor).</summary>
-    public static Tensor Hypergradient(IReadOnlyList<Tensor> gradients, IReadOnlyList<Tensor> previous) =>
-        -stack(gradients.Zip(previous, (g, p) => (g * p).sum())).sum();
+    /// <summary>
+    /// h = −Σ_k g_k · g'_k for the gradients of two consecutive steps: a 0-d tensor, or for a
+    /// population of <paramref name="members"/> (stacked gradients [N, …]) one per member, [N].
+    /// </summary>
+    public static Tensor Hypergradient(IReadOnlyList<Tensor> gradients, IReadOnlyList<Tensor> previous, int? members = null) =>
+        members is { } n
+            ? -stack(gradients.Zip(previous, (g, p) => (g * p).reshape(n, -1).sum([1]))).sum([0])
+            : -stack(gradients.Zip(previous, (g, p) => (g * p).sum())).sum();
 }

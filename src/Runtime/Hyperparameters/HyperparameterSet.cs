@@ -12,22 +12,58 @@ namespace TrainTune;
 internal sealed class HyperparameterSet : IDisposable
 {
     readonly Tensor[][] _raw;
+    readonly int[] _weightRanks;
 
     /// <param name="specs">Every hyperparameter, update rule's first, then the model's.</param>
     /// <param name="weightShapes">Shapes of the weight tensors, for per-weight hyperparameters.</param>
     public HyperparameterSet(IReadOnlyList<HyperparameterSpec> specs, IReadOnlyList<long[]> weightShapes, ScalarType dtype, Device device)
     {
-        var duplicate = specs.GroupBy(s => s.Name).FirstOrDefault(g => g.Count() > 1);
-        if (duplicate is not null)
-            throw new TrainTuneException($"Two hyperparameters are named '{duplicate.Key}': rename one so that every hyperparameter of a run has its own name.");
-        foreach (var spec in specs) spec.Validate();
+        Check(specs);
         Specs = specs;
         WeightCount = weightShapes.Count;
+        _weightRanks = weightShapes.Select(shape => shape.Length).ToArray();
         _raw = specs.Select(spec => spec.PerWeight
                 ? weightShapes.Select(shape => Leaf(torch.full(shape, spec.InitialRaw, dtype: dtype, device: device))).ToArray()
                 : [Leaf(torch.tensor(spec.InitialRaw, dtype: dtype, device: device))])
             .ToArray();
     }
+
+    /// <summary>
+    /// The hyperparameters of a population (docs/ALGORITHM.md, "Populations"): member i's values
+    /// are row i of every raw tensor, [N] for a scalar hyperparameter and the stacked weight's
+    /// shape [N, …] for a per-weight one.
+    /// </summary>
+    /// <param name="memberSpecs">Each member's specs: the same names, transforms, bounds and per-weight choice; their own initial values.</param>
+    /// <param name="weightShapes">Shapes of the stacked weight tensors, [N, …].</param>
+    public HyperparameterSet(IReadOnlyList<IReadOnlyList<HyperparameterSpec>> memberSpecs, IReadOnlyList<long[]> weightShapes, ScalarType dtype, Device device)
+    {
+        foreach (var specs in memberSpecs) Check(specs);
+        Specs = memberSpecs[0];
+        Members = memberSpecs.Count;
+        WeightCount = weightShapes.Count;
+        _weightRanks = weightShapes.Select(shape => shape.Length).ToArray();
+        _raw = Specs.Select((spec, h) =>
+        {
+            var initial = torch.tensor(memberSpecs.Select(m => m[h].InitialRaw).ToArray(), dtype: dtype, device: device);
+            return spec.PerWeight
+                ? weightShapes.Select(shape => Leaf(initial.reshape(MemberShape(shape.Length)).expand(shape).clone())).ToArray()
+                : [Leaf(initial)];
+        }).ToArray();
+    }
+
+    static void Check(IReadOnlyList<HyperparameterSpec> specs)
+    {
+        var duplicate = specs.GroupBy(s => s.Name).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+            throw new TrainTuneException($"Two hyperparameters are named '{duplicate.Key}': rename one so that every hyperparameter of a run has its own name.");
+        foreach (var spec in specs) spec.Validate();
+    }
+
+    /// <summary>The population's size, or null for a single run (raw tensors without a member dimension).</summary>
+    public int? Members { get; }
+
+    /// <summary>[N, 1, …, 1] with <paramref name="rank"/> dimensions: one value per member, broadcast over a stacked tensor.</summary>
+    public long[] MemberShape(int rank) => [Members!.Value, .. Enumerable.Repeat(1L, rank - 1)];
 
     static Tensor Leaf(Tensor t) => t.requires_grad_(true).DetachFromDisposeScope();
 
@@ -55,9 +91,16 @@ internal sealed class HyperparameterSet : IDisposable
         for (var h = 0; h < Specs.Count; h++)
         {
             var transform = Specs[h].Transform;
-            values[h] = Specs[h].PerWeight
-                ? _raw[h].Select(raw => transform.ToValue(raw)).ToArray()
-                : Enumerable.Repeat(transform.ToValue(_raw[h][0]), WeightCount).ToArray();
+            if (Specs[h].PerWeight)
+                values[h] = _raw[h].Select(raw => transform.ToValue(raw)).ToArray();
+            else if (Members is null)
+                values[h] = Enumerable.Repeat(transform.ToValue(_raw[h][0]), WeightCount).ToArray();
+            else
+            {
+                // One value per member, shaped to broadcast over each stacked weight.
+                var value = transform.ToValue(_raw[h][0]);
+                values[h] = _weightRanks.Select(rank => value.reshape(MemberShape(rank))).ToArray();
+            }
         }
         return values;
     }
@@ -73,18 +116,29 @@ internal sealed class HyperparameterSet : IDisposable
         Clamp(h);
     }
 
-    /// <summary>Multiplies the values of hyperparameter <paramref name="h"/> by <paramref name="factor"/>, then clamps them.</summary>
-    public void Scale(int h, double factor)
+    /// <summary>
+    /// Multiplies the values of hyperparameter <paramref name="h"/> by <paramref name="factors"/>
+    /// (one per member; one for a single run), then clamps them.
+    /// </summary>
+    public void Scale(int h, IReadOnlyList<double> factors)
     {
         var spec = Specs[h];
+        if (spec.Transform is not (Transform.Log10 or Transform.Identity))
+            throw new TrainTuneException($"Hyperparameter '{spec.Name}' has a {spec.Transform} transform and cannot be multiplied by a factor.");
         using (torch.no_grad())
             foreach (var raw in _raw[h])
-                switch (spec.Transform)
+            {
+                if (Members is null)
                 {
-                    case Transform.Log10: raw.add_(Math.Log10(factor)); break;
-                    case Transform.Identity: raw.mul_(factor); break;
-                    default: throw new TrainTuneException($"Hyperparameter '{spec.Name}' has a {spec.Transform} transform and cannot be multiplied by a factor.");
+                    if (spec.Transform == Transform.Log10) raw.add_(Math.Log10(factors[0]));
+                    else raw.mul_(factors[0]);
+                    continue;
                 }
+                var perMember = spec.Transform == Transform.Log10 ? factors.Select(Math.Log10).ToArray() : factors.ToArray();
+                using var factor = torch.tensor(perMember, dtype: raw.dtype, device: raw.device).reshape(MemberShape((int)raw.dim()));
+                if (spec.Transform == Transform.Log10) raw.add_(factor);
+                else raw.mul_(factor);
+            }
         Clamp(h);
     }
 
@@ -97,45 +151,60 @@ internal sealed class HyperparameterSet : IDisposable
         foreach (var raw in _raw[h]) raw.clamp_(min, max);
     }
 
-    /// <summary>The current values as numbers: a scalar, or mean/min/max per weight tensor (one host copy in all).</summary>
-    public IReadOnlyDictionary<string, HyperparameterValue> Snapshot(IReadOnlyList<string> weightNames)
+    /// <summary>The current values as numbers: a scalar, or mean/min/max over all weights and per weight tensor (one host copy in all).</summary>
+    public IReadOnlyDictionary<string, HyperparameterValue> Snapshot(IReadOnlyList<string> weightNames) =>
+        Members is null ? Snapshots(weightNames)[0] : throw new InvalidOperationException("A population has one snapshot per member: use Snapshots.");
+
+    /// <summary>The current values as numbers, one dictionary per member (one for a single run), with one host copy in all.</summary>
+    public IReadOnlyList<IReadOnlyDictionary<string, HyperparameterValue>> Snapshots(IReadOnlyList<string> weightNames)
     {
         using var scope = torch.NewDisposeScope();
         using var _ = torch.no_grad();
-        var statistics = new List<Tensor>();
+        var members = Members ?? 1;
+        // Statistics as columns [members, k]: per hyperparameter its value (or mean, min, max over
+        // all weights, then mean, min, max of each weight tensor).
+        var columns = new List<Tensor>();
         for (var h = 0; h < Specs.Count; h++)
         {
             var transform = Specs[h].Transform;
             if (!Specs[h].PerWeight)
             {
-                statistics.Add(transform.ToValue(_raw[h][0]).to(ScalarType.Float64).reshape(1));
+                columns.Add(transform.ToValue(_raw[h][0]).to(ScalarType.Float64).reshape(members, 1));
                 continue;
             }
-            var all = _raw[h].Select(raw => transform.ToValue(raw).to(ScalarType.Float64).flatten()).ToArray();
-            var joined = torch.cat(all);
-            statistics.Add(torch.stack([joined.mean(), joined.min(), joined.max()]));
-            foreach (var value in all) statistics.Add(torch.stack([value.mean(), value.min(), value.max()]));
+            var all = _raw[h].Select(raw => transform.ToValue(raw).to(ScalarType.Float64).reshape(members, -1)).ToArray();
+            columns.Add(Summary(torch.cat(all, 1)));
+            foreach (var value in all) columns.Add(Summary(value));
         }
-        var numbers = torch.cat(statistics).cpu().data<double>().ToArray();
-        var snapshot = new Dictionary<string, HyperparameterValue>();
-        var at = 0;
-        for (var h = 0; h < Specs.Count; h++)
+        var table = torch.cat(columns.ToArray(), 1).cpu();
+        var width = (int)table.shape[1];
+        var numbers = table.data<double>().ToArray();
+        var snapshots = new IReadOnlyDictionary<string, HyperparameterValue>[members];
+        for (var m = 0; m < members; m++)
         {
-            if (!Specs[h].PerWeight)
+            var at = m * width;
+            var snapshot = new Dictionary<string, HyperparameterValue>();
+            for (var h = 0; h < Specs.Count; h++)
             {
-                snapshot[Specs[h].Name] = new HyperparameterValue(numbers[at], numbers[at], numbers[at]);
-                at++;
-                continue;
+                if (!Specs[h].PerWeight)
+                {
+                    snapshot[Specs[h].Name] = new HyperparameterValue(numbers[at], numbers[at], numbers[at]);
+                    at++;
+                    continue;
+                }
+                var (mean, min, max) = (numbers[at], numbers[at + 1], numbers[at + 2]);
+                at += 3;
+                var perTensor = new Dictionary<string, HyperparameterValue>();
+                for (var k = 0; k < WeightCount; k++, at += 3)
+                    perTensor[weightNames[k]] = new HyperparameterValue(numbers[at], numbers[at + 1], numbers[at + 2]);
+                snapshot[Specs[h].Name] = new HyperparameterValue(mean, min, max, perTensor);
             }
-            var (mean, min, max) = (numbers[at], numbers[at + 1], numbers[at + 2]);
-            at += 3;
-            var perTensor = new Dictionary<string, HyperparameterValue>();
-            for (var k = 0; k < WeightCount; k++, at += 3)
-                perTensor[weightNames[k]] = new HyperparameterValue(numbers[at], numbers[at + 1], numbers[at + 2]);
-            snapshot[Specs[h].Name] = new HyperparameterValue(mean, min, max, perTensor);
+            snapshots[m] = snapshot;
         }
-        return snapshot;
+        return snapshots;
     }
+
+    static Tensor Summary(Tensor rows) => torch.stack([rows.mean([1]), rows.amin([1]), rows.amax([1])], 1);
 
     public void Dispose()
     {

@@ -35,7 +35,7 @@ internal sealed record DiffThroughOptMethod(int StepsPerBlock, int UnrolledSteps
             using var scope = torch.NewDisposeScope();
             var step = learner.UnrolledSteps(Enumerable.Range(0, method.UnrolledSteps).Select(_ => nextBatch()).ToList(), validation, tuned);
             var (norm, skipped) = HyperStep.Apply(_adam, learner, tuned, step.Leaves, step.Hypergradient);
-            var validationLoss = step.ValidationLoss.to(ScalarType.Float64).item<double>();
+            var validationLoss = step.ValidationLoss.to(ScalarType.Float64).cpu().data<double>().ToArray();
             return new BlockOutcome(step.TrainLosses.MoveToOuterDisposeScope(), validationLoss, norm, skipped);
         }
 

@@ -16,7 +16,7 @@ internal sealed record FixedMethod(int StepsPerBlock) : Method
     sealed class Tuner : IBlockTuner
     {
         public BlockOutcome FinishBlock(Learner learner, Func<Split> nextBatch, Split validation) =>
-            new(learner.UntrackedStep(nextBatch()), null, null, false);
+            new(learner.UntrackedStep(nextBatch()));
 
         public void Save(Checkpoint checkpoint) { }
 

@@ -15,20 +15,31 @@ internal static class HyperStep
 
     /// <summary>
     /// An Adam step on the tuned raw values with <paramref name="hypergradient"/> and the clamps,
-    /// unless the hypergradient is not finite (then nothing changes and the step counts as skipped).
-    /// Returns the hypergradient's norm and whether the step was skipped.
+    /// for each member whose hypergradient is finite (for the others nothing changes and the step
+    /// counts as skipped); a frozen member of a population changes no more. Returns each member's
+    /// hypergradient norm and whether its step was skipped.
     /// </summary>
-    public static (double Norm, bool Skipped) Apply(HyperAdam adam, Learner learner, IReadOnlyList<int> tuned, IReadOnlyList<Tensor> leaves, IReadOnlyList<Tensor> hypergradient)
+    public static (double[] Norms, bool[] Skipped) Apply(HyperAdam adam, Learner learner, IReadOnlyList<int> tuned, IReadOnlyList<Tensor> leaves, IReadOnlyList<Tensor> hypergradient)
     {
-        var squares = hypergradient.Select(g => g.square().sum().to(ScalarType.Float64)).ToArray();
-        var norm = squares.Length == 0 ? 0.0 : Math.Sqrt(torch.stack(squares).sum().item<double>());
-        var skipped = !double.IsFinite(norm);
-        if (!skipped)
+        var members = learner.Members;
+        double[] norms;
+        if (hypergradient.Count == 0) norms = new double[members];
+        else
         {
-            adam.Step(leaves, hypergradient);
-            foreach (var h in tuned) learner.Hyperparameters.Clamp(h);
+            // Row i of every raw tensor is member i's (a single run has one member and no such dimension).
+            var squares = hypergradient.Select(g => g.square().reshape(members, -1).sum([1]).to(ScalarType.Float64)).ToArray();
+            norms = torch.stack(squares).sum([0]).sqrt().cpu().data<double>().ToArray();
         }
+        var skipped = norms.Select(n => !double.IsFinite(n)).ToArray();
+        if (learner.Hyperparameters.Members is null)
+        {
+            if (!skipped[0]) adam.Step(leaves, hypergradient);
+        }
+        else
+            adam.Step(leaves, hypergradient, norms.Select((n, i) => !skipped[i] && learner.Alive[i]).ToArray());
+        if (skipped.Any(s => !s))
+            foreach (var h in tuned) learner.Hyperparameters.Clamp(h);
         learner.BeginBlock();
-        return (norm, skipped);
+        return (norms, skipped);
     }
 }

@@ -35,9 +35,19 @@ internal sealed record HypergradientDescentMethod(double HyperLearningRate = 0.0
             if (_previous is not null)
             {
                 using var scope = torch.NewDisposeScope();
-                var h = GradientAlignment.Hypergradient(gradients, _previous);
+                var h = GradientAlignment.Hypergradient(gradients, _previous, learner.Hyperparameters.Members);
                 using (torch.no_grad())
-                    foreach (var raw in learner.Hyperparameters.Raw(learningRate)) raw.sub_(h.to(raw.dtype) * method.HyperLearningRate);
+                    foreach (var raw in learner.Hyperparameters.Raw(learningRate))
+                    {
+                        var change = h.to(raw.dtype) * method.HyperLearningRate;
+                        if (learner.Hyperparameters.Members is { } n)
+                        {
+                            // Per member; a frozen member of a population keeps its value.
+                            var shape = learner.Hyperparameters.MemberShape((int)raw.dim());
+                            change = torch.where(torch.tensor(learner.Alive, device: raw.device).reshape(shape), change.reshape(shape), torch.zeros_like(change).reshape(shape));
+                        }
+                        raw.sub_(change);
+                    }
                 learner.Hyperparameters.Clamp(learningRate);
                 learner.BeginBlock();
                 _lastHypergradient?.Dispose();
@@ -50,7 +60,7 @@ internal sealed record HypergradientDescentMethod(double HyperLearningRate = 0.0
         /// <summary>h of the last update, or null before the second step (read by tests; it stays on the device until then).</summary>
         internal double? LastHypergradientValue => _lastHypergradient?.to(ScalarType.Float64).item<double>();
 
-        public BlockOutcome FinishBlock(Learner learner, Func<Split> nextBatch, Split validation) => new(Step(learner, nextBatch()), null, null, false);
+        public BlockOutcome FinishBlock(Learner learner, Func<Split> nextBatch, Split validation) => new(Step(learner, nextBatch()));
 
         void Keep(Tensor[] gradients)
         {

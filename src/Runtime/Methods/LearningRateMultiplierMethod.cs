@@ -11,24 +11,32 @@ internal sealed record LearningRateMultiplierMethod(double Factor, int StepsPerB
 
     public override int StepsPerBlock { get; } = StepsPerBlock;
 
-    internal override IBlockTuner Start(Learner learner)
+    /// <summary>Members of a population may differ in their factor (the paper draws it per seed).</summary>
+    internal override string PopulationKey => Describe(this with { Factor = 1 });
+
+    internal override IBlockTuner Start(Learner learner) => Start(learner, Enumerable.Repeat(Factor, learner.Members).ToArray());
+
+    /// <summary>The tuner for a population whose member i multiplies by <paramref name="factors"/>[i].</summary>
+    internal IBlockTuner Start(Learner learner, double[] factors)
     {
         if (StepsPerBlock < 1) throw new TrainTuneException($"LearningRateMultiplier: the block length must be at least 1, not {StepsPerBlock}.");
-        if (!(Factor > 0) || !double.IsFinite(Factor)) throw new TrainTuneException($"LearningRateMultiplier: the factor must be a positive number, not {Factor}.");
+        foreach (var factor in factors)
+            if (!(factor > 0) || !double.IsFinite(factor)) throw new TrainTuneException($"LearningRateMultiplier: the factor must be a positive number, not {factor}.");
         var h = learner.Hyperparameters.IndexOf(LearningRate);
         if (h < 0)
             throw new TrainTuneException($"LearningRateMultiplier needs a hyperparameter named '{LearningRate}', but the rule {learner.Rule.GetType().Name} has {string.Join(", ", learner.Rule.Hyperparameters.Select(s => s.Name))}.");
-        return new Tuner(this, h);
+        return new Tuner(factors, h);
     }
 
-    sealed class Tuner(LearningRateMultiplierMethod method, int learningRate) : IBlockTuner
+    sealed class Tuner(double[] factors, int learningRate) : IBlockTuner
     {
         public BlockOutcome FinishBlock(Learner learner, Func<Split> nextBatch, Split validation)
         {
             var loss = learner.UntrackedStep(nextBatch());
-            learner.Hyperparameters.Scale(learningRate, method.Factor);
+            // A frozen member of a population keeps its learning rate.
+            learner.Hyperparameters.Scale(learningRate, factors.Select((f, i) => learner.Alive[i] ? f : 1).ToArray());
             learner.BeginBlock();
-            return new BlockOutcome(loss, null, null, false);
+            return new BlockOutcome(loss);
         }
 
         public void Save(Checkpoint checkpoint) { }

@@ -14,6 +14,13 @@ public abstract record Method
 
     internal abstract IBlockTuner Start(Learner learner);
 
+    /// <summary>What members of one population must share: the method with any per-member parameter left out.</summary>
+    internal virtual string PopulationKey => Describe(this);
+
+    /// <summary>The method's parameters as text, compared by value (lists included).</summary>
+    private protected static string Describe(Method method) =>
+        method.Name + System.Text.Json.JsonSerializer.Serialize(method, method.GetType(), Hosting.ProtocolJson.Options);
+
     /// <summary>Hyperparameters stay at their initial values; blocks of <paramref name="stepsPerBlock"/> steps set the record's granularity.</summary>
     public static Method Fixed(int stepsPerBlock = 10) => new FixedMethod(stepsPerBlock);
 
@@ -48,7 +55,7 @@ public abstract record Method
 /// <summary>Finishes each block of weight steps for one run.</summary>
 internal interface IBlockTuner : IDisposable
 {
-    /// <summary>One of the block's other weight steps (every step of a short last block); plain by default.</summary>
+    /// <summary>One of the block's other weight steps (every step of a short last block); plain by default. Returns the training loss per member.</summary>
     TorchSharp.torch.Tensor Step(Learner learner, Split batch) => learner.UntrackedStep(batch);
 
     /// <summary>Weight steps at the end of each full block that <see cref="FinishBlock"/> takes itself.</summary>
@@ -67,5 +74,8 @@ internal interface IBlockTuner : IDisposable
     void Load(Checkpoint checkpoint);
 }
 
-/// <summary>The last step of a block: its training loss, and what tuning did.</summary>
-internal sealed record BlockOutcome(TorchSharp.torch.Tensor TrainLoss, double? ValidationLoss, double? HypergradientNorm, bool HyperstepSkipped);
+/// <summary>
+/// The end of a block: the training losses of the steps it took ([members], or [steps, members]),
+/// and what tuning did for each member (null where it does not tune).
+/// </summary>
+internal sealed record BlockOutcome(TorchSharp.torch.Tensor TrainLoss, double[]? ValidationLoss = null, double[]? HypergradientNorm = null, bool[]? HyperstepSkipped = null);

@@ -29,7 +29,7 @@ internal sealed record OnePassMethod(int StepsPerBlock, int NeumannTerms, double
             using var scope = torch.NewDisposeScope();
             var step = learner.TrackedStep(nextBatch(), validation, method.NeumannTerms, tuned);
             var (norm, skipped) = HyperStep.Apply(_adam, learner, tuned, step.Leaves, step.Hypergradient);
-            var validationLoss = step.ValidationLoss.to(ScalarType.Float64).item<double>();
+            var validationLoss = step.ValidationLoss.to(ScalarType.Float64).cpu().data<double>().ToArray();
             return new BlockOutcome(step.TrainLoss.MoveToOuterDisposeScope(), validationLoss, norm, skipped);
         }
 

@@ -3,11 +3,17 @@ using static TorchSharp.torch;
 
 namespace TrainTune;
 
+/// <summary>Where a run's batches come from: one run's sampler, or a population's stacked samplers.</summary>
+internal interface IBatchSource : IDisposable
+{
+    Split Next();
+}
+
 /// <summary>
 /// Draws batches from a split: the whole split when the batch size is null or covers it,
 /// otherwise batches of a fresh seeded permutation per epoch (an incomplete tail is dropped).
 /// </summary>
-internal sealed class BatchSampler(Split split, int? batchSize, long seed) : IDisposable
+internal sealed class BatchSampler(Split split, int? batchSize, long seed) : IBatchSource
 {
     readonly Generator _generator = new((ulong)seed, torch.CPU);
     Tensor? _order;
@@ -19,6 +25,13 @@ internal sealed class BatchSampler(Split split, int? batchSize, long seed) : IDi
     public Split Next()
     {
         if (FullBatch) return split;
+        var indices = NextIndices();
+        return new Split(split.Inputs.index_select(0, indices), split.Targets.index_select(0, indices));
+    }
+
+    /// <summary>The rows of the next batch (not for a full batch).</summary>
+    public Tensor NextIndices()
+    {
         var size = batchSize!.Value;
         if (_order is null || _position + size > split.Rows)
         {
@@ -28,7 +41,7 @@ internal sealed class BatchSampler(Split split, int? batchSize, long seed) : IDi
         }
         var indices = _order.narrow(0, _position, size);
         _position += size;
-        return new Split(split.Inputs.index_select(0, indices), split.Targets.index_select(0, indices));
+        return indices;
     }
 
     internal void Save(Checkpoint checkpoint, string name)

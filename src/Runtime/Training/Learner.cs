@@ -22,15 +22,17 @@ internal sealed class Learner : IDisposable
     Tensor[][]? _blockValues;
     readonly Func<Module<Tensor, Tensor>>? _copyFactory;
     readonly List<Module<Tensor, Tensor>> _copies = [];
+    readonly PopulationLoss? _memberLoss;
 
     /// <param name="model">The model to train; its parameters are the weights.</param>
     /// <param name="shadow">A second instance of the same model (same parameter names and shapes).</param>
     /// <param name="initialValues">Initial values that replace the specs' defaults, by name.</param>
     /// <param name="perWeight">Hyperparameters to hold one value per weight whatever their spec says.</param>
     /// <param name="copyFactory">Builds further instances of the model (same dtype and device), for methods that unroll several steps.</param>
+    /// <param name="memberInitialValues">For a population (a <see cref="PopulationModel"/>): each member's initial values; <paramref name="initialValues"/> is then unused.</param>
     public Learner(Module<Tensor, Tensor> model, Module<Tensor, Tensor> shadow, IWeightUpdate rule, Loss loss,
         IReadOnlyDictionary<string, double>? initialValues = null, IReadOnlyCollection<string>? perWeight = null,
-        Func<Module<Tensor, Tensor>>? copyFactory = null)
+        Func<Module<Tensor, Tensor>>? copyFactory = null, IReadOnlyList<IReadOnlyDictionary<string, double>?>? memberInitialValues = null)
     {
         _copyFactory = copyFactory;
         _model = model;
@@ -40,7 +42,7 @@ internal sealed class Learner : IDisposable
         var named = model.named_parameters().ToArray();
         if (named.Length == 0)
             throw new TrainTuneException($"The model {model.GetType().Name} has no parameters: register its layers as fields (or with register_module) so that there is something to train.");
-        WeightNames = named.Select(p => p.name).ToArray();
+        WeightNames = model is PopulationModel population ? population.WeightNames : named.Select(p => p.name).ToArray();
         _weights = named.Select(p => p.parameter).ToArray();
         var shadowNamed = shadow.named_parameters().ToArray();
         if (!shadowNamed.Select(p => (p.name, string.Join(",", p.parameter.shape))).SequenceEqual(named.Select(p => (p.name, string.Join(",", p.parameter.shape)))))
@@ -51,12 +53,6 @@ internal sealed class Learner : IDisposable
         var specs = rule.Hyperparameters.ToList();
         _ruleHyperparameterCount = specs.Count;
         if (model is ITunableModel tunable) specs.AddRange(tunable.Hyperparameters);
-        if (initialValues is not null)
-        {
-            foreach (var name in initialValues.Keys.Where(n => specs.All(s => s.Name != n)))
-                throw new TrainTuneException($"No hyperparameter is named '{name}'; the run has {string.Join(", ", specs.Select(s => s.Name))}.");
-            specs = specs.Select(s => initialValues.TryGetValue(s.Name, out var v) ? s.WithInitial(v) : s).ToList();
-        }
         if (perWeight is not null)
         {
             foreach (var name in perWeight.Where(n => specs.Take(_ruleHyperparameterCount).All(s => s.Name != n)))
@@ -64,12 +60,39 @@ internal sealed class Learner : IDisposable
             specs = specs.Select((s, h) => h < _ruleHyperparameterCount && perWeight.Contains(s.Name) ? s with { PerWeight = true } : s).ToList();
         }
         var first = _weights[0];
-        Hyperparameters = new HyperparameterSet(specs, _weights.Select(w => w.shape).ToArray(), first.dtype, first.device);
+        var shapes = _weights.Select(w => w.shape).ToArray();
+        if (model is PopulationModel members)
+        {
+            if (memberInitialValues is null || memberInitialValues.Count != members.Members)
+                throw new ArgumentException("A population needs one set of initial values per member.", nameof(memberInitialValues));
+            _memberLoss = new PopulationLoss(loss, members.Members);
+            Hyperparameters = new HyperparameterSet(memberInitialValues.Select(values => WithInitial(specs, values)).ToArray(), shapes, first.dtype, first.device);
+        }
+        else
+            Hyperparameters = new HyperparameterSet(WithInitial(specs, initialValues), shapes, first.dtype, first.device);
+        Alive = Enumerable.Repeat(true, Members).ToArray();
         _model.train();
         _shadow.eval();
     }
 
+    static IReadOnlyList<HyperparameterSpec> WithInitial(List<HyperparameterSpec> specs, IReadOnlyDictionary<string, double>? initialValues)
+    {
+        if (initialValues is null) return specs;
+        foreach (var name in initialValues.Keys.Where(n => specs.All(s => s.Name != n)))
+            throw new TrainTuneException($"No hyperparameter is named '{name}'; the run has {string.Join(", ", specs.Select(s => s.Name))}.");
+        return specs.Select(s => initialValues.TryGetValue(s.Name, out var v) ? s.WithInitial(v) : s).ToList();
+    }
+
     public IWeightUpdate Rule { get; }
+
+    /// <summary>Members trained together: the population's size, 1 for a single run.</summary>
+    public int Members => Hyperparameters.Members ?? 1;
+
+    /// <summary>
+    /// Whether each member still trains (all true for a single run). A population member that
+    /// diverged is frozen: the tuners leave its hyperparameters alone from then on.
+    /// </summary>
+    public bool[] Alive { get; }
 
     public Loss Loss { get; }
 
@@ -102,12 +125,12 @@ internal sealed class Learner : IDisposable
         var values = _blockValues!;
         SetModelHyperparameters(_model, values);
         var loss = TrainingLoss(batch);
-        var grads = torch.autograd.grad([loss], _weights).ToArray();
+        var grads = torch.autograd.grad([Total(loss)], _weights).ToArray();
         var state = CopyState();
         Rule.Apply(_weights, grads, RuleValues(values), state);
         KeepState(state);
         gradients = grads;
-        return loss.detach();
+        return PerMember(loss.detach());
     }
 
     /// <summary>
@@ -124,7 +147,7 @@ internal sealed class Learner : IDisposable
         var values = Hyperparameters.Values();
         SetModelHyperparameters(_model, values);
         var trainLoss = TrainingLoss(batch);
-        var grads = torch.autograd.grad([trainLoss], _weights, retain_graph: true, create_graph: true).ToArray();
+        var grads = torch.autograd.grad([Total(trainLoss)], _weights, retain_graph: true, create_graph: true).ToArray();
 
         var states = CopyState();
         var u = Rule.Updates(_weights, grads, RuleValues(values), states);
@@ -142,7 +165,7 @@ internal sealed class Learner : IDisposable
             for (var k = 0; k < _weights.Length; k++) _weights[k].copy_(_shadowWeights[k]);
         }
         KeepState(states.Select(perWeight => perWeight.Select(s => s?.detach()).ToArray()).ToArray());
-        return new TrackedStepResult(trainLoss.detach(), validationLoss.detach(), leaves, hypergradient.Select(h => h.detach()).ToArray());
+        return new TrackedStepResult(PerMember(trainLoss.detach()), PerMember(validationLoss.detach()), leaves, hypergradient.Select(h => h.detach()).ToArray());
     }
 
     /// <summary>
@@ -175,10 +198,10 @@ internal sealed class Learner : IDisposable
             var stateIn = state.Select(perWeight => perWeight.Select(t => k == 0 ? t : t?.detach().requires_grad_(true)).ToArray()).ToArray();
             var stateOut = stateIn.Select(perWeight => (Tensor?[])perWeight.Clone()).ToArray();
             SetModelHyperparameters(model, values);
-            var loss = Loss.Compute(model.call(batches[k].Inputs), batches[k].Targets);
-            var grads = torch.autograd.grad([loss], weights, retain_graph: true, create_graph: true).ToArray();
+            var loss = Evaluate(model, batches[k]);
+            var grads = torch.autograd.grad([Total(loss)], weights, retain_graph: true, create_graph: true).ToArray();
             var u = Rule.Updates(weights, grads, RuleValues(values), stateOut);
-            losses.Add(loss.detach());
+            losses.Add(PerMember(loss.detach()));
             steps.Add(new(weights, stateIn, u, stateOut));
             current = weights.Zip(u, (w, update) => (w - update).detach()).ToArray();
             state = stateOut;
@@ -190,7 +213,7 @@ internal sealed class Learner : IDisposable
         using (torch.no_grad())
             for (var j = 0; j < _weights.Length; j++) _weights[j].copy_(current[j]);
         KeepState(state.Select(perWeight => perWeight.Select(t => t?.detach()).ToArray()).ToArray());
-        return new UnrolledStepResult(torch.stack(losses), validationLoss.detach(), leaves, hypergradient.Select(h => h.detach()).ToArray());
+        return new UnrolledStepResult(torch.stack(losses), PerMember(validationLoss.detach()), leaves, hypergradient.Select(h => h.detach()).ToArray());
     }
 
     /// <summary>
@@ -209,14 +232,18 @@ internal sealed class Learner : IDisposable
         SetModelHyperparameters(_shadow, values);
         var loss = Evaluate(_shadow, validation);
         var directInputs = _model is ITunableModel ? leaves : [];
-        var grads = torch.autograd.grad([loss], [.. _shadowWeights, .. directInputs], allow_unused: true);
+        var grads = torch.autograd.grad([Total(loss)], [.. _shadowWeights, .. directInputs], allow_unused: true);
         var weightGradients = grads.Take(_weights.Length).Select((g, k) => Gradients.OrZeros(g, _weights[k])).ToArray();
         var direct = leaves.Select((leaf, j) => directInputs.Length > 0 ? Gradients.OrZeros(grads[_weights.Length + j], leaf) : torch.zeros_like(leaf)).ToArray();
         return (loss, weightGradients, direct);
     }
 
-    /// <summary>The loss of the model on <paramref name="split"/>, in evaluation mode, without a graph.</summary>
-    public double EvaluateLoss(Split split, long chunkRows = 8192)
+    /// <summary>
+    /// Each member's loss on <paramref name="split"/> (one for a single run), in evaluation mode,
+    /// without a graph. A population evaluates every member on the split's rows, or with
+    /// <paramref name="stacked"/> each member on its own rows of a stacked batch [N, B, …].
+    /// </summary>
+    public double[] EvaluateLoss(Split split, bool stacked = false, long chunkRows = 8192)
     {
         using var scope = torch.NewDisposeScope();
         using var _ = torch.no_grad();
@@ -224,14 +251,21 @@ internal sealed class Learner : IDisposable
         try
         {
             SetModelHyperparameters(_model, _blockValues ?? Hyperparameters.Values());
-            double total = 0;
-            for (long start = 0; start < split.Rows; start += chunkRows)
+            // A population evaluates every member on the same rows: fewer rows per chunk.
+            chunkRows = Math.Max(1, chunkRows / Members);
+            var rowDimension = stacked ? 1 : 0;
+            var rows = split.Inputs.shape[rowDimension];
+            var total = torch.zeros(Members, dtype: ScalarType.Float64);
+            for (long start = 0; start < rows; start += chunkRows)
             {
-                var length = Math.Min(chunkRows, split.Rows - start);
-                var chunk = new Split(split.Inputs.narrow(0, start, length), split.Targets.narrow(0, start, length));
-                total += Evaluate(_model, chunk).to(ScalarType.Float64).item<double>() * length;
+                using var chunkScope = torch.NewDisposeScope();
+                var length = Math.Min(chunkRows, rows - start);
+                var chunk = new Split(split.Inputs.narrow(rowDimension, start, length), split.Targets.narrow(rowDimension, start, length));
+                if (_memberLoss is not null && !stacked)
+                    chunk = new Split(PopulationBatches.Expand(chunk.Inputs, Members), PopulationBatches.Expand(chunk.Targets, Members));
+                total.add_(PerMember(Evaluate(_model, chunk)).to(ScalarType.Float64).cpu() * length);
             }
-            return total / split.Rows;
+            return (total / rows).data<double>().ToArray();
         }
         finally
         {
@@ -250,6 +284,8 @@ internal sealed class Learner : IDisposable
         var rows = Math.Min(2, split.Rows);
         var inputs = split.Inputs.narrow(0, 0, rows);
         var targets = split.Targets.narrow(0, 0, rows);
+        if (_memberLoss is not null)
+            (inputs, targets) = (PopulationBatches.Expand(inputs, Members), PopulationBatches.Expand(targets, Members));
         SetModelHyperparameters(_model, Hyperparameters.Values());
         Tensor output;
         try
@@ -260,18 +296,18 @@ internal sealed class Learner : IDisposable
         {
             throw new TrainTuneException($"The model cannot take inputs of shape {TrainingData.Shape(split.Inputs)} (tried the first {rows} rows): {FirstLine(e.Message)}. Check the model's input size against the data.", e);
         }
-        if (Loss.ShapeProblem(output, targets) is { } problem)
+        if ((_memberLoss is null ? Loss.ShapeProblem(output, targets) : _memberLoss.ShapeProblem(output, targets)) is { } problem)
             throw new TrainTuneException($"The loss {Loss.Name} does not fit the model's output: {problem}.");
         Tensor loss;
         try
         {
-            loss = Loss.Compute(output, targets);
+            loss = _memberLoss is null ? Loss.Compute(output, targets) : _memberLoss.Compute(output, targets);
         }
         catch (Exception e) when (e is System.Runtime.InteropServices.ExternalException or ArgumentException)
         {
             throw new TrainTuneException($"The loss {Loss.Name} failed on the model's output {TrainingData.Shape(output)} and targets {TrainingData.Shape(targets)}: {FirstLine(e.Message)}.", e);
         }
-        if (loss.numel() != 1)
+        if (loss.numel() != (_memberLoss is null ? 1 : Members))
             throw new TrainTuneException($"The loss {Loss.Name} returned a tensor of shape {TrainingData.Shape(loss)}; a loss must return a scalar (reduce it with mean() or sum()).");
     }
 
@@ -280,12 +316,20 @@ internal sealed class Learner : IDisposable
     Tensor TrainingLoss(Split batch)
     {
         var loss = Evaluate(_model, batch);
-        if (loss.numel() != 1)
+        if (loss.numel() != (_memberLoss is null ? 1 : Members))
             throw new TrainTuneException($"The loss {Loss.Name} returned a tensor of shape {TrainingData.Shape(loss)}; a loss must return a scalar.");
         return loss;
     }
 
-    Tensor Evaluate(Module<Tensor, Tensor> model, Split batch) => Loss.Compute(model.call(batch.Inputs), batch.Targets);
+    /// <summary>The loss: a scalar for a single run, one per member [N] for a population.</summary>
+    Tensor Evaluate(Module<Tensor, Tensor> model, Split batch) =>
+        _memberLoss is null ? Loss.Compute(model.call(batch.Inputs), batch.Targets) : _memberLoss.Compute(model.call(batch.Inputs), batch.Targets);
+
+    /// <summary>What to differentiate: the loss, or the sum of the members' losses (each member's gradient is its own loss's).</summary>
+    static Tensor Total(Tensor loss) => loss.dim() == 0 ? loss : loss.sum();
+
+    /// <summary>The loss as one value per member, [M].</summary>
+    static Tensor PerMember(Tensor loss) => loss.reshape(-1);
 
     void SetModelHyperparameters(Module<Tensor, Tensor> model, Tensor[][] values)
     {
@@ -387,8 +431,8 @@ internal sealed class Learner : IDisposable
     }
 }
 
-/// <summary>What an unrolled block gives: one training loss per step, L_V and dL_V/dx for each tuned raw tensor.</summary>
+/// <summary>What an unrolled block gives: training losses [steps, members], L_V per member and dL_V/dx for each tuned raw tensor.</summary>
 internal sealed record UnrolledStepResult(Tensor TrainLosses, Tensor ValidationLoss, IReadOnlyList<Tensor> Leaves, IReadOnlyList<Tensor> Hypergradient);
 
-/// <summary>What a tracked step gives: the losses and dL_V/dx for each tuned raw tensor.</summary>
+/// <summary>What a tracked step gives: the losses per member and dL_V/dx for each tuned raw tensor.</summary>
 internal sealed record TrackedStepResult(Tensor TrainLoss, Tensor ValidationLoss, IReadOnlyList<Tensor> Leaves, IReadOnlyList<Tensor> Hypergradient);

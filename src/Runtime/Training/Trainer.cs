@@ -9,37 +9,52 @@ namespace TrainTune;
 /// <summary>
 /// The training loop: blocks of T weight steps, the method's tuner finishing each block,
 /// divergence detection, records, checkpoints. Every step runs in its own dispose scope, so
-/// memory stays flat however long the run.
+/// memory stays flat however long the run. The same loop trains a population: its members'
+/// weights stacked into one model, each member with its own record, divergence and result.
 /// </summary>
-internal sealed class Trainer(TuningRun run)
+internal sealed class Trainer
 {
     static readonly Lock SeedGate = new();
 
-    /// <summary>What a run has done so far: restored from a checkpoint or started afresh.</summary>
+    /// <summary>What every member shares (a population's first member; the run itself otherwise).</summary>
+    readonly TuningRun run;
+    readonly IReadOnlyList<TuningRun> _members;
+    readonly bool _population;
+
+    public Trainer(TuningRun run) => (this.run, _members) = (run, [run]);
+
+    Trainer(IReadOnlyList<TuningRun> members) => (run, _members, _population) = (members[0], members, true);
+
+    /// <summary>Trains <paramref name="members"/> as one population; see <see cref="TuningRun.RunPopulation"/>.</summary>
+    public static IReadOnlyList<RunResult> RunPopulation(IReadOnlyList<TuningRun> members)
+    {
+        PopulationCheck.Members(members);
+        return new Trainer(members).RunAll();
+    }
+
+    /// <summary>What one member has done so far: restored from a checkpoint or started afresh.</summary>
     sealed class Progress
     {
         public int Done, Skipped;
+        public int? DivergedAt;
         public required IReadOnlyDictionary<string, HyperparameterValue> Initial;
+        /// <summary>The hyperparameters when the member diverged.</summary>
+        public IReadOnlyDictionary<string, HyperparameterValue>? Final;
         public List<BlockRecord> History { get; } = [];
         public RunRecorder? Recorder;
     }
 
-    /// <summary>One block's outcome: its step losses and what tuning did, or the step where training diverged.</summary>
-    sealed record Block(double[] StepLosses, BlockOutcome? Outcome, Split Validation, int? DivergedAt);
+    /// <summary>One block's outcome: its step losses [step][member] and what tuning did.</summary>
+    sealed record Block(double[][] StepLosses, BlockOutcome? Outcome, Split Validation);
 
-    public RunResult Run()
+    public RunResult Run() => RunAll()[0];
+
+    IReadOnlyList<RunResult> RunAll()
     {
         Validate();
         var device = run.ResolveDevice();
         var stopwatch = Stopwatch.StartNew();
-        nn.Module<Tensor, Tensor> model, shadow;
-        lock (SeedGate)
-        {
-            // libtorch's generator is process-wide: seed and build without another run in between.
-            torch.manual_seed(run.Seed);
-            model = Build(device);
-            shadow = Build(device);
-        }
+        var (model, shadow, copies) = BuildModels(device);
         using var ownedModel = model;
         using var ownedShadow = shadow;
         var data = MoveData(run.Data!, device);
@@ -49,38 +64,98 @@ internal sealed class Trainer(TuningRun run)
             run.Threads, run.CoreShare ?? ThreadPolicy.AvailableCores,
             run.CoreShare is { } share ? $"{share} of the process's {ThreadPolicy.AvailableCores} cores for this run" : null));
 
-        using var learner = new Learner(model, shadow, run.Rule, run.Loss, run.InitialValues, run.PerWeight, () => Build(device));
+        using var learner = new Learner(model, shadow, run.Rule, run.Loss, run.InitialValues, run.PerWeight, copies,
+            _population ? _members.Select(m => m.InitialValues).ToArray() : null);
         learner.Probe(data.Train);
         learner.Probe(data.Validation);
-        using var tuner = run.Method.Start(learner);
-        using var trainBatches = new BatchSampler(data.Train, run.BatchSize, run.Seed);
-        using var validationBatches = new BatchSampler(data.Validation, run.ValidationBatchSize, run.Seed + 1);
+        using var tuner = run.Method is LearningRateMultiplierMethod multiplier && _population
+            ? multiplier.Start(learner, _members.Select(m => ((LearningRateMultiplierMethod)m.Method).Factor).ToArray())
+            : run.Method.Start(learner);
+        var seeds = _members.Select(m => m.Seed).ToArray();
+        using IBatchSource trainBatches = _population ? new PopulationBatches(data.Train, run.BatchSize, seeds) : new BatchSampler(data.Train, run.BatchSize, run.Seed);
+        using IBatchSource validationBatches = _population
+            ? new PopulationBatches(data.Validation, run.ValidationBatchSize, seeds.Select(s => s + 1).ToArray())
+            : new BatchSampler(data.Validation, run.ValidationBatchSize, run.Seed + 1);
 
         var progress = StartOrResume(learner, tuner, trainBatches, validationBatches, device, threads);
-        using var _ = progress.Recorder;
-        var setupSeconds = stopwatch.Elapsed.TotalSeconds;
-        var blocksThisProcess = 0;
-        int? divergedAt = null;
-        learner.BeginBlock();
-        while (progress.Done < run.Steps && divergedAt is null)
+        try
         {
-            var length = Math.Min(run.Method.StepsPerBlock, run.Steps - progress.Done);
-            using var scope = torch.NewDisposeScope();
-            var block = RunBlock(learner, tuner, trainBatches, validationBatches, progress.Done, length);
-            if (block.DivergedAt is { } step)
+            var setupSeconds = stopwatch.Elapsed.TotalSeconds;
+            var blocksThisProcess = 0;
+            var done = progress[0].Done;
+            learner.BeginBlock();
+            while (done < run.Steps && progress.Any(p => p.DivergedAt is null))
             {
-                divergedAt = progress.Done = step;
-                progress.Recorder?.Write(RecordFile.Diverged, new { Step = step, Note = $"diverged at step {step}", TrainLoss = block.StepLosses[^1] });
-                break;
+                var length = Math.Min(run.Method.StepsPerBlock, run.Steps - done);
+                using var scope = torch.NewDisposeScope();
+                var block = RunBlock(learner, tuner, trainBatches, validationBatches, done, length);
+                var diverged = Diverged(progress, block, done);
+                // A single run stops where it diverged; a population freezes that member and goes on.
+                if (!_population && diverged.Count > 0) break;
+                done += length;
+                Record(progress, learner, block, stopwatch.Elapsed, done, diverged);
+                blocksThisProcess++;
+                if (run.CheckpointPath is not null && length == run.Method.StepsPerBlock && (done / length) % run.CheckpointEveryBlocks == 0 && done < run.Steps)
+                    SaveCheckpoint(progress[0], learner, tuner, (BatchSampler)trainBatches, (BatchSampler)validationBatches);
+                if (blocksThisProcess == run.StopAfterBlocks) return [Interrupted(progress[0], stopwatch)];
             }
-            progress.Done += length;
-            Record(progress, learner, block, stopwatch.Elapsed);
-            blocksThisProcess++;
-            if (run.CheckpointPath is not null && length == run.Method.StepsPerBlock && (progress.Done / length) % run.CheckpointEveryBlocks == 0 && progress.Done < run.Steps)
-                SaveCheckpoint(progress, learner, tuner, trainBatches, validationBatches);
-            if (blocksThisProcess == run.StopAfterBlocks) return Interrupted(progress, stopwatch);
+            return Finish(progress, learner, data, threads, stopwatch, setupSeconds);
         }
-        return Finish(progress, learner, data, divergedAt, threads, stopwatch, setupSeconds);
+        finally
+        {
+            foreach (var member in progress) member.Recorder?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// The members (still training) whose loss stopped being finite in <paramref name="block"/>:
+    /// each is recorded as diverged at its first such step and frozen.
+    /// </summary>
+    List<int> Diverged(Progress[] progress, Block block, int done)
+    {
+        var diverged = new List<int>();
+        for (var m = 0; m < progress.Length; m++)
+        {
+            if (progress[m].DivergedAt is not null) continue;
+            var firstBad = Array.FindIndex(block.StepLosses, losses => !double.IsFinite(losses[m]));
+            if (firstBad < 0) continue;
+            var step = done + firstBad + 1;
+            progress[m].DivergedAt = progress[m].Done = step;
+            progress[m].Recorder?.Write(RecordFile.Diverged, new { Step = step, Note = $"diverged at step {step}", TrainLoss = block.StepLosses[firstBad][m] });
+            diverged.Add(m);
+        }
+        return diverged;
+    }
+
+    /// <summary>The model, its shadow and a maker of further copies: the run's own, or the members' stacked.</summary>
+    (nn.Module<Tensor, Tensor> Model, nn.Module<Tensor, Tensor> Shadow, Func<nn.Module<Tensor, Tensor>> Copies) BuildModels(Device device)
+    {
+        lock (SeedGate)
+        {
+            // libtorch's generator is process-wide: seed and build without another run in between.
+            if (!_population)
+            {
+                torch.manual_seed(run.Seed);
+                var model = Build(device);
+                return (model, Build(device), () => Build(device));
+            }
+            var members = new List<nn.Module<Tensor, Tensor>>();
+            try
+            {
+                foreach (var member in _members)
+                {
+                    // Each member's weights are those a single run with its seed starts from.
+                    torch.manual_seed(member.Seed);
+                    members.Add(Build(device));
+                }
+                var stacked = PopulationModel.Stack(members);
+                return (stacked, stacked.Copy(), stacked.Copy);
+            }
+            finally
+            {
+                foreach (var member in members) member.Dispose();
+            }
+        }
     }
 
     void Validate()
@@ -94,31 +169,35 @@ internal sealed class Trainer(TuningRun run)
         if (run.CheckpointEveryBlocks < 1) throw new TrainTuneException($"Checkpoints need at least one block between them, not {run.CheckpointEveryBlocks}.");
     }
 
-    /// <summary>Restores the loop from the run's checkpoint when resuming from one, or starts it and its record afresh.</summary>
-    Progress StartOrResume(Learner learner, IBlockTuner tuner, BatchSampler trainBatches, BatchSampler validationBatches, Device device, ThreadChoice threads)
+    /// <summary>Restores the loop from the run's checkpoint when resuming from one, or starts it and its records afresh.</summary>
+    Progress[] StartOrResume(Learner learner, IBlockTuner tuner, IBatchSource trainBatches, IBatchSource validationBatches, Device device, ThreadChoice threads)
     {
         var resumed = run.Resume && run.CheckpointPath is not null && File.Exists(run.CheckpointPath) ? Checkpoint.Load(run.CheckpointPath) : null;
         if (resumed is null)
         {
-            var initial = learner.Hyperparameters.Snapshot(learner.WeightNames);
-            var recorder = run.RecordPath is null ? null : new RunRecorder(run.RecordPath);
-            recorder?.Write(RecordFile.Start, new
+            var initial = learner.Hyperparameters.Snapshots(learner.WeightNames);
+            return _members.Select((member, m) =>
             {
-                Method = run.Method.Name,
-                MethodOptions = (object)run.Method,
-                run.Seed,
-                run.Steps,
-                run.BatchSize,
-                run.ValidationBatchSize,
-                Device = device.ToString(),
-                Precision = run.Precision.ToString(),
-                Rule = run.Rule.GetType().Name,
-                Loss = run.Loss.Name,
-                Threads = threads,
-                Weights = learner.WeightNames,
-                Hyperparameters = HyperparameterValue.ToNumbers(initial),
-            });
-            return new Progress { Initial = initial, Recorder = recorder };
+                var recorder = member.RecordPath is null ? null : new RunRecorder(member.RecordPath);
+                recorder?.Write(RecordFile.Start, new
+                {
+                    Method = member.Method.Name,
+                    MethodOptions = (object)member.Method,
+                    member.Seed,
+                    run.Steps,
+                    run.BatchSize,
+                    run.ValidationBatchSize,
+                    Device = device.ToString(),
+                    Precision = run.Precision.ToString(),
+                    Rule = run.Rule.GetType().Name,
+                    Loss = run.Loss.Name,
+                    Threads = threads,
+                    Population = _population ? new { Members = _members.Count, Member = m } : null,
+                    Weights = learner.WeightNames,
+                    Hyperparameters = HyperparameterValue.ToNumbers(initial[m]),
+                });
+                return new Progress { Initial = initial[m], Recorder = recorder };
+            }).ToArray();
         }
 
         var saved = resumed.Progress;
@@ -126,8 +205,8 @@ internal sealed class Trainer(TuningRun run)
             throw new TrainTuneException($"The checkpoint '{run.CheckpointPath}' belongs to a {saved.Method} run with seed {saved.Seed}, not to this {run.Method.Name} run with seed {run.Seed}; delete it or run without resuming.");
         learner.Load(resumed);
         tuner.Load(resumed);
-        trainBatches.Load(resumed, "sampler/train");
-        validationBatches.Load(resumed, "sampler/validation");
+        ((BatchSampler)trainBatches).Load(resumed, "sampler/train");
+        ((BatchSampler)validationBatches).Load(resumed, "sampler/validation");
         torch.set_rng_state(resumed.Get("rng", torch.CPU)!);
         var progress = new Progress
         {
@@ -138,14 +217,14 @@ internal sealed class Trainer(TuningRun run)
         };
         progress.History.AddRange(saved.History);
         progress.Recorder?.Write(RecordFile.Resumed, new { Step = progress.Done, Checkpoint = run.CheckpointPath });
-        return progress;
+        return [progress];
     }
 
     /// <summary>
     /// One block of <paramref name="length"/> weight steps: plain steps, then (in a full block) the
     /// tuner's own; the step losses come to the host once, at the end.
     /// </summary>
-    Block RunBlock(Learner learner, IBlockTuner tuner, BatchSampler trainBatches, BatchSampler validationBatches, int done, int length)
+    Block RunBlock(Learner learner, IBlockTuner tuner, IBatchSource trainBatches, IBatchSource validationBatches, int done, int length)
     {
         var fullBlock = length == run.Method.StepsPerBlock;
         var losses = new List<Tensor>(length);
@@ -171,28 +250,44 @@ internal sealed class Trainer(TuningRun run)
         {
             throw new TrainTuneException($"libtorch failed at step {done + losses.Count + 1}: {e.Message.Split('\n')[0]}", e);
         }
-        var stepLosses = torch.cat(losses.Select(l => l.reshape(-1)).ToArray()).to(ScalarType.Float64).cpu().data<double>().ToArray();
-        var firstBad = Array.FindIndex(stepLosses, l => !double.IsFinite(l));
-        return firstBad >= 0
-            ? new Block(stepLosses[..(firstBad + 1)], outcome, validation, done + firstBad + 1)
-            : new Block(stepLosses, outcome, validation, null);
+        var members = learner.Members;
+        var flat = torch.cat(losses.Select(l => l.reshape(-1)).ToArray()).to(ScalarType.Float64).cpu().data<double>().ToArray();
+        var stepLosses = flat.Chunk(members).ToArray();
+        return new Block(stepLosses, outcome, validation);
     }
 
-    /// <summary>The block's line in the record and history, and the progress callback.</summary>
-    void Record(Progress progress, Learner learner, Block block, TimeSpan elapsed)
+    /// <summary>
+    /// The block's line in each training member's record and history, and the progress callback;
+    /// the hyperparameters of the members that diverged in it are kept as their final ones.
+    /// </summary>
+    void Record(Progress[] progress, Learner learner, Block block, TimeSpan elapsed, int done, List<int> diverged)
     {
-        if (block.Outcome?.HyperstepSkipped == true)
+        var snapshots = learner.Hyperparameters.Snapshots(learner.WeightNames);
+        foreach (var m in diverged)
         {
-            progress.Skipped++;
-            progress.Recorder?.Write(RecordFile.HyperstepSkipped, new { Step = progress.Done, Reason = "the hypergradient was not finite (NaN or Inf); the hyperparameters were left unchanged", block.Outcome.HypergradientNorm });
+            progress[m].Final = snapshots[m];
+            learner.Alive[m] = false;
         }
-        var record = new BlockRecord(progress.Done, block.StepLosses.Average(),
-            block.Outcome?.ValidationLoss ?? learner.EvaluateLoss(block.Validation),
-            learner.Hyperparameters.Snapshot(learner.WeightNames), block.Outcome?.HypergradientNorm, block.Outcome?.HyperstepSkipped ?? false);
-        progress.History.Add(record);
-        progress.Recorder?.Write(RecordFile.Block, new RecordFile.BlockLine(record.Step, record.TrainLoss, record.ValidationLoss,
-            HyperparameterValue.ToNumbers(record.Hyperparameters), record.HypergradientNorm, record.HyperstepSkipped));
-        run.Progress?.Invoke(new RunProgress(progress.Done, run.Steps, record.TrainLoss, record.ValidationLoss, record.Hyperparameters, elapsed));
+        var outcome = block.Outcome;
+        var validationLoss = outcome?.ValidationLoss ?? learner.EvaluateLoss(block.Validation, stacked: _population);
+        for (var m = 0; m < progress.Length; m++)
+        {
+            var member = progress[m];
+            if (member.DivergedAt is not null) continue;
+            member.Done = done;
+            var skipped = outcome?.HyperstepSkipped?[m] ?? false;
+            var norm = outcome?.HypergradientNorm?[m];
+            if (skipped)
+            {
+                member.Skipped++;
+                member.Recorder?.Write(RecordFile.HyperstepSkipped, new { Step = done, Reason = "the hypergradient was not finite (NaN or Inf); the hyperparameters were left unchanged", HypergradientNorm = norm });
+            }
+            var record = new BlockRecord(done, block.StepLosses.Average(losses => losses[m]), validationLoss[m], snapshots[m], norm, skipped);
+            member.History.Add(record);
+            member.Recorder?.Write(RecordFile.Block, new RecordFile.BlockLine(record.Step, record.TrainLoss, record.ValidationLoss,
+                HyperparameterValue.ToNumbers(record.Hyperparameters), record.HypergradientNorm, record.HyperstepSkipped));
+            _members[m].Progress?.Invoke(new RunProgress(done, run.Steps, record.TrainLoss, record.ValidationLoss, record.Hyperparameters, elapsed));
+        }
     }
 
     void SaveCheckpoint(Progress progress, Learner learner, IBlockTuner tuner, BatchSampler trainBatches, BatchSampler validationBatches)
@@ -209,40 +304,53 @@ internal sealed class Trainer(TuningRun run)
         checkpoint.Save(run.CheckpointPath!);
     }
 
-    /// <summary>The losses on the full splits (not after divergence), the record's last line, the result.</summary>
-    RunResult Finish(Progress progress, Learner learner, TrainingData data, int? divergedAt, ThreadChoice threads, Stopwatch stopwatch, double setupSeconds)
+    /// <summary>
+    /// Each member's losses on the full splits (not after divergence), the record's last line and
+    /// its result. A population member's seconds are its share of the population's.
+    /// </summary>
+    IReadOnlyList<RunResult> Finish(Progress[] progress, Learner learner, TrainingData data, ThreadChoice threads, Stopwatch stopwatch, double setupSeconds)
     {
         var trainingSeconds = stopwatch.Elapsed.TotalSeconds - setupSeconds;
-        var final = learner.Hyperparameters.Snapshot(learner.WeightNames);
-        double trainLoss = double.NaN, validationLoss = double.NaN;
-        double? testLoss = null;
-        if (divergedAt is null)
+        var current = learner.Hyperparameters.Snapshots(learner.WeightNames);
+        var count = progress.Length;
+        var nan = Enumerable.Repeat(double.NaN, count).ToArray();
+        var anyTrained = progress.Any(p => p.DivergedAt is null);
+        var trainLosses = anyTrained ? learner.EvaluateLoss(data.Train) : nan;
+        var validationLosses = anyTrained ? learner.EvaluateLoss(data.Validation) : nan;
+        var testLosses = anyTrained && data.Test is not null ? learner.EvaluateLoss(data.Test) : null;
+        var share = 1.0 / count;
+        var timing = new RunTiming(setupSeconds * share, trainingSeconds * share, (stopwatch.Elapsed.TotalSeconds - setupSeconds - trainingSeconds) * share);
+        var results = new RunResult[count];
+        for (var m = 0; m < count; m++)
         {
-            trainLoss = learner.EvaluateLoss(data.Train);
-            validationLoss = learner.EvaluateLoss(data.Validation);
-            testLoss = data.Test is null ? null : learner.EvaluateLoss(data.Test);
+            var member = progress[m];
+            var diverged = member.DivergedAt is not null;
+            var (trainLoss, validationLoss) = diverged ? (double.NaN, double.NaN) : (trainLosses[m], validationLosses[m]);
+            double? testLoss = diverged || testLosses is null ? null : testLosses[m];
+            var final = member.Final ?? current[m];
+            var result = new RunResult(_members[m].Method.Name, _members[m].Seed, member.Done, member.DivergedAt, trainLoss, validationLoss, testLoss,
+                member.Initial, final, member.Skipped, stopwatch.Elapsed.TotalSeconds * share, member.History)
+            {
+                Metric = new RunMetric(run.MetricName, trainLoss * run.MetricScale, validationLoss * run.MetricScale, testLoss * run.MetricScale),
+                Threads = threads,
+                Timing = timing,
+            };
+            member.Recorder?.Write(diverged ? RecordFile.Stopped : RecordFile.Finished, new
+            {
+                result.StepsCompleted,
+                result.DivergedAtStep,
+                Note = result.DivergenceNote,
+                result.TrainLoss,
+                result.ValidationLoss,
+                result.TestLoss,
+                result.SkippedHypersteps,
+                result.Seconds,
+                Hyperparameters = HyperparameterValue.ToNumbers(final),
+            });
+            results[m] = result;
         }
-        var result = new RunResult(run.Method.Name, run.Seed, progress.Done, divergedAt, trainLoss, validationLoss, testLoss,
-            progress.Initial, final, progress.Skipped, stopwatch.Elapsed.TotalSeconds, progress.History)
-        {
-            Metric = new RunMetric(run.MetricName, trainLoss * run.MetricScale, validationLoss * run.MetricScale, testLoss * run.MetricScale),
-            Threads = threads,
-            Timing = new RunTiming(setupSeconds, trainingSeconds, stopwatch.Elapsed.TotalSeconds - setupSeconds - trainingSeconds),
-        };
-        progress.Recorder?.Write(divergedAt is null ? RecordFile.Finished : RecordFile.Stopped, new
-        {
-            result.StepsCompleted,
-            result.DivergedAtStep,
-            Note = result.DivergenceNote,
-            result.TrainLoss,
-            result.ValidationLoss,
-            result.TestLoss,
-            result.SkippedHypersteps,
-            result.Seconds,
-            Hyperparameters = HyperparameterValue.ToNumbers(final),
-        });
         if (run.CheckpointPath is not null) File.Delete(run.CheckpointPath);
-        return result;
+        return results;
     }
 
     RunResult Interrupted(Progress progress, Stopwatch stopwatch) =>

@@ -88,6 +88,19 @@ public sealed record TuningRun
     public RunResult Run() => new Trainer(this).Run();
 
     /// <summary>
+    /// Trains <paramref name="members"/> together as one population: their weights stacked into
+    /// one model (an <c>nn.Sequential</c> or <c>Mlp</c> of linear layers and activations), each
+    /// member with its own seed, initial values, hypergradient, hyper-optimiser state, divergence
+    /// and record, and the same results as running each alone, in a fraction of the time for small
+    /// models. Members share everything else (model factory, rule type, loss, data, method, steps,
+    /// batch sizes, precision, device), e.g.
+    /// <code>TuningRun.RunPopulation(seeds.Select(s => run.WithSeed(s).StartingFrom(ExperimentProtocol.RandomInitial(s, run.Rule)).RecordTo($"seed-{s}.jsonl")))</code>
+    /// Returns one result per member, in order; a member's seconds are its share of the population's.
+    /// </summary>
+    public static IReadOnlyList<RunResult> RunPopulation(IEnumerable<TuningRun> members) =>
+        Trainer.RunPopulation(members?.ToList() ?? throw new ArgumentNullException(nameof(members)));
+
+    /// <summary>
     /// This run as run <paramref name="index"/> of a search's <paramref name="count"/>: no shared
     /// record or checkpoint file, and progress counted in steps and time over the whole search.
     /// </summary>

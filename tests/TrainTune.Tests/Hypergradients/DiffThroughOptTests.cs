@@ -54,7 +54,7 @@ public class DiffThroughOptTests
                 foreach (var raw in run.Hyperparameters.Raw(hyperparameter)) raw.add_(delta);
             run.BeginBlock();
             foreach (var batch in batches) run.UntrackedStep(batch);
-            return run.EvaluateLoss(problem.Validation);
+            return run.EvaluateLoss(problem.Validation)[0];
         }
         const double h = 1e-6;
         var expected = (Objective(h) - Objective(-h)) / (2 * h);

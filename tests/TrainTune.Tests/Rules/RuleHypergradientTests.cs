@@ -28,7 +28,7 @@ public class RuleHypergradientTests
             foreach (var raw in learner.Hyperparameters.Raw(hyperparameter)) raw.add_(delta);
         learner.BeginBlock();
         learner.UntrackedStep(problem.Train);
-        return learner.EvaluateLoss(problem.Validation);
+        return learner.EvaluateLoss(problem.Validation)[0];
     }
 
     public static TheoryData<string, int> Cases()
