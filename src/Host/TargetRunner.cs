@@ -28,8 +28,11 @@ internal static class TargetRunner
     public static void List(string assemblyPath, TextWriter output) =>
         output.WriteLine(HostProtocol.TargetsPrefix + JsonSerializer.Serialize(Load(assemblyPath).Select(t => t.Name)));
 
-    /// <summary>Runs one target; returns its result (also written to result.json).</summary>
-    public static RunResult Run(HostRunRequest options, TextWriter output)
+    /// <summary>
+    /// Runs one target, or for a population request one run per member; returns the results (also
+    /// written to each run's result.json).
+    /// </summary>
+    public static IReadOnlyList<RunResult> Run(HostRunRequest options, TextWriter output)
     {
         var clock = HostClock.Start();
         var assemblyPath = options.Assembly;
@@ -42,23 +45,31 @@ internal static class TargetRunner
                 ? $"'{Path.GetFileName(assemblyPath)}' has no training targets."
                 : $"No training target named '{options.Target}'; the valid ones are: {string.Join(", ", targets.Select(t => t.Name))}.");
 
-        TuningRun run;
+        TuningRun created;
         try
         {
-            run = target.Create();
+            created = target.Create();
         }
         catch (Exception e) when (e is not TrainTuneException)
         {
             throw new TrainTuneException($"Training target '{target.Name}' ({target.Method}) threw {e.GetType().Name}: {e.Message}", e);
         }
         clock.Mark("data_loading");
-        if (options.Steps is { } steps) run = run.ForSteps(steps);
         // A search (Random3Batched, BayesOpt) runs the target as it is, with fixed hyperparameters.
         var search = options.Method is { } named && ExperimentProtocol.IsSearch(named) ? ExperimentProtocol.Canonical(named) : null;
-        if (options.Method is { } method) run = search is null ? ExperimentProtocol.Apply(method, run) : run.Tune(Method.Fixed());
         if (search is not null && options.Resume)
             throw new TrainTuneException($"{search} cannot be resumed: a search over whole runs keeps no checkpoint; run it again without resuming.");
-        if (options.Seed is { } seed) run = run.WithSeed(seed);
+        return options.Population is { Count: > 0 } members
+            ? RunPopulation(options, members, target, created, search, clock)
+            : [RunOne(options, target, Prepare(options, target, created, search, options.Seed), search, clock, output)];
+    }
+
+    /// <summary>The target's run with the build's options; with <paramref name="seed"/>, for that seed (the seed first, so that a method's per-seed draw follows it).</summary>
+    static TuningRun Prepare(HostRunRequest options, TrainingTarget target, TuningRun run, string? search, long? seed)
+    {
+        if (options.Steps is { } steps) run = run.ForSteps(steps);
+        if (seed is { } s) run = run.WithSeed(s);
+        if (options.Method is { } method) run = search is null ? ExperimentProtocol.Apply(method, run) : run.Tune(Method.Fixed());
         if (options.Device is { } device) run = run.OnDevice(device);
         if (options.WarmStart && target.WarmStart is { Count: > 0 } warm)
             run = run.StartingFrom(MergeInitial(run.InitialValues, warm));
@@ -66,7 +77,11 @@ internal static class TargetRunner
             run = run.StartingFrom(MergeInitial(run.InitialValues, ExperimentProtocol.RandomInitial(run.Seed, run.Rule)));
         if (options.Threads is { } threads) run = run.WithThreads(threads);
         if (options.Cores is { } cores) run = run with { CoreShare = cores };
+        return run;
+    }
 
+    static RunResult RunOne(HostRunRequest options, TrainingTarget target, TuningRun run, string? search, HostClock clock, TextWriter output)
+    {
         Directory.CreateDirectory(options.OutputDirectory);
         var lastProgress = DateTime.MinValue;
         run = run
@@ -84,7 +99,7 @@ internal static class TargetRunner
                     progress.ValidationLoss,
                     Hyperparameters = progress.Hyperparameters.ToDictionary(h => h.Key, h => h.Value.Value),
                     ElapsedSeconds = progress.Elapsed.TotalSeconds,
-                }, Hosting.ProtocolJson.Options));
+                }, ProtocolJson.Options));
                 output.Flush();
             });
 
@@ -109,6 +124,54 @@ internal static class TargetRunner
                 .Run();
             first = result;
         }
+        WriteResult(options.OutputDirectory, options, target, run, search, note, clock.Timing(first, result), result);
+        return result;
+    }
+
+    /// <summary>
+    /// One run per member, each into its own folder: as one population when the model can be
+    /// stacked (Random3Batched as three members per seed), one after another otherwise and for BayesOpt.
+    /// </summary>
+    static IReadOnlyList<RunResult> RunPopulation(HostRunRequest options, IReadOnlyList<HostRunRequest.Member> members, TrainingTarget target,
+        TuningRun created, string? search, HostClock clock)
+    {
+        var runs = members.Select(m =>
+        {
+            Directory.CreateDirectory(m.OutputDirectory);
+            return Prepare(options, target, created, search, m.Seed).RecordTo(Path.Combine(m.OutputDirectory, HostProtocol.RecordFile));
+        }).ToList();
+        clock.Mark("options");
+        var stackable = PopulationModel.Problem(created.ModelFactory) is null;
+        if (search == ExperimentProtocol.BayesOpt || !stackable)
+            return members.Select((m, i) =>
+            {
+                var result = search is null ? runs[i].Run() : Search.BayesOpt(runs[i], m.OutputDirectory).Best;
+                WriteResult(m.OutputDirectory, options, target, runs[i], search, search is null ? null : "see bayesopt.csv", clock.Timing(result, result), result);
+                return result;
+            }).ToList();
+
+        if (search == ExperimentProtocol.Random3Batched)
+        {
+            var candidates = runs.SelectMany((run, i) => Random3BatchedSearch.Candidates(run)
+                .Select((c, k) => c.RecordTo(Path.Combine(members[i].OutputDirectory, $"record-candidate-{k}.jsonl")))).ToList();
+            var all = TuningRun.RunPopulation(candidates);
+            return members.Select((m, i) =>
+            {
+                var outcome = Random3BatchedSearch.Outcome(candidates.Skip(3 * i).Take(3).ToList(), all.Skip(3 * i).Take(3).ToList(), m.OutputDirectory);
+                WriteResult(m.OutputDirectory, options, target, outcome.BestRun, search, outcome.Note, clock.Timing(outcome.Evaluations[0], outcome.Best), outcome.Best);
+                return outcome.Best;
+            }).ToList();
+        }
+
+        var results = TuningRun.RunPopulation(runs);
+        for (var i = 0; i < members.Count; i++)
+            WriteResult(members[i].OutputDirectory, options, target, runs[i], null, $"member {i} of a population of {members.Count}; seconds are its share", clock.Timing(results[i], results[i]), results[i]);
+        return results;
+    }
+
+    static void WriteResult(string folder, HostRunRequest options, TrainingTarget target, TuningRun run, string? search, string? note,
+        Dictionary<string, double?> timing, RunResult result)
+    {
         var configuration = new
         {
             MethodName = search ?? run.Method.Name,
@@ -128,9 +191,8 @@ internal static class TargetRunner
             Resumed = options.Resume,
             result.Threads,
         };
-        new ResultFile(target.Name, target.Method, JsonSerializer.SerializeToNode(configuration, ResultFile.Json)!.AsObject(), clock.Timing(first, result),
-            Summary(result), DateTimeOffset.UtcNow).Write(Path.Combine(options.OutputDirectory, HostProtocol.ResultFile));
-        return result;
+        new ResultFile(target.Name, target.Method, JsonSerializer.SerializeToNode(configuration, ResultFile.Json)!.AsObject(), timing,
+            Summary(result), DateTimeOffset.UtcNow).Write(Path.Combine(folder, HostProtocol.ResultFile));
     }
 
     static ResultFile.RunSummary Summary(RunResult result)

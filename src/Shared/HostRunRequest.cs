@@ -1,4 +1,5 @@
 // Shared by the build tasks, which write the request, and the host, which reads it.
+using System.Collections.Generic;
 using System.Text.Json;
 
 namespace TrainTune.Hosting
@@ -20,8 +21,17 @@ namespace TrainTune.Hosting
         bool WarmStart = false,
         bool RandomInitial = false,
         int? Threads = null,
-        int? Cores = null)
+        int? Cores = null,
+        IReadOnlyList<HostRunRequest.Member>? Population = null)
     {
+        /// <summary>
+        /// One member of a population request: its seed and output folder. With
+        /// <see cref="Population"/>, the host runs one run per member (as one population where the
+        /// model allows), each writing into its own folder; <see cref="Seed"/> and
+        /// <see cref="OutputDirectory"/> are then unused.
+        /// </summary>
+        internal sealed record Member(long Seed, string OutputDirectory);
+
         public string ToJson() => JsonSerializer.Serialize(this, ProtocolJson.Options);
 
         /// <summary>The request in <paramref name="json"/>; a malformed one is a <see cref="JsonException"/>.</summary>

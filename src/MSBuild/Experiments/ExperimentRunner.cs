@@ -5,35 +5,64 @@ using TrainTune.Build.Running;
 namespace TrainTune.Build.Experiments;
 
 /// <summary>
-/// Runs every (method, seed) of one target, each as its own host process, as many at a time as
-/// there are cores; each run gets its share of the cores (one each, by default) for the thread
-/// policy, and writes into its own folder.
+/// Runs every (method, seed) of one target: the seeds of a method in populations (one host
+/// process each, the members trained together), as many processes at a time as there are
+/// cores; each process gets its share of the cores for the thread policy, and each run writes
+/// into its own folder.
 /// </summary>
 internal static class ExperimentRunner
 {
     public sealed record Settings(string Dotnet, Func<Hosting.HostRunRequest, List<string>> HostArguments, string Assembly, string Target, string TargetDirectory,
-        IReadOnlyList<string> Methods, int Inits, string? Steps, string? Device, int? Threads, int Parallelism);
+        IReadOnlyList<string> Methods, int Inits, string? Steps, string? Device, int? Threads, int Parallelism, int? Population = null);
+
+    /// <summary>
+    /// The most members a population process may have (measured with bench/PopulationBench: on
+    /// the paper's UCI MLP a CPU core's time per member-step falls until about 10 members and
+    /// rises again beyond 20, when the stacked activations outgrow its caches).
+    /// </summary>
+    public const int MaxMembers = 16;
+
+    /// <summary>
+    /// Members per process: TrainTunePopulation, or so that every core has a process when there
+    /// are fewer methods than cores, at most <see cref="MaxMembers"/>.
+    /// </summary>
+    public static int MembersPerProcess(Settings settings)
+    {
+        if (settings.Population is { } fixedSize) return Math.Min(fixedSize, settings.Inits);
+        var processesPerMethod = (int)Math.Ceiling(Math.Max(1, settings.Parallelism) / (double)Math.Max(1, settings.Methods.Count));
+        return Math.Clamp((int)Math.Ceiling(settings.Inits / (double)processesPerMethod), 1, MaxMembers);
+    }
 
     public static IReadOnlyList<ExperimentRun> Run(Settings settings, Action<string> log)
     {
-        var jobs = settings.Methods.SelectMany(m => Enumerable.Range(1, settings.Inits).Select(seed => (Method: m, Seed: (long)seed))).ToList();
+        var size = MembersPerProcess(settings);
+        var chunks = settings.Methods.SelectMany(m => Enumerable.Range(1, settings.Inits).Select(s => (long)s).Chunk(size).Select(seeds => (Method: m, Seeds: seeds))).ToList();
+        var total = settings.Methods.Count * settings.Inits;
         var runs = new ConcurrentBag<ExperimentRun>();
         var done = 0;
         var coreShare = Math.Max(1, Environment.ProcessorCount / Math.Max(1, settings.Parallelism));
-        Parallel.ForEach(jobs, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, settings.Parallelism) }, job =>
+        Parallel.ForEach(chunks, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, settings.Parallelism) }, chunk =>
         {
-            var folder = Path.Combine(settings.TargetDirectory, "runs", job.Method, job.Seed.ToString(CultureInfo.InvariantCulture));
-            if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
-            var arguments = settings.HostArguments(new Hosting.HostRunRequest(settings.Assembly, settings.Target, folder,
-                Steps: (int?)KnobValidation.Number(settings.Steps), Method: job.Method, Seed: job.Seed, Device: KnobValidation.Value(settings.Device),
-                CheckpointEveryBlocks: 1_000_000, RandomInitial: true, Threads: settings.Threads, Cores: coreShare));
+            var members = chunk.Seeds.Select(seed =>
+            {
+                var folder = Path.Combine(settings.TargetDirectory, "runs", chunk.Method, seed.ToString(CultureInfo.InvariantCulture));
+                if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+                return new Hosting.HostRunRequest.Member(seed, folder);
+            }).ToList();
+            var arguments = settings.HostArguments(new Hosting.HostRunRequest(settings.Assembly, settings.Target, members[0].OutputDirectory,
+                Steps: (int?)KnobValidation.Number(settings.Steps), Method: chunk.Method, Seed: members[0].Seed, Device: KnobValidation.Value(settings.Device),
+                CheckpointEveryBlocks: 1_000_000, RandomInitial: true, Threads: settings.Threads, Cores: coreShare,
+                Population: members.Count > 1 ? members : null));
             var outcome = ChildProcess.Run(settings.Dotnet, arguments, _ => { });
             var failure = outcome.ExitCode == 0 ? null : $"exit code {outcome.ExitCode}: {string.Join(" / ", outcome.Tail.TakeLast(3))}";
-            var run = ExperimentRun.Read(job.Method, job.Seed, folder, failure);
-            runs.Add(run);
-            var count = Interlocked.Increment(ref done);
-            log(string.Create(CultureInfo.InvariantCulture,
-                $"{settings.Target}: {count}/{jobs.Count} {job.Method} seed {job.Seed}: {(failure ?? (run.Diverged ? "diverged" : $"test {run.MetricName} {run.Test:G4}"))} ({run.Seconds:F1} s)"));
+            foreach (var member in members)
+            {
+                var run = ExperimentRun.Read(chunk.Method, member.Seed, member.OutputDirectory, failure);
+                runs.Add(run);
+                var count = Interlocked.Increment(ref done);
+                log(string.Create(CultureInfo.InvariantCulture,
+                    $"{settings.Target}: {count}/{total} {chunk.Method} seed {member.Seed}: {(run.Failure ?? (run.Diverged ? "diverged" : $"test {run.MetricName} {run.Test:G4}"))} ({run.Seconds:F1} s)"));
+            }
         });
         return runs.ToList();
     }

@@ -25,14 +25,25 @@ internal static class KnobValidation
     }
 
     /// <summary>Errors of the experiment knobs TrainTuneInits and TrainTuneMethods.</summary>
-    public static IEnumerable<string> ExperimentErrors(string? inits, string? methods)
+    public static IEnumerable<string> ExperimentErrors(string? inits, string? methods, string? population = null)
     {
+        if (PopulationProblem(population) is { } problem) yield return problem;
         if (!string.IsNullOrWhiteSpace(inits) && (!int.TryParse(inits, out var n) || n < 1))
             yield return $"TrainTuneInits='{inits}' is not a positive whole number of initialisations.";
         var unknown = SplitNames(methods).Where(m => !Hosting.HostProtocol.Methods.Contains(m, StringComparer.OrdinalIgnoreCase)).ToList();
         if (unknown.Count > 0)
             yield return $"TrainTuneMethods names {string.Join(", ", unknown.Select(u => $"'{u}'"))}, which {(unknown.Count == 1 ? "is" : "are")} not a method; the valid ones are: {string.Join(", ", Hosting.HostProtocol.Methods)}.";
     }
+
+    /// <summary>Why TrainTunePopulation is not auto or a positive whole number, or null.</summary>
+    public static string? PopulationProblem(string? population) =>
+        string.IsNullOrWhiteSpace(population) || population.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase)
+        || (int.TryParse(population, out var n) && n >= 1)
+            ? null
+            : $"TrainTunePopulation='{population}' is not valid: use auto, or a positive whole number of initialisations per process (1 runs each alone).";
+
+    /// <summary>TrainTunePopulation as a number, or null for auto.</summary>
+    public static int? Population(string? population) => int.TryParse(population, out var n) && n >= 1 ? n : null;
 
     /// <summary>Why the output folder cannot be written, or null.</summary>
     public static string? OutputProblem(string? outputDirectory)

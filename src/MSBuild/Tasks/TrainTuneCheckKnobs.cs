@@ -10,6 +10,7 @@ public sealed class TrainTuneCheckKnobs : Microsoft.Build.Utilities.Task
     public string? Method { get; set; }
     public string? Methods { get; set; }
     public string? Inits { get; set; }
+    public string? Population { get; set; }
     public string? Seed { get; set; }
     public string? Device { get; set; }
     public string? Resume { get; set; }
@@ -19,7 +20,7 @@ public sealed class TrainTuneCheckKnobs : Microsoft.Build.Utilities.Task
 
     public override bool Execute()
     {
-        foreach (var error in KnobValidation.Errors(Steps, Method, Seed, Device, Resume, WarmStart, OutputDirectory, Threads).Concat(KnobValidation.ExperimentErrors(Inits, Methods)))
+        foreach (var error in KnobValidation.Errors(Steps, Method, Seed, Device, Resume, WarmStart, OutputDirectory, Threads).Concat(KnobValidation.ExperimentErrors(Inits, Methods, Population)))
             Log.LogError(null, BuildCodes.InvalidKnob, null, null, 0, 0, 0, 0, error);
         return !Log.HasLoggedErrors;
     }

@@ -18,6 +18,7 @@ public sealed class TrainTuneRunExperiment : HostTask
     public string? Steps { get; set; }
     public string? Device { get; set; }
     public string? Threads { get; set; }
+    public string? Population { get; set; }
     /// <summary>The project file, for the command line quoted in results.md.</summary>
     public string? Project { get; set; }
     public int Parallelism { get; set; } = Environment.ProcessorCount;
@@ -28,8 +29,10 @@ public sealed class TrainTuneRunExperiment : HostTask
         var stopwatch = Stopwatch.StartNew();
         var settings = new ExperimentRunner.Settings(DotnetPath,
             request => RunArgumentsFor(DepsFile, HostRuntimeConfig, HostAssembly, request), Assembly, Target, OutputDirectory,
-            methods, Inits, Steps, Device, KnobValidation.Threads(Threads), Parallelism);
-        Log.LogMessage(MessageImportance.High, $"TrainTune: {Target}: {Inits} initialisations x {methods.Count} methods ({string.Join(", ", methods)}), {Parallelism} at a time");
+            methods, Inits, Steps, Device, KnobValidation.Threads(Threads), Parallelism, KnobValidation.Population(Population));
+        var members = ExperimentRunner.MembersPerProcess(settings);
+        Log.LogMessage(MessageImportance.High, $"TrainTune: {Target}: {Inits} initialisations x {methods.Count} methods ({string.Join(", ", methods)}), "
+            + $"{(members == 1 ? "one run" : $"populations of up to {members}")} per process, {Parallelism} processes at a time");
         var runs = ExperimentRunner.Run(settings, line => Log.LogMessage(MessageImportance.High, line));
         Directory.CreateDirectory(OutputDirectory);
         Hosting.AtomicFile.WriteAllText(Path.Combine(OutputDirectory, "results.csv"), ExperimentResults.Csv(runs));

@@ -76,13 +76,18 @@ public static class ExperimentProtocol
         return names;
     }
 
+    // One joined copy per data set, so that the members of a population share it.
+    static readonly System.Runtime.CompilerServices.ConditionalWeakTable<TrainingData, TrainingData> Joined = [];
+
     static TrainingData TrainOnTrainingAndValidation(TuningRun run)
     {
         var data = run.Data ?? throw new TrainTuneException("The run has no data.");
-        return data with
+        return Joined.GetValue(data, d => d with
         {
-            Train = new Split(TorchSharp.torch.cat([data.Train.Inputs, data.Validation.Inputs]), TorchSharp.torch.cat([data.Train.Targets, data.Validation.Targets])),
-        };
+            Train = new Split(
+                TorchSharp.torch.cat([d.Train.Inputs, d.Validation.Inputs]).DetachFromDisposeScope(),
+                TorchSharp.torch.cat([d.Train.Targets, d.Validation.Targets]).DetachFromDisposeScope()),
+        });
     }
 
     /// <summary>The learning-rate factor of RandomLrMultiplier for <paramref name="seed"/>: U[0.995, 1.001].</summary>

@@ -61,6 +61,21 @@ internal sealed class PopulationModel : nn.Module<Tensor, Tensor>
         return new PopulationModel(members);
     }
 
+    /// <summary>Why models from <paramref name="factory"/> cannot run as a population, or null when they can.</summary>
+    public static string? Problem(Func<nn.Module<Tensor, Tensor>> factory)
+    {
+        using var model = factory();
+        try
+        {
+            LayersOf(model);
+            return null;
+        }
+        catch (TrainTuneException e)
+        {
+            return e.Message;
+        }
+    }
+
     /// <summary>A model of the same shape (its weights to be overwritten), for shadows and unrolled copies.</summary>
     public PopulationModel Copy() => new(this);
 

@@ -15,7 +15,12 @@ internal static class Random3BatchedSearch
         var candidates = Candidates(run)
             .Select((c, i) => c.AsSearchCandidate(i, 3, clock))
             .Select((c, i) => outputDirectory is null ? c : c.RecordTo(CandidateRecord(outputDirectory, i))).ToList();
-        var results = candidates.Select(c => c.Run()).ToList();
+        return Outcome(candidates, candidates.Select(c => c.Run()).ToList(), outputDirectory);
+    }
+
+    /// <summary>The counted candidate of three that have run; with <paramref name="outputDirectory"/>, its record becomes the run's.</summary>
+    public static SearchOutcome Outcome(IReadOnlyList<TuningRun> candidates, IReadOnlyList<RunResult> results, string? outputDirectory)
+    {
         var best = SearchOutcome.BestByValidation(results);
         if (outputDirectory is not null)
             File.Copy(CandidateRecord(outputDirectory, best), Path.Combine(outputDirectory, HostProtocol.RecordFile), overwrite: true);

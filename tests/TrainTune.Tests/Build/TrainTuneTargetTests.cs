@@ -167,10 +167,34 @@ public class TrainTuneTargetTests : IDisposable
         var runThreads = Json(Path.Combine(_output, "Quick", "runs", "Random", "1", "result.json")).GetProperty("configuration").GetProperty("threads");
         Assert.Equal((1, 1), (runThreads.GetProperty("intra_op").GetInt32(), runThreads.GetProperty("cores").GetInt32()));
         Assert.Contains("-p:TrainTuneInits=2", markdown);
+        // Each method's two seeds ran as one population of two.
+        Assert.Contains("populations of up to 2 per process", outcome.Output);
+        Assert.Contains("member 1 of a population of 2", Json(Path.Combine(_output, "Quick", "runs", "OursWdLrM", "2", "result.json")).GetProperty("configuration").GetProperty("note").GetString());
 
-        var bad = DotnetCli.TrainTune("TinyTargets", _output, "-p:TrainTuneInits=0", "-p:TrainTuneMethods=Nope");
+        // One run per process gives the same values (float32: the stacked sums round differently).
+        var alone = Path.Combine(_output, "alone");
+        var single = DotnetCli.TrainTune("TinyTargets", alone, "-p:TrainTuneTargets=Quick", "-p:TrainTuneInits=2", "-p:TrainTuneMethods=Random%3BOursWdLrM", "-p:TrainTunePopulation=1");
+        Assert.True(single.ExitCode == 0, single.Output);
+        var singleCsv = File.ReadAllLines(Path.Combine(alone, "Quick", "results.csv"));
+        Assert.Equal(csv[0], singleCsv[0]);
+        var header = csv[0].Split(',');
+        for (var row = 1; row < csv.Length; row++)
+        {
+            var (together, apart) = (csv[row].Split(','), singleCsv[row].Split(','));
+            for (var column = 0; column < header.Length; column++)
+            {
+                if (header[column] is "seconds" or "failure") continue;
+                if (!double.TryParse(together[column], System.Globalization.CultureInfo.InvariantCulture, out var a)) { Assert.Equal(apart[column], together[column]); continue; }
+                var b = double.Parse(apart[column], System.Globalization.CultureInfo.InvariantCulture);
+                Assert.True(Math.Abs(a - b) <= 1e-4 * Math.Abs(b), $"{header[column]} of row {row}: population {a}, alone {b}");
+            }
+        }
+        Assert.Contains("one run per process", single.Output);
+
+        var bad = DotnetCli.TrainTune("TinyTargets", _output, "-p:TrainTuneInits=0", "-p:TrainTuneMethods=Nope", "-p:TrainTunePopulation=many");
         Assert.NotEqual(0, bad.ExitCode);
         Assert.Contains("TrainTuneInits='0' is not a positive whole number", bad.Output);
+        Assert.Contains("TrainTunePopulation='many' is not valid: use auto, or a positive whole number of initialisations per process", bad.Output);
         Assert.Contains("TrainTuneMethods names 'Nope', which is not a method; the valid ones are: OnePass, Fixed, Random, RandomLrMultiplier, Random3Batched, Lorraine, Baydin, OursWdLr, OursWdLrM, OursWdHdlrM, DiffThroughOpt, BayesOpt", bad.Output);
     }
 

@@ -16,7 +16,7 @@ public class Random3BatchedTests : IDisposable
     public void Random3Batched_keeps_the_run_with_the_lowest_final_validation_loss_of_the_three()
     {
         var result = TargetRunner.Run(
-            new HostRunRequest(typeof(TestTargets).Assembly.Location, "SmallRegression", _folder, Steps: 40, Method: "Random3Batched", Seed: 4, RandomInitial: true), TextWriter.Null);
+            new HostRunRequest(typeof(TestTargets).Assembly.Location, "SmallRegression", _folder, Steps: 40, Method: "Random3Batched", Seed: 4, RandomInitial: true), TextWriter.Null)[0];
 
         var candidates = Enumerable.Range(0, 3).Select(i => Path.Combine(_folder, $"record-candidate-{i}.jsonl")).ToList();
         var validation = candidates.Select(c => Final(c, "validation_loss")).ToList();
@@ -33,6 +33,25 @@ public class Random3BatchedTests : IDisposable
         Assert.Equal(ExperimentProtocol.RandomInitial(4, new SgdMomentum())["learningRate"], first.GetProperty("learningRate").GetProperty("value").GetDouble(), 1e-9);
         // Trained on the training data only (SmallRegression has 400 training rows).
         Assert.All(Random3BatchedSearch.Candidates(TestTargets.SmallRegression()), c => Assert.Equal(400, c.Data!.Train.Rows));
+    }
+
+    [Fact]
+    public void Random3Batched_runs_three_members_per_seed_in_one_population_with_the_results_of_single_runs()
+    {
+        var members = new long[] { 4, 5 }.Select(s => new HostRunRequest.Member(s, Path.Combine(_folder, s.ToString()))).ToList();
+        var together = TargetRunner.Run(new HostRunRequest(typeof(TestTargets).Assembly.Location, "SmallRegression", members[0].OutputDirectory, Steps: 40,
+            Method: "Random3Batched", RandomInitial: true, Population: members), TextWriter.Null);
+        for (var i = 0; i < members.Count; i++)
+        {
+            var alone = TargetRunner.Run(new HostRunRequest(typeof(TestTargets).Assembly.Location, "SmallRegression", Path.Combine(_folder, $"alone-{i}"), Steps: 40,
+                Method: "Random3Batched", Seed: members[i].Seed, RandomInitial: true), TextWriter.Null)[0];
+            // float32: the stacked sums round differently.
+            Assert.Equal(alone.ValidationLoss, together[i].ValidationLoss, alone.ValidationLoss * 1e-4);
+            Assert.Equal(alone.Seed, together[i].Seed);
+            var note = JsonDocument.Parse(File.ReadAllText(Path.Combine(members[i].OutputDirectory, "result.json"))).RootElement.GetProperty("configuration").GetProperty("note").GetString();
+            Assert.StartsWith("best of 3 by final validation loss", note);
+            Assert.True(File.Exists(Path.Combine(members[i].OutputDirectory, "record.jsonl")));
+        }
     }
 
     [Fact]
