@@ -77,12 +77,20 @@ internal static class TargetRunner
             run = run.StartingFrom(MergeInitial(run.InitialValues, ExperimentProtocol.RandomInitial(run.Seed, run.Rule)));
         if (options.Threads is { } threads) run = run.WithThreads(threads);
         if (options.Cores is { } cores) run = run with { CoreShare = cores };
+        if (options.Starts is > 1 and var starts)
+        {
+            if (search is not null)
+                throw new TrainTuneException($"{starts} starts cannot be combined with {search}, itself a search over whole runs; use one or the other.");
+            run = run.Tune(Method.BestOf(starts, run.Method));
+        }
         return run;
     }
 
     static RunResult RunOne(HostRunRequest options, TrainingTarget target, TuningRun run, string? search, HostClock clock, TextWriter output)
     {
         Directory.CreateDirectory(options.OutputDirectory);
+        // Starts of an earlier multi-start run would be drawn in this run's report.
+        foreach (var stale in Directory.GetFiles(options.OutputDirectory, HostProtocol.StartRecordFile(0).Replace("0", "*"))) File.Delete(stale);
         var lastProgress = DateTime.MinValue;
         run = run
             .RecordTo(Path.Combine(options.OutputDirectory, HostProtocol.RecordFile))
@@ -106,8 +114,14 @@ internal static class TargetRunner
         RunResult result;
         RunResult first;
         string? note = null;
+        int? bestStart = null;
         clock.Mark("options");
-        if (search is not null)
+        if (run.Method is BestOfMethod bestOf)
+        {
+            var outcome = MultiStart.Run(run, bestOf);
+            (result, first, note, bestStart) = (outcome.Best, outcome.Evaluations[0], outcome.Note, outcome.BestIndex);
+        }
+        else if (search is not null)
         {
             var outcome = search == ExperimentProtocol.Random3Batched
                 ? Search.Random3Batched(run, options.OutputDirectory)
@@ -124,7 +138,7 @@ internal static class TargetRunner
                 .Run();
             first = result;
         }
-        WriteResult(options.OutputDirectory, options, target, run, search, note, clock.Timing(first, result), result);
+        WriteResult(options.OutputDirectory, options, target, run, search, note, clock.Timing(first, result), result, bestStart);
         return result;
     }
 
@@ -170,7 +184,7 @@ internal static class TargetRunner
     }
 
     static void WriteResult(string folder, HostRunRequest options, TrainingTarget target, TuningRun run, string? search, string? note,
-        Dictionary<string, double?> timing, RunResult result)
+        Dictionary<string, double?> timing, RunResult result, int? bestStart = null)
     {
         var configuration = new
         {
@@ -189,6 +203,8 @@ internal static class TargetRunner
             Metric = run.MetricName,
             WarmStart = options.WarmStart && target.WarmStart is { Count: > 0 } ? target.WarmStartSource : null,
             Resumed = options.Resume,
+            Starts = run.Method is BestOfMethod b ? b.Starts : (int?)null,
+            BestStart = bestStart,
             result.Threads,
         };
         new ResultFile(target.Name, target.Method, JsonSerializer.SerializeToNode(configuration, ResultFile.Json)!.AsObject(), timing,

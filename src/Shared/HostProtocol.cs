@@ -21,6 +21,9 @@ namespace TrainTune.Hosting
         public const string HyperparameterPlotFile = "hyperparameters.svg";
         public const string HistoryFile = "history.jsonl";
 
+        /// <summary>The record of start <paramref name="start"/> of a multi-start run (Method.BestOf), beside its record.jsonl.</summary>
+        public static string StartRecordFile(int start) => $"record-start-{start}.jsonl";
+
         /// <summary>
         /// The methods the build may name in TrainTuneMethod (checked before anything runs), the one
         /// list of them: the runtime's ExperimentProtocol maps each to what it does.

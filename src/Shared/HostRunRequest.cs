@@ -22,7 +22,8 @@ namespace TrainTune.Hosting
         bool RandomInitial = false,
         int? Threads = null,
         int? Cores = null,
-        IReadOnlyList<HostRunRequest.Member>? Population = null)
+        IReadOnlyList<HostRunRequest.Member>? Population = null,
+        int? Starts = null)
     {
         /// <summary>
         /// One member of a population request: its seed and output folder. With

@@ -11,8 +11,14 @@ internal static class Plots
     public static string Losses(RunReport report)
     {
         var model = Model($"{report.Target}: losses", "loss", LogPossible(report.Blocks.SelectMany(b => new[] { b.TrainLoss, b.ValidationLoss })));
-        model.Series.Add(Line("train (mean over the block)", report.Blocks.Select(b => (b.Step, b.TrainLoss))));
-        model.Series.Add(Line("validation", report.Blocks.Select(b => (b.Step, b.ValidationLoss))));
+        var train = Line("train (mean over the block)", report.Blocks.Select(b => (b.Step, b.TrainLoss)));
+        var validation = Line("validation", report.Blocks.Select(b => (b.Step, b.ValidationLoss)));
+        // The other starts of a multi-start run, faint and first, so that the counted one is drawn over them.
+        foreach (var start in report.OtherStarts)
+            model.Series.Add(Faint(start.Select(b => (b.Step, b.ValidationLoss)), validation.Color));
+        if (report.OtherStarts.Count > 0) model.Series.Add(Legend($"validation, the other {report.OtherStarts.Count} starts", validation.Color));
+        model.Series.Add(train);
+        model.Series.Add(validation);
         return Svg(model);
     }
 
@@ -24,6 +30,8 @@ internal static class Plots
         {
             var points = report.Blocks.Where(b => b.Hyperparameters.ContainsKey(name)).Select(b => (b.Step, b.Hyperparameters[name])).ToList();
             var mean = Line(points.Any(p => p.Item2.Min is not null) ? $"{name} (mean)" : name, points.Select(p => (p.Step, p.Item2.Value)));
+            foreach (var start in report.OtherStarts)
+                model.Series.Insert(0, Faint(start.Where(b => b.Hyperparameters.ContainsKey(name)).Select(b => (b.Step, b.Hyperparameters[name].Value)), mean.Color));
             model.Series.Add(mean);
             if (points.Any(p => p.Item2.Min is not null))
             {
@@ -63,6 +71,19 @@ internal static class Plots
             series.Points.Add(double.IsFinite(value) ? new DataPoint(step, value) : DataPoint.Undefined);
         return series;
     }
+
+    /// <summary>A thin, light line without a legend entry.</summary>
+    static LineSeries Faint(IEnumerable<(int Step, double Value)> points, OxyColor color)
+    {
+        var series = new LineSeries { StrokeThickness = 0.75, Color = OxyColor.FromAColor(56, color), RenderInLegend = false };
+        foreach (var (step, value) in points)
+            series.Points.Add(double.IsFinite(value) ? new DataPoint(step, value) : DataPoint.Undefined);
+        return series;
+    }
+
+    /// <summary>A legend entry for the faint lines.</summary>
+    static LineSeries Legend(string title, OxyColor color) =>
+        new() { Title = title, StrokeThickness = 0.75, Color = OxyColor.FromAColor(56, color) };
 
     [ThreadStatic] static int _next;
 

@@ -45,6 +45,10 @@ internal sealed record RunReport(
     NormSummary? HypergradientNorm,
     [property: System.Text.Json.Serialization.JsonIgnore] IReadOnlyList<BlockPoint> Blocks)
 {
+    /// <summary>For a multi-start run: the blocks of every start but the counted one (drawn faintly behind it).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public IReadOnlyList<IReadOnlyList<BlockPoint>> OtherStarts { get; init; } = [];
+
     public const string SchemaName = "traintune-report/1";
 
     /// <summary>Reads the host's files in <paramref name="targetDirectory"/>.</summary>
@@ -71,7 +75,13 @@ internal sealed record RunReport(
             result.StepsCompleted, diverged, diverged is { } s ? $"diverged at step {s}" : null, result.SkippedHypersteps,
             Finite(result.TrainLoss), Finite(result.ValidationLoss), Finite(result.TestLoss),
             result.Metric is { Name: not "loss" } metric ? new MetricReport(metric.Name, Finite(metric.Train), Finite(metric.Validation), Finite(metric.Test)) : null,
-            hyperparameters, normSummary, blocks);
+            hyperparameters, normSummary, blocks)
+        {
+            OtherStarts = summary.Configuration["best_start"]?.GetValue<int>() is { } best && summary.Configuration["starts"]?.GetValue<int>() is { } starts
+                ? Enumerable.Range(0, starts).Where(k => k != best)
+                    .Select(k => (IReadOnlyList<BlockPoint>)ReadBlocks(Path.Combine(targetDirectory, Hosting.HostProtocol.StartRecordFile(k)))).ToList()
+                : [],
+        };
     }
 
     static double? Finite(double? value) => value is { } v && double.IsFinite(v) ? v : null;

@@ -5,7 +5,8 @@ namespace TrainTune.Build.Running;
 /// <summary>Checks the TrainTune* properties before anything runs; each error names its knob.</summary>
 internal static class KnobValidation
 {
-    public static IEnumerable<string> Errors(string? steps, string? method, string? seed, string? device, string? resume, string? warmStart, string? outputDirectory, string? threads = null)
+    public static IEnumerable<string> Errors(string? steps, string? method, string? seed, string? device, string? resume, string? warmStart, string? outputDirectory, string? threads = null,
+        string? starts = null)
     {
         if (!string.IsNullOrWhiteSpace(steps) && (!int.TryParse(steps, out var s) || s < 1))
             yield return $"TrainTuneSteps='{steps}' is not a positive whole number of weight steps.";
@@ -21,6 +22,15 @@ internal static class KnobValidation
                 yield return $"{name}='{value}' is not true or false.";
         if (bool.TryParse(resume, out var resuming) && resuming && Hosting.HostProtocol.Searches.FirstOrDefault(m => string.Equals(m, method?.Trim(), StringComparison.OrdinalIgnoreCase)) is { } search)
             yield return $"TrainTuneResume=true cannot resume TrainTuneMethod={search}: a search over whole runs keeps no checkpoint; run it again without TrainTuneResume.";
+        if (!string.IsNullOrWhiteSpace(starts) && (!int.TryParse(starts, out var n) || n < 1))
+            yield return $"TrainTuneStarts='{starts}' is not a positive whole number of starts (1 trains one start).";
+        else if (int.TryParse(starts, out var many) && many > 1)
+        {
+            if (Hosting.HostProtocol.Searches.FirstOrDefault(m => string.Equals(m, method?.Trim(), StringComparison.OrdinalIgnoreCase)) is { } searching)
+                yield return $"TrainTuneStarts={many} cannot be combined with TrainTuneMethod={searching}, itself a search over whole runs; use one or the other.";
+            if (bool.TryParse(resume, out var resumingStarts) && resumingStarts)
+                yield return $"TrainTuneResume=true cannot resume TrainTuneStarts={many}: the starts train as one population, which keeps no checkpoint; run again without TrainTuneResume.";
+        }
         if (OutputProblem(outputDirectory) is { } problem) yield return problem;
     }
 

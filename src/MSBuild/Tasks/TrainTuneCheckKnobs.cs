@@ -11,6 +11,7 @@ public sealed class TrainTuneCheckKnobs : Microsoft.Build.Utilities.Task
     public string? Methods { get; set; }
     public string? Inits { get; set; }
     public string? Population { get; set; }
+    public string? Starts { get; set; }
     public string? Seed { get; set; }
     public string? Device { get; set; }
     public string? Resume { get; set; }
@@ -20,7 +21,7 @@ public sealed class TrainTuneCheckKnobs : Microsoft.Build.Utilities.Task
 
     public override bool Execute()
     {
-        foreach (var error in KnobValidation.Errors(Steps, Method, Seed, Device, Resume, WarmStart, OutputDirectory, Threads).Concat(KnobValidation.ExperimentErrors(Inits, Methods, Population)))
+        foreach (var error in KnobValidation.Errors(Steps, Method, Seed, Device, Resume, WarmStart, OutputDirectory, Threads, Starts).Concat(KnobValidation.ExperimentErrors(Inits, Methods, Population)))
             Log.LogError(null, BuildCodes.InvalidKnob, null, null, 0, 0, 0, 0, error);
         return !Log.HasLoggedErrors;
     }

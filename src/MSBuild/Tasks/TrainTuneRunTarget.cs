@@ -17,6 +17,7 @@ public sealed class TrainTuneRunTarget : HostTask
     public string? Seed { get; set; }
     public string? Device { get; set; }
     public string? Threads { get; set; }
+    public string? Starts { get; set; }
     public bool Resume { get; set; }
     public bool WarmStart { get; set; }
     public int ProgressIntervalSeconds { get; set; } = 5;
@@ -29,7 +30,7 @@ public sealed class TrainTuneRunTarget : HostTask
         var arguments = RunArguments(new Hosting.HostRunRequest(Assembly, Target, OutputDirectory,
             Steps: (int?)KnobValidation.Number(Steps), Method: KnobValidation.Value(Method), Seed: KnobValidation.Number(Seed),
             Device: KnobValidation.Value(Device), Resume: Resume, CheckpointEveryBlocks: CheckpointEvery, WarmStart: WarmStart,
-            Threads: KnobValidation.Threads(Threads)));
+            Threads: KnobValidation.Threads(Threads), Starts: (int?)KnobValidation.Number(Starts)));
 
         Log.LogMessage(MessageImportance.High, $"TrainTune: running {Target} (output in {OutputDirectory})");
         var progress = new ProgressReporter(Target, TimeSpan.FromSeconds(ProgressIntervalSeconds), () => DateTime.UtcNow);

@@ -50,6 +50,22 @@ public abstract record Method
     /// </summary>
     public static Method OnePass(int stepsPerHyperstep = 10, int neumannTerms = 5, double hyperLearningRate = 0.05,
         IReadOnlyList<string>? tune = null) => new OnePassMethod(stepsPerHyperstep, neumannTerms, hyperLearningRate, tune);
+
+    /// <summary>
+    /// Multi-start tuning: <paramref name="starts"/> runs of <paramref name="method"/> trained together
+    /// as one population (the model must be an <c>nn.Sequential</c> or <c>Mlp</c> of linear layers and
+    /// activations): start 0 from the run's own seed and initial values, the others from seeds of
+    /// their own and the paper's random initial values (learning rate, weight decay, momentum). The
+    /// start with the lowest final validation loss is the run's result; with a record, each start's
+    /// is <c>record-start-k.jsonl</c> beside it and the winner's is the record.
+    /// </summary>
+    public static Method BestOf(int starts, Method method)
+    {
+        ArgumentNullException.ThrowIfNull(method);
+        if (starts < 1) throw new TrainTuneException($"BestOf needs at least one start, not {starts}.");
+        if (method is BestOfMethod) throw new TrainTuneException("BestOf of a BestOf: give the number of starts once.");
+        return new BestOfMethod(starts, method);
+    }
 }
 
 /// <summary>Finishes each block of weight steps for one run.</summary>

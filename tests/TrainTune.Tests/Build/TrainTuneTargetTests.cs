@@ -152,6 +152,27 @@ public class TrainTuneTargetTests : IDisposable
     }
 
     [Fact]
+    public void Multi_start_tuning_keeps_the_best_start_and_draws_the_others_behind_it()
+    {
+        var outcome = DotnetCli.TrainTune("TinyTargets", _output, "-p:TrainTuneTargets=Quick", "-p:TrainTuneStarts=3");
+        Assert.True(outcome.ExitCode == 0, outcome.Output);
+        var folder = Path.Combine(_output, "Quick");
+        var configuration = Json(Path.Combine(folder, "result.json")).GetProperty("configuration");
+        Assert.Equal("BestOf", configuration.GetProperty("method_name").GetString());
+        Assert.Equal(3, configuration.GetProperty("starts").GetInt32());
+        var best = configuration.GetProperty("best_start").GetInt32();
+        Assert.StartsWith($"best of 3 starts by final validation loss: start {best}", configuration.GetProperty("note").GetString());
+        Assert.Equal(File.ReadAllText(Path.Combine(folder, $"record-start-{best}.jsonl")), File.ReadAllText(Path.Combine(folder, "record.jsonl")));
+        Assert.Contains("validation, the other 2 starts", File.ReadAllText(Path.Combine(folder, "losses.svg")));
+
+        var bad = DotnetCli.TrainTune("TinyTargets", _output, "-p:TrainTuneTargets=Quick", "-p:TrainTuneStarts=0");
+        Assert.NotEqual(0, bad.ExitCode);
+        Assert.Contains("TrainTuneStarts='0' is not a positive whole number of starts", bad.Output);
+        bad = DotnetCli.TrainTune("TinyTargets", _output, "-p:TrainTuneTargets=Quick", "-p:TrainTuneStarts=2", "-p:TrainTuneMethod=BayesOpt");
+        Assert.Contains("TrainTuneStarts=2 cannot be combined with TrainTuneMethod=BayesOpt", bad.Output);
+    }
+
+    [Fact]
     public void An_experiment_runs_every_method_and_initialisation_and_writes_its_results()
     {
         var outcome = DotnetCli.TrainTune("TinyTargets", _output, "-p:TrainTuneTargets=Quick", "-p:TrainTuneInits=2", "-p:TrainTuneMethods=Random%3BOursWdLrM");

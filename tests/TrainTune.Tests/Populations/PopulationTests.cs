@@ -163,3 +163,48 @@ public class PopulationTests
         Assert.True(difference <= 1e-9, $"{what}: single run {expected:R}, population member {actual:R} (relative difference {difference:G3})");
     }
 }
+
+/// <summary>Multi-start tuning: the starts as one population, the best by final validation loss counted.</summary>
+public class BestOfTests
+{
+    static readonly TrainingData Data = Tasks.Regression();
+
+    static TuningRun Run() =>
+        TuningRun.Of(Tasks.Mlp, new SgdMomentum(1e-3, 0.5, 1e-4), Loss.MeanSquaredError)
+            .On(Data).ForSteps(100).WithBatchSize(32, 64).InPrecision(ScalarType.Float64).WithSeed(7).Tune(Method.OnePass());
+
+    [Fact]
+    public void The_result_is_the_start_with_the_lowest_validation_loss_among_the_single_runs_of_its_starts()
+    {
+        var folder = Directory.CreateTempSubdirectory("traintune-bestof-").FullName;
+        try
+        {
+            var record = Path.Combine(folder, "record.jsonl");
+            var result = Run().Tune(Method.BestOf(4, Method.OnePass())).RecordTo(record).Run();
+
+            // The starts by hand: the run itself, then seed s + k·1000003 with the paper's random values.
+            var singles = Enumerable.Range(0, 4).Select(k => k == 0 ? Run().Run()
+                : Run().WithSeed(7 + k * 1_000_003L).StartingFrom(ExperimentProtocol.RandomInitial(7 + k * 1_000_003L, new SgdMomentum())).Run()).ToList();
+            Assert.True(singles.Select(r => r.ValidationLoss).Distinct().Count() == 4, "the starts should end in different places");
+            var best = singles.Select((r, k) => (r.ValidationLoss, k)).Min().k;
+            Assert.Equal(singles[best].Seed, result.Seed);
+            Assert.Equal(singles[best].ValidationLoss, result.ValidationLoss, singles[best].ValidationLoss * 1e-9);
+            Assert.Equal(singles[best].FinalHyperparameters["learningRate"].Value, result.FinalHyperparameters["learningRate"].Value, 1e-12);
+            // Every start's record is kept; the counted one's is the run's record.
+            Assert.All(Enumerable.Range(0, 4), k => Assert.True(File.Exists(Path.Combine(folder, $"record-start-{k}.jsonl"))));
+            Assert.Equal(File.ReadAllText(Path.Combine(folder, $"record-start-{best}.jsonl")), File.ReadAllText(record));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Bad_multi_start_settings_are_refused_with_what_to_change()
+    {
+        Assert.Equal("BestOf needs at least one start, not 0.", Assert.Throws<TrainTuneException>(() => Method.BestOf(0, Method.OnePass())).Message);
+        Assert.StartsWith("BestOf cannot be resumed", Assert.Throws<TrainTuneException>(() =>
+            Run().Tune(Method.BestOf(2, Method.OnePass())).CheckpointTo("c.bin").ResumeFromCheckpoint().Run()).Message);
+    }
+}
