@@ -16,9 +16,9 @@ internal static class ExperimentRunner
         IReadOnlyList<string> Methods, int Inits, string? Steps, string? Device, int? Threads, int Parallelism, int? Population = null);
 
     /// <summary>
-    /// The most members a population process may have (measured with bench/PopulationBench: on
-    /// the paper's UCI MLP a CPU core's time per member-step falls until about 10 members and
-    /// rises again beyond 20, when the stacked activations outgrow its caches).
+    /// The most members a population process may have (measured with bench/PopulationBench, README
+    /// "Benchmark": on the paper's UCI MLP a CPU core's time per member-step is lowest at 12–16
+    /// members and rises beyond 24, when the stacked activations outgrow its caches).
     /// </summary>
     public const int MaxMembers = 16;
 

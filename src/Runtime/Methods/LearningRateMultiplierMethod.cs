@@ -16,8 +16,11 @@ internal sealed record LearningRateMultiplierMethod(double Factor, int StepsPerB
 
     internal override IBlockTuner Start(Learner learner) => Start(learner, Enumerable.Repeat(Factor, learner.Members).ToArray());
 
-    /// <summary>The tuner for a population whose member i multiplies by <paramref name="factors"/>[i].</summary>
-    internal IBlockTuner Start(Learner learner, double[] factors)
+    /// <summary>Member i multiplies by its own factor.</summary>
+    internal override IBlockTuner StartPopulation(Learner learner, IReadOnlyList<Method> members) =>
+        Start(learner, members.Select(m => ((LearningRateMultiplierMethod)m).Factor).ToArray());
+
+    IBlockTuner Start(Learner learner, double[] factors)
     {
         if (StepsPerBlock < 1) throw new TrainTuneException($"LearningRateMultiplier: the block length must be at least 1, not {StepsPerBlock}.");
         foreach (var factor in factors)

@@ -12,10 +12,13 @@ internal static class Random3BatchedSearch
     public static SearchOutcome Run(TuningRun run, string? outputDirectory = null)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
+        // The three as one population where the model can be stacked (progress: the first's); one after another otherwise.
+        var together = PopulationModel.Problem(run.ModelFactory) is null;
         var candidates = Candidates(run)
-            .Select((c, i) => c.AsSearchCandidate(i, 3, clock))
+            .Select((c, i) => !together ? c.AsSearchCandidate(i, 3, clock)
+                : i == 0 ? c.AsSearchCandidate(0, 1, clock) : c.AsSearchCandidate(0, 1, clock) with { Progress = null })
             .Select((c, i) => outputDirectory is null ? c : c.RecordTo(CandidateRecord(outputDirectory, i))).ToList();
-        return Outcome(candidates, candidates.Select(c => c.Run()).ToList(), outputDirectory);
+        return Outcome(candidates, together ? TuningRun.RunPopulation(candidates) : candidates.Select(c => c.Run()).ToList(), outputDirectory);
     }
 
     /// <summary>The counted candidate of three that have run; with <paramref name="outputDirectory"/>, its record becomes the run's.</summary>

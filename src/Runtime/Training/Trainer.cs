@@ -68,9 +68,7 @@ internal sealed class Trainer
             _population ? _members.Select(m => m.InitialValues).ToArray() : null);
         learner.Probe(data.Train);
         learner.Probe(data.Validation);
-        using var tuner = run.Method is LearningRateMultiplierMethod multiplier && _population
-            ? multiplier.Start(learner, _members.Select(m => ((LearningRateMultiplierMethod)m.Method).Factor).ToArray())
-            : run.Method.Start(learner);
+        using var tuner = _population ? run.Method.StartPopulation(learner, _members.Select(m => m.Method).ToList()) : run.Method.Start(learner);
         var seeds = _members.Select(m => m.Seed).ToArray();
         using IBatchSource trainBatches = _population ? new PopulationBatches(data.Train, run.BatchSize, seeds) : new BatchSampler(data.Train, run.BatchSize, run.Seed);
         using IBatchSource validationBatches = _population

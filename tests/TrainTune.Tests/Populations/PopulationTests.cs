@@ -34,6 +34,17 @@ public class PopulationTests
     }
 
     [Fact]
+    public void Random3Batched_trains_its_three_candidates_as_one_population_with_their_single_results()
+    {
+        var run = Member("Random", 5).Tune(Method.Fixed());
+        var outcome = Search.Random3Batched(run);
+        var singles = Random3BatchedSearch.Candidates(run).Select(c => c.Run()).ToList();
+        Assert.Equal(3, outcome.Evaluations.Count);
+        for (var i = 0; i < 3; i++) AssertSame(singles[i], outcome.Evaluations[i]);
+        Assert.Equal(singles.Select((r, i) => (r.ValidationLoss, i)).Min().i, outcome.BestIndex);
+    }
+
+    [Fact]
     public void A_diverging_member_is_frozen_and_leaves_the_others_as_their_single_runs()
     {
         TuningRun Stable(long seed) => Base().WithSeed(seed).Tune(Method.OnePass()).StartingFrom(new Dictionary<string, double> { ["learningRate"] = 0.01 });
