@@ -1,6 +1,7 @@
 // The child process that `dotnet build -t:TrainTune` starts for each training target:
 //   TrainTune.Host list ASSEMBLY        prints the assembly's training targets as one protocol line
 //   TrainTune.Host run REQUEST-JSON     runs one target (HostRunRequest, written by the build task)
+//   TrainTune.Host run @FILE            the same, the request read from FILE (a Slurm array task's)
 // Exits 0 on success, 2 on bad input (the message on standard error), 3 on a failure. The
 // request is JSON, not options, so that the host needs nothing beyond the user's own
 // dependencies: it runs with the user's deps.json.
@@ -10,13 +11,13 @@ using TrainTune.Hosting;
 return args switch
 {
     ["list", var assembly] => Guard(() => TargetRunner.List(assembly, Console.Out)),
-    ["run", var request] => Guard(() => TargetRunner.Run(HostRunRequest.FromJson(request), Console.Out)),
+    ["run", var request] => Guard(() => TargetRunner.Run(HostRunRequest.FromJson(request.StartsWith('@') ? File.ReadAllText(request[1..]) : request), Console.Out)),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: TrainTune.Host list ASSEMBLY | run REQUEST-JSON (started by dotnet build -t:TrainTune)");
+    Console.Error.WriteLine("usage: TrainTune.Host list ASSEMBLY | run REQUEST-JSON | run @REQUEST-FILE (started by dotnet build -t:TrainTune)");
     return HostProtocol.ExitBadInput;
 }
 
@@ -27,7 +28,7 @@ static int Guard(Action action)
         action();
         return HostProtocol.ExitOk;
     }
-    catch (Exception e) when (e is TrainTuneException or System.Text.Json.JsonException)
+    catch (Exception e) when (e is TrainTuneException or System.Text.Json.JsonException or IOException)
     {
         Console.Error.WriteLine($"error: {e.Message}");
         return HostProtocol.ExitBadInput;

@@ -189,6 +189,8 @@ internal static class TargetRunner
         var configuration = new
         {
             MethodName = search ?? run.Method.Name,
+            // The method as the build named it (the paper's name in an experiment).
+            MethodRequested = options.Method is { } requested ? ExperimentProtocol.Canonical(requested) : null,
             Note = note,
             MethodOptions = (object)run.Method,
             run.Steps,

@@ -33,6 +33,17 @@ internal static class ExperimentRunner
         return Math.Clamp((int)Math.Ceiling(settings.Inits / (double)processesPerMethod), 1, MaxMembers);
     }
 
+    /// <summary>The folder of one run: &lt;target&gt;/runs/&lt;method&gt;/&lt;seed&gt;.</summary>
+    public static string RunFolder(Settings settings, string method, long seed) =>
+        Path.Combine(settings.TargetDirectory, "runs", method, seed.ToString(CultureInfo.InvariantCulture));
+
+    /// <summary>The host's request for <paramref name="members"/> of one method: one run, or a population.</summary>
+    public static Hosting.HostRunRequest Request(Settings settings, string method, IReadOnlyList<Hosting.HostRunRequest.Member> members, int cores) =>
+        new(settings.Assembly, settings.Target, members[0].OutputDirectory,
+            Steps: (int?)KnobValidation.Number(settings.Steps), Method: method, Seed: members[0].Seed, Device: KnobValidation.Value(settings.Device),
+            CheckpointEveryBlocks: 1_000_000, RandomInitial: true, Threads: settings.Threads, Cores: cores,
+            Population: members.Count > 1 ? members : null);
+
     public static IReadOnlyList<ExperimentRun> Run(Settings settings, Action<string> log)
     {
         var size = MembersPerProcess(settings);
@@ -45,14 +56,11 @@ internal static class ExperimentRunner
         {
             var members = chunk.Seeds.Select(seed =>
             {
-                var folder = Path.Combine(settings.TargetDirectory, "runs", chunk.Method, seed.ToString(CultureInfo.InvariantCulture));
+                var folder = RunFolder(settings, chunk.Method, seed);
                 if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
                 return new Hosting.HostRunRequest.Member(seed, folder);
             }).ToList();
-            var arguments = settings.HostArguments(new Hosting.HostRunRequest(settings.Assembly, settings.Target, members[0].OutputDirectory,
-                Steps: (int?)KnobValidation.Number(settings.Steps), Method: chunk.Method, Seed: members[0].Seed, Device: KnobValidation.Value(settings.Device),
-                CheckpointEveryBlocks: 1_000_000, RandomInitial: true, Threads: settings.Threads, Cores: coreShare,
-                Population: members.Count > 1 ? members : null));
+            var arguments = settings.HostArguments(Request(settings, chunk.Method, members, coreShare));
             var outcome = ChildProcess.Run(settings.Dotnet, arguments, _ => { });
             var failure = outcome.ExitCode == 0 ? null : $"exit code {outcome.ExitCode}: {string.Join(" / ", outcome.Tail.TakeLast(3))}";
             foreach (var member in members)

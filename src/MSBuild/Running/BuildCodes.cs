@@ -33,4 +33,7 @@ internal static class BuildCodes
 
     /// <summary>A run of an experiment failed.</summary>
     public const string ExperimentRunFailed = "TT9040";
+
+    /// <summary>The Slurm scheduler could not submit or follow a job array (no client, unknown partition, unshared folder, …).</summary>
+    public const string SlurmFailed = "TT9050";
 }

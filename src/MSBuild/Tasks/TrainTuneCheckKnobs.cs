@@ -12,6 +12,12 @@ public sealed class TrainTuneCheckKnobs : Microsoft.Build.Utilities.Task
     public string? Inits { get; set; }
     public string? Population { get; set; }
     public string? Starts { get; set; }
+    public string? Scheduler { get; set; }
+    public string? SlurmCpus { get; set; }
+    public string? SlurmMemory { get; set; }
+    public string? SlurmTime { get; set; }
+    public string? SlurmConcurrency { get; set; }
+    public string? SlurmWait { get; set; }
     public string? Seed { get; set; }
     public string? Device { get; set; }
     public string? Resume { get; set; }
@@ -21,7 +27,8 @@ public sealed class TrainTuneCheckKnobs : Microsoft.Build.Utilities.Task
 
     public override bool Execute()
     {
-        foreach (var error in KnobValidation.Errors(Steps, Method, Seed, Device, Resume, WarmStart, OutputDirectory, Threads, Starts).Concat(KnobValidation.ExperimentErrors(Inits, Methods, Population)))
+        foreach (var error in KnobValidation.Errors(Steps, Method, Seed, Device, Resume, WarmStart, OutputDirectory, Threads, Starts).Concat(KnobValidation.ExperimentErrors(Inits, Methods, Population))
+            .Concat(Scheduling.SlurmSettings.Errors(Scheduler, SlurmCpus, SlurmMemory, SlurmTime, SlurmConcurrency, SlurmWait)))
             Log.LogError(null, BuildCodes.InvalidKnob, null, null, 0, 0, 0, 0, error);
         return !Log.HasLoggedErrors;
     }

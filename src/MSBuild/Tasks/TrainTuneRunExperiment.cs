@@ -9,8 +9,10 @@ namespace TrainTune.Build.Tasks;
 /// Runs TrainTuneInits random initialisations of every method in TrainTuneMethods for one
 /// target, in parallel, and writes results.csv and results.md in the target's folder.
 /// </summary>
-public sealed class TrainTuneRunExperiment : HostTask
+public sealed class TrainTuneRunExperiment : HostTask, ICancelableTask
 {
+    readonly CancellationTokenSource _cancel = new();
+
     [Required] public string Target { get; set; } = "";
     [Required] public string OutputDirectory { get; set; } = "";
     [Required] public string Methods { get; set; } = "";
@@ -19,6 +21,18 @@ public sealed class TrainTuneRunExperiment : HostTask
     public string? Device { get; set; }
     public string? Threads { get; set; }
     public string? Population { get; set; }
+    /// <summary>local (this machine's cores) or slurm (one job array); the TrainTuneSlurm* knobs configure the latter.</summary>
+    public string? Scheduler { get; set; }
+    public string? SlurmPartition { get; set; }
+    public string? SlurmCpus { get; set; }
+    public string? SlurmMemory { get; set; }
+    public string? SlurmTime { get; set; }
+    public string? SlurmConcurrency { get; set; }
+    public string? SlurmArguments { get; set; }
+    public string? SlurmWait { get; set; }
+
+    /// <summary>Ctrl+C: stops waiting, and cancels a Slurm array the build submitted.</summary>
+    public void Cancel() => _cancel.Cancel();
     /// <summary>The project file, for the command line quoted in results.md.</summary>
     public string? Project { get; set; }
     public int Parallelism { get; set; } = Environment.ProcessorCount;
@@ -33,7 +47,25 @@ public sealed class TrainTuneRunExperiment : HostTask
         var members = ExperimentRunner.MembersPerProcess(settings);
         Log.LogMessage(MessageImportance.High, $"TrainTune: {Target}: {Inits} initialisations x {methods.Count} methods ({string.Join(", ", methods)}), "
             + $"{(members == 1 ? "one run" : $"populations of up to {members}")} per process, {Parallelism} processes at a time");
-        var runs = ExperimentRunner.Run(settings, line => Log.LogMessage(MessageImportance.High, line));
+        void Say(string line) => Log.LogMessage(MessageImportance.High, line);
+        IReadOnlyList<ExperimentRun>? collected;
+        if (Scheduling.SlurmSettings.IsSlurm(Scheduler))
+        {
+            try
+            {
+                collected = Scheduling.SlurmExperiment.Run(settings,
+                    Scheduling.SlurmSettings.From(SlurmPartition, SlurmCpus, SlurmMemory, SlurmTime, SlurmConcurrency, SlurmArguments, SlurmWait), Say, _cancel.Token);
+            }
+            catch (Exception e) when (e is InvalidOperationException or OperationCanceledException or IOException)
+            {
+                Log.LogError(null, BuildCodes.SlurmFailed, null, null, 0, 0, 0, 0, $"{Target}: {e.Message}");
+                return false;
+            }
+            if (collected is null) return true;
+        }
+        else
+            collected = ExperimentRunner.Run(settings, Say);
+        var runs = collected;
         Directory.CreateDirectory(OutputDirectory);
         Hosting.AtomicFile.WriteAllText(Path.Combine(OutputDirectory, "results.csv"), ExperimentResults.Csv(runs));
         var command = $"dotnet build {Project} -t:TrainTune -p:TrainTuneTargets={Target} -p:TrainTuneInits={Inits} -p:TrainTuneMethods={string.Join("%3B", methods)}"

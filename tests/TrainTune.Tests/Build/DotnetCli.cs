@@ -18,10 +18,15 @@ internal static class DotnetCli
 
     public static Outcome Run(string workingDirectory, params string[] arguments) => Run(workingDirectory, TimeSpan.FromMinutes(10), null, arguments);
 
-    public static Outcome Run(string workingDirectory, TimeSpan timeout, Action<Process>? whileRunning, params string[] arguments)
+    public static Outcome Run(string workingDirectory, TimeSpan timeout, Action<Process>? whileRunning, params string[] arguments) =>
+        Run(workingDirectory, timeout, whileRunning, null, arguments);
+
+    /// <param name="environment">Variables to set for the process (e.g. a PATH without a tool).</param>
+    public static Outcome Run(string workingDirectory, TimeSpan timeout, Action<Process>? whileRunning, IReadOnlyDictionary<string, string>? environment, params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         start.Environment["DOTNET_NOLOGO"] = "1";
         start.Environment["MSBUILDDISABLENODEREUSE"] = "1";
@@ -43,6 +48,10 @@ internal static class DotnetCli
     }
 
     /// <summary>dotnet build FIXTURE -t:TrainTune with the given properties, no build servers kept.</summary>
+    public static Outcome TrainTuneWith(IReadOnlyDictionary<string, string> environment, string fixture, string outputDirectory, params string[] properties) =>
+        Run(RepositoryRoot(), TimeSpan.FromMinutes(10), null, environment,
+            ["build", Fixture(fixture), "-t:TrainTune", "--disable-build-servers", "-nodeReuse:false", $"-p:TrainTuneOutputDir={outputDirectory}", .. properties]);
+
     public static Outcome TrainTune(string fixture, string outputDirectory, params string[] properties) =>
         Run(RepositoryRoot(), ["build", Fixture(fixture), "-t:TrainTune", "--disable-build-servers", "-nodeReuse:false", $"-p:TrainTuneOutputDir={outputDirectory}", .. properties]);
 }

@@ -1,0 +1,111 @@
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace TrainTune.Build.Scheduling;
+
+/// <summary>
+/// One Slurm job array of host runs: task k runs the host on the request file task-k.json in the
+/// array's folder and logs to task-k.log there. Checks the cluster and the shared folder before
+/// submitting, and reads back what became of each task.
+/// </summary>
+internal static class SlurmArray
+{
+    /// <summary>What Slurm says of a task that has left the queue: its state (COMPLETED, FAILED, CANCELLED, TIMEOUT, …), exit code and reason.</summary>
+    public sealed record TaskEnd(string State, string ExitCode, string Reason);
+
+    /// <summary>Refuses a cluster the array cannot run on, saying what to change.</summary>
+    public static void CheckCluster(SlurmSettings settings, int tasks)
+    {
+        if (SlurmCommands.Missing() is { } missing) throw new InvalidOperationException(missing);
+        var partitions = SlurmCommands.Checked("sinfo", "-h", "-o", "%P").Select(p => p.Trim().TrimEnd('*')).Where(p => p.Length > 0).Distinct().ToList();
+        if (settings.Partition is { } partition && !partitions.Contains(partition))
+            throw new InvalidOperationException($"TrainTuneSlurmPartition='{partition}' is not a partition of this cluster; sinfo lists: {string.Join(", ", partitions)}.");
+        var config = SlurmCommands.Checked("scontrol", "show", "config");
+        var max = config.Select(l => Regex.Match(l, @"^MaxArraySize\s*=\s*(\d+)")).FirstOrDefault(m => m.Success) is { } found ? int.Parse(found.Groups[1].Value, CultureInfo.InvariantCulture) : 1001;
+        if (tasks > max - 1)
+            throw new InvalidOperationException($"The job array would have {tasks} tasks, more than this cluster's MaxArraySize ({max}) allows; put more runs in each task with a larger -p:TrainTunePopulation.");
+    }
+
+    /// <summary>
+    /// Runs a tiny task that writes a file into <paramref name="folder"/>; when the build cannot
+    /// see it, the folder is not shared with the compute nodes.
+    /// </summary>
+    public static void ProbeSharedStorage(SlurmSettings settings, string folder)
+    {
+        Directory.CreateDirectory(folder);
+        var probe = Path.Combine(folder, $".traintune-probe-{Guid.NewGuid():N}");
+        var arguments = new List<string> { "--parsable", "--wait", "--job-name", "traintune-probe", "--time", "00:05:00", "--cpus-per-task", "1", "--mem", "64M", "--output", "/dev/null" };
+        if (settings.Partition is { } partition) arguments.AddRange(["--partition", partition]);
+        arguments.AddRange(["--wrap", $"touch {Quote(probe)}"]);
+        var (exit, lines) = SlurmCommands.Run("sbatch", [.. arguments]);
+        var seen = File.Exists(probe);
+        if (seen) File.Delete(probe);
+        if (exit != 0 && !seen)
+            throw new InvalidOperationException($"A probe task could not run on the cluster (sbatch exit code {exit}: {string.Join(" / ", lines.TakeLast(3))}).");
+        if (!seen)
+            throw new InvalidOperationException($"The output folder '{folder}' is not visible to the compute nodes: a probe task wrote there and this machine does not see the file. Set -p:TrainTuneOutputDir to a folder on storage the nodes share.");
+    }
+
+    /// <summary>Writes the requests and the array's script into <paramref name="folder"/> and submits; returns the job id.</summary>
+    /// <param name="command">The host command up to its request: dotnet exec … TrainTune.Host.dll run.</param>
+    public static string Submit(SlurmSettings settings, string folder, string jobName, IReadOnlyList<string> command, IReadOnlyList<string> requests)
+    {
+        Directory.CreateDirectory(folder);
+        foreach (var stale in Directory.GetFiles(folder, "task-*")) File.Delete(stale);
+        for (var k = 0; k < requests.Count; k++) Hosting.AtomicFile.WriteAllText(Path.Combine(folder, $"task-{k}.json"), requests[k]);
+        var script = new StringBuilder("#!/bin/sh\n# A TrainTune job array: task k runs the host on task-k.json.\n")
+            .Append("exec ").Append(string.Join(" ", command.Select(Quote)))
+            .Append(' ').Append('"').Append('@').Append(folder.Replace("\"", "\\\"")).Append("/task-${SLURM_ARRAY_TASK_ID}.json\"\n").ToString();
+        var scriptPath = Path.Combine(folder, "array.sh");
+        Hosting.AtomicFile.WriteAllText(scriptPath, script);
+        var arguments = new List<string>
+        {
+            "--parsable", "--job-name", jobName,
+            "--array", $"0-{requests.Count - 1}" + (settings.Concurrency is { } m ? $"%{m}" : ""),
+            "--cpus-per-task", settings.Cpus.ToString(CultureInfo.InvariantCulture), "--mem", settings.Memory, "--time", settings.Time,
+            "--output", Path.Combine(folder, "task-%a.log"),
+        };
+        if (settings.Partition is { } partition) arguments.AddRange(["--partition", partition]);
+        arguments.AddRange(settings.ExtraArguments);
+        arguments.Add(scriptPath);
+        var lines = SlurmCommands.Checked("sbatch", [.. arguments]);
+        return lines.FirstOrDefault(l => l.Trim().Length > 0)?.Trim().Split(';')[0]
+            ?? throw new InvalidOperationException("sbatch printed no job id.");
+    }
+
+    /// <summary>The array's tasks still in the queue, with their state (PENDING, RUNNING, …).</summary>
+    public static IReadOnlyDictionary<int, string> Queued(string jobId)
+    {
+        var (exit, lines) = SlurmCommands.Run("squeue", "-h", "-r", "-j", jobId, "-o", "%K %T");
+        if (exit != 0) return new Dictionary<int, string>(); // the job is no longer known
+        var queued = new Dictionary<int, string>();
+        foreach (var line in lines)
+        {
+            var parts = line.Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (parts.Length == 2 && int.TryParse(parts[0], out var task)) queued[task] = parts[1];
+        }
+        return queued;
+    }
+
+    /// <summary>What became of task <paramref name="task"/>, or null when Slurm no longer knows.</summary>
+    public static TaskEnd? End(string jobId, int task)
+    {
+        var (exit, lines) = SlurmCommands.Run("scontrol", "-o", "show", "job", $"{jobId}_{task}");
+        if (exit != 0) return null;
+        var text = string.Join(" ", lines);
+        string Field(string name) => Regex.Match(text, $@"\b{name}=(\S+)") is { Success: true } m ? m.Groups[1].Value : "?";
+        return new TaskEnd(Field("JobState"), Field("ExitCode"), Field("Reason"));
+    }
+
+    public static void Cancel(string jobId) => SlurmCommands.Run("scancel", jobId);
+
+    /// <summary>The last lines of task <paramref name="task"/>'s log.</summary>
+    public static string LogTail(string folder, int task, int lines = 3)
+    {
+        var path = Path.Combine(folder, $"task-{task}.log");
+        return File.Exists(path) ? string.Join(" / ", File.ReadLines(path).Where(l => l.Trim().Length > 0).TakeLast(lines)) : "no log";
+    }
+
+    static string Quote(string argument) => "'" + argument.Replace("'", "'\\''") + "'";
+}
