@@ -28,23 +28,24 @@ internal static class SlurmArray
     }
 
     /// <summary>
-    /// Runs a tiny task that writes a file into <paramref name="folder"/>; when the build cannot
-    /// see it, the folder is not shared with the compute nodes.
+    /// Runs a tiny task that writes a file into <paramref name="folder"/> when it can read
+    /// <paramref name="assembly"/> (the project's build output, which the tasks run); when the
+    /// build cannot see the file, the two are not shared with the compute nodes.
     /// </summary>
-    public static void ProbeSharedStorage(SlurmSettings settings, string folder)
+    public static void ProbeSharedStorage(SlurmSettings settings, string folder, string assembly)
     {
         Directory.CreateDirectory(folder);
         var probe = Path.Combine(folder, $".traintune-probe-{Guid.NewGuid():N}");
         var arguments = new List<string> { "--parsable", "--wait", "--job-name", "traintune-probe", "--time", "00:05:00", "--cpus-per-task", "1", "--mem", "64M", "--output", "/dev/null" };
         if (settings.Partition is { } partition) arguments.AddRange(["--partition", partition]);
-        arguments.AddRange(["--wrap", $"touch {Quote(probe)}"]);
+        arguments.AddRange(["--wrap", $"test -r {Quote(assembly)} && touch {Quote(probe)}"]);
         var (exit, lines) = SlurmCommands.Run("sbatch", [.. arguments]);
         var seen = File.Exists(probe);
         if (seen) File.Delete(probe);
         if (exit != 0 && !seen)
             throw new InvalidOperationException($"A probe task could not run on the cluster (sbatch exit code {exit}: {string.Join(" / ", lines.TakeLast(3))}).");
         if (!seen)
-            throw new InvalidOperationException($"The output folder '{folder}' is not visible to the compute nodes: a probe task wrote there and this machine does not see the file. Set -p:TrainTuneOutputDir to a folder on storage the nodes share.");
+            throw new InvalidOperationException($"The compute nodes do not share this build's files: a probe task that reads '{assembly}' and writes into '{folder}' left nothing this machine can see. Put the project and -p:TrainTuneOutputDir on storage the nodes mount (not /tmp).");
     }
 
     /// <summary>Writes the requests and the array's script into <paramref name="folder"/> and submits; returns the job id.</summary>

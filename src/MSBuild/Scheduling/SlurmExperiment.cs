@@ -47,7 +47,7 @@ internal static class SlurmExperiment
         var size = ExperimentRunner.MembersPerProcess(settings);
         var tasks = todo.GroupBy(r => r.Method).SelectMany(g => g.Select(r => r.Seed).Chunk(size).Select(seeds => new TaskRuns(g.Key, seeds))).ToList();
         SlurmArray.CheckCluster(slurm, tasks.Count);
-        SlurmArray.ProbeSharedStorage(slurm, folder);
+        SlurmArray.ProbeSharedStorage(slurm, folder, settings.Assembly);
 
         var requests = tasks.Select(task =>
         {

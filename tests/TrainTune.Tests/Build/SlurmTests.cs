@@ -61,6 +61,25 @@ public class SlurmTests : IDisposable
     }
 
     [SkippableFact]
+    public void A_multi_target_build_through_slurm_runs_each_target_as_a_task_and_writes_the_same_reports()
+    {
+        SkipWithoutCluster();
+        string[] targets = ["-p:TrainTuneTargets=Quick%3BPerWeight"];
+        var local = DotnetCli.TrainTune("TinyTargets", Path.Combine(_output, "local"), targets);
+        Assert.True(local.ExitCode == 0, local.Output);
+        var slurm = DotnetCli.TrainTune("TinyTargets", Path.Combine(_output, "slurm"), [.. targets, "-p:TrainTuneScheduler=slurm"]);
+        Assert.True(slurm.ExitCode == 0, slurm.Output);
+        Assert.Matches(@"TrainTune: submitted Slurm job array \d+: 2 targets \(Quick, PerWeight\)", slurm.Output);
+        foreach (var target in new[] { "Quick", "PerWeight" })
+        {
+            Assert.True(File.Exists(Path.Combine(_output, "slurm", target, "report.md")), $"{target} has no report");
+            double Loss(string folder) => System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(_output, folder, target, "result.json")))
+                .RootElement.GetProperty("result").GetProperty("validation_loss").GetDouble();
+            Assert.Equal(Loss("local"), Loss("slurm"));
+        }
+    }
+
+    [SkippableFact]
     public void A_cancelled_task_is_reported_and_the_next_build_runs_only_its_runs()
     {
         SkipWithoutCluster();
