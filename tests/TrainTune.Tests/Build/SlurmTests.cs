@@ -114,6 +114,18 @@ public class SlurmTests : IDisposable
         Assert.Matches(@"error TT9050: Quick: TrainTuneSlurmPartition='nope' is not a partition of this cluster; sinfo lists: \w+", outcome.Output);
     }
 
+    [SkippableFact]
+    public void An_array_larger_than_the_clusters_MaxArraySize_is_refused_before_anything_is_submitted()
+    {
+        SkipWithoutCluster();
+        // tools/slurm/local-cluster.sh sets MaxArraySize=1001: at most 1000 tasks.
+        var outcome = DotnetCli.TrainTune("TinyTargets", _output, "-p:TrainTuneTargets=Quick", "-p:TrainTuneInits=1001", "-p:TrainTuneMethods=Random",
+            "-p:TrainTunePopulation=1", "-p:TrainTuneScheduler=slurm");
+        Assert.NotEqual(0, outcome.ExitCode);
+        Assert.Contains("error TT9050: Quick: The job array would have 1001 tasks, more than this cluster's MaxArraySize (1001) allows; put more runs in each task with a larger -p:TrainTunePopulation.", outcome.Output);
+        Assert.DoesNotContain("submitted Slurm job array", outcome.Output);
+    }
+
     [Fact]
     public void Without_the_slurm_client_the_build_names_the_package_to_install()
     {
