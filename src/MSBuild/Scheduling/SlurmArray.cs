@@ -101,6 +101,51 @@ internal static class SlurmArray
 
     public static void Cancel(string jobId) => SlurmCommands.Run("scancel", jobId);
 
+    /// <summary>
+    /// Waits until no task of the array is queued, logging <paramref name="summary"/> of the queue
+    /// when it changes (every 5 s at most) and once at the end; cancelling cancels the array.
+    /// </summary>
+    public static void Wait(string jobId, Func<IReadOnlyDictionary<int, string>, string> summary, Action<string> log, CancellationToken cancel)
+    {
+        var last = "";
+        var lastTime = DateTime.MinValue;
+        while (true)
+        {
+            if (cancel.IsCancellationRequested)
+            {
+                Cancel(jobId);
+                throw new OperationCanceledException($"The build was cancelled; Slurm job array {jobId} is cancelled.");
+            }
+            var queued = Queued(jobId);
+            var line = summary(queued);
+            if (queued.Count == 0) { log(line); return; }
+            if (line != last && DateTime.UtcNow - lastTime > TimeSpan.FromSeconds(5))
+            {
+                log(line);
+                (last, lastTime) = (line, DateTime.UtcNow);
+            }
+            cancel.WaitHandle.WaitOne(TimeSpan.FromSeconds(2));
+        }
+    }
+
+    /// <summary>Why task <paramref name="task"/> left no result: its Slurm state, exit code and reason, and the tail of its log.</summary>
+    public static string Failure(string jobId, int task, string folder)
+    {
+        var end = End(jobId, task);
+        var started = File.Exists(Path.Combine(folder, $"task-{task}.log"));
+        // Slurm forgets a pending task that is cancelled; one that never started has no log.
+        var what = end is not null ? $"{end.State} (exit code {end.ExitCode}, reason {end.Reason})"
+            : started ? "ended without a result, and Slurm no longer lists it" : "CANCELLED before it started (Slurm no longer lists it and it wrote no log)";
+        return $"Slurm task {jobId}_{task} {what}: {(started ? "log: " + LogTail(folder, task) : "no log")}; build again to run it again";
+    }
+
+    /// <summary>"k/n tasks done, r running, p pending" of a queue.</summary>
+    public static string Counts(IReadOnlyDictionary<int, string> queued, int tasks, string what = "tasks")
+    {
+        var running = queued.Values.Count(v => v == "RUNNING");
+        return $"{tasks - queued.Count}/{tasks} {what} done, {running} running, {queued.Count - running} pending";
+    }
+
     /// <summary>The last lines of task <paramref name="task"/>'s log.</summary>
     public static string LogTail(string folder, int task, int lines = 3)
     {

@@ -76,40 +76,23 @@ internal static class SlurmExperiment
 
     static IReadOnlyList<ExperimentRun> WaitAndCollect(ExperimentRunner.Settings settings, string folder, string statePath, JobState state, Action<string> log, CancellationToken cancel)
     {
-        var runs = state.Tasks.SelectMany(t => t.Seeds.Select(s => (t.Method, Seed: s))).ToList();
-        var last = "";
-        var lastTime = DateTime.MinValue;
-        while (true)
+        var folders = state.Tasks.SelectMany(t => t.Seeds.Select(s => ExperimentRunner.RunFolder(settings, t.Method, s))).ToList();
+        SlurmArray.Wait(state.JobId, queued =>
         {
-            if (cancel.IsCancellationRequested)
-            {
-                SlurmArray.Cancel(state.JobId);
-                throw new OperationCanceledException($"The build was cancelled; Slurm job array {state.JobId} is cancelled.");
-            }
-            var queued = SlurmArray.Queued(state.JobId);
-            var finished = runs.Count(r => File.Exists(Path.Combine(ExperimentRunner.RunFolder(settings, r.Method, r.Seed), Hosting.HostProtocol.ResultFile)));
-            var running = queued.Values.Count(v => v == "RUNNING");
-            var summary = $"{settings.Target}: Slurm job array {state.JobId}: {state.Tasks.Count - queued.Count}/{state.Tasks.Count} tasks done, {running} running, {queued.Count - running} pending; {finished}/{runs.Count} runs finished";
-            if (queued.Count == 0) { log(summary); break; }
-            if (summary != last && DateTime.UtcNow - lastTime > TimeSpan.FromSeconds(5))
-            {
-                log(summary);
-                (last, lastTime) = (summary, DateTime.UtcNow);
-            }
-            cancel.WaitHandle.WaitOne(TimeSpan.FromSeconds(2));
-        }
+            var finished = folders.Count(f => File.Exists(Path.Combine(f, Hosting.HostProtocol.ResultFile)));
+            // How far the runs still training are, from the last block line of their records.
+            var steps = folders.Where(f => !File.Exists(Path.Combine(f, Hosting.HostProtocol.ResultFile)))
+                .Select(f => Hosting.RecordFile.ReadBlocks(Path.Combine(f, Hosting.HostProtocol.RecordFile)).LastOrDefault()?.Step ?? 0).Where(s => s > 0).ToList();
+            return $"{settings.Target}: Slurm job array {state.JobId}: {SlurmArray.Counts(queued, state.Tasks.Count)}; {finished}/{folders.Count} runs finished"
+                + (steps.Count > 0 ? $", {steps.Count} training (at step {steps.Min()}–{steps.Max()})" : "");
+        }, log, cancel);
         var failures = new Dictionary<(string, long), string>();
         for (var k = 0; k < state.Tasks.Count; k++)
         {
             var task = state.Tasks[k];
             var missing = task.Seeds.Where(s => !File.Exists(Path.Combine(ExperimentRunner.RunFolder(settings, task.Method, s), Hosting.HostProtocol.ResultFile))).ToList();
             if (missing.Count == 0) continue;
-            var end = SlurmArray.End(state.JobId, k);
-            var started = File.Exists(Path.Combine(folder, $"task-{k}.log"));
-            // Slurm forgets a pending task that is cancelled; one that never started has no log.
-            var what = end is not null ? $"{end.State} (exit code {end.ExitCode}, reason {end.Reason})"
-                : started ? "ended without a result, and Slurm no longer lists it" : "CANCELLED before it started (Slurm no longer lists it and it wrote no log)";
-            var why = $"Slurm task {state.JobId}_{k} {what}: {(started ? "log: " + SlurmArray.LogTail(folder, k) : "no log")}; build again to run it again";
+            var why = SlurmArray.Failure(state.JobId, k, folder);
             foreach (var seed in missing) failures[(task.Method, seed)] = why;
         }
         Hosting.AtomicFile.WriteAllText(statePath, JsonSerializer.Serialize(state with { Collected = true }, Hosting.ProtocolJson.Options));

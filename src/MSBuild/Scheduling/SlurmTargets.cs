@@ -60,36 +60,13 @@ internal static class SlurmTargets
 
     static IReadOnlyList<string> Collect(JobState state, string folder, string statePath, Func<string, string> resultOf, Action<string> log, Action<string> error, CancellationToken cancel)
     {
-        var last = "";
-        var lastTime = DateTime.MinValue;
-        while (true)
-        {
-            if (cancel.IsCancellationRequested)
-            {
-                SlurmArray.Cancel(state.JobId);
-                throw new OperationCanceledException($"The build was cancelled; Slurm job array {state.JobId} is cancelled.");
-            }
-            var queued = SlurmArray.Queued(state.JobId);
-            var running = queued.Values.Count(v => v == "RUNNING");
-            var summary = $"TrainTune: Slurm job array {state.JobId}: {state.Targets.Count - queued.Count}/{state.Targets.Count} targets done, {running} running, {queued.Count - running} pending";
-            if (queued.Count == 0) { log(summary); break; }
-            if (summary != last && DateTime.UtcNow - lastTime > TimeSpan.FromSeconds(5))
-            {
-                log(summary);
-                (last, lastTime) = (summary, DateTime.UtcNow);
-            }
-            cancel.WaitHandle.WaitOne(TimeSpan.FromSeconds(2));
-        }
+        SlurmArray.Wait(state.JobId, queued => $"TrainTune: Slurm job array {state.JobId}: {SlurmArray.Counts(queued, state.Targets.Count, "targets")}", log, cancel);
         var failed = new List<string>();
         for (var k = 0; k < state.Targets.Count; k++)
         {
             if (File.Exists(resultOf(state.Targets[k]))) continue;
             failed.Add(state.Targets[k]);
-            var end = SlurmArray.End(state.JobId, k);
-            var started = File.Exists(Path.Combine(folder, $"task-{k}.log"));
-            var what = end is not null ? $"{end.State} (exit code {end.ExitCode}, reason {end.Reason})"
-                : started ? "ended without a result, and Slurm no longer lists it" : "CANCELLED before it started (Slurm no longer lists it and it wrote no log)";
-            error($"Training target {state.Targets[k]} failed: Slurm task {state.JobId}_{k} {what}: {(started ? "log: " + SlurmArray.LogTail(folder, k) : "no log")}; build again to run it again.");
+            error($"Training target {state.Targets[k]} failed: {SlurmArray.Failure(state.JobId, k, folder)}.");
         }
         Hosting.AtomicFile.WriteAllText(statePath, JsonSerializer.Serialize(state with { Collected = true, Failed = failed }, Hosting.ProtocolJson.Options));
         return state.Targets.Where(t => !failed.Contains(t)).ToList();

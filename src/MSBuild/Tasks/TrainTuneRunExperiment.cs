@@ -9,10 +9,8 @@ namespace TrainTune.Build.Tasks;
 /// Runs TrainTuneInits random initialisations of every method in TrainTuneMethods for one
 /// target, in parallel, and writes results.csv and results.md in the target's folder.
 /// </summary>
-public sealed class TrainTuneRunExperiment : HostTask, ICancelableTask
+public sealed class TrainTuneRunExperiment : SlurmHostTask
 {
-    readonly CancellationTokenSource _cancel = new();
-
     [Required] public string Target { get; set; } = "";
     [Required] public string OutputDirectory { get; set; } = "";
     [Required] public string Methods { get; set; } = "";
@@ -23,16 +21,7 @@ public sealed class TrainTuneRunExperiment : HostTask, ICancelableTask
     public string? Population { get; set; }
     /// <summary>local (this machine's cores) or slurm (one job array); the TrainTuneSlurm* knobs configure the latter.</summary>
     public string? Scheduler { get; set; }
-    public string? SlurmPartition { get; set; }
-    public string? SlurmCpus { get; set; }
-    public string? SlurmMemory { get; set; }
-    public string? SlurmTime { get; set; }
-    public string? SlurmConcurrency { get; set; }
-    public string? SlurmArguments { get; set; }
-    public string? SlurmWait { get; set; }
 
-    /// <summary>Ctrl+C: stops waiting, and cancels a Slurm array the build submitted.</summary>
-    public void Cancel() => _cancel.Cancel();
     /// <summary>The project file, for the command line quoted in results.md.</summary>
     public string? Project { get; set; }
     public int Parallelism { get; set; } = Environment.ProcessorCount;
@@ -53,8 +42,7 @@ public sealed class TrainTuneRunExperiment : HostTask, ICancelableTask
         {
             try
             {
-                collected = Scheduling.SlurmExperiment.Run(settings,
-                    Scheduling.SlurmSettings.From(SlurmPartition, SlurmCpus, SlurmMemory, SlurmTime, SlurmConcurrency, SlurmArguments, SlurmWait), Say, _cancel.Token);
+                collected = Scheduling.SlurmExperiment.Run(settings, Slurm, Say, Cancellation);
             }
             catch (Exception e) when (e is InvalidOperationException or OperationCanceledException or IOException)
             {

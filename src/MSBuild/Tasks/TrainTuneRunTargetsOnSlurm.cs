@@ -8,10 +8,8 @@ namespace TrainTune.Build.Tasks;
 /// TrainTuneScheduler=slurm without an experiment: every training target as one task of one
 /// Slurm job array; the targets that finished are the output, for their reports.
 /// </summary>
-public sealed class TrainTuneRunTargetsOnSlurm : HostTask, ICancelableTask
+public sealed class TrainTuneRunTargetsOnSlurm : SlurmHostTask
 {
-    readonly CancellationTokenSource _cancel = new();
-
     [Required] public ITaskItem[] Targets { get; set; } = [];
     [Required] public string OutputDirectory { get; set; } = "";
     public string? Steps { get; set; }
@@ -21,21 +19,12 @@ public sealed class TrainTuneRunTargetsOnSlurm : HostTask, ICancelableTask
     public string? Threads { get; set; }
     public string? Starts { get; set; }
     public bool WarmStart { get; set; }
-    public string? SlurmPartition { get; set; }
-    public string? SlurmCpus { get; set; }
-    public string? SlurmMemory { get; set; }
-    public string? SlurmTime { get; set; }
-    public string? SlurmConcurrency { get; set; }
-    public string? SlurmArguments { get; set; }
-    public string? SlurmWait { get; set; }
 
     [Output] public ITaskItem[] Finished { get; set; } = [];
 
-    public void Cancel() => _cancel.Cancel();
-
     public override bool Execute()
     {
-        var slurm = SlurmSettings.From(SlurmPartition, SlurmCpus, SlurmMemory, SlurmTime, SlurmConcurrency, SlurmArguments, SlurmWait);
+        var slurm = Slurm;
         Hosting.HostRunRequest Request(string target) => new(Assembly, target, Path.Combine(OutputDirectory, target),
             Steps: (int?)KnobValidation.Number(Steps), Method: KnobValidation.Value(Method), Seed: KnobValidation.Number(Seed),
             Device: KnobValidation.Value(Device), CheckpointEveryBlocks: 1_000_000, WarmStart: WarmStart,
@@ -45,7 +34,7 @@ public sealed class TrainTuneRunTargetsOnSlurm : HostTask, ICancelableTask
             var finished = SlurmTargets.Run(Targets.Select(t => t.ItemSpec).ToList(), OutputDirectory, Assembly, Request,
                 request => RunArgumentsFor(DepsFile, HostRuntimeConfig, HostAssembly, request), DotnetPath, slurm,
                 line => Log.LogMessage(MessageImportance.High, line),
-                message => Log.LogError(null, BuildCodes.TargetFailed, null, null, 0, 0, 0, 0, message), _cancel.Token);
+                message => Log.LogError(null, BuildCodes.TargetFailed, null, null, 0, 0, 0, 0, message), Cancellation);
             Finished = finished.Select(t => (ITaskItem)new Microsoft.Build.Utilities.TaskItem(t)).ToArray();
         }
         catch (Exception e) when (e is InvalidOperationException or OperationCanceledException or IOException)
