@@ -92,8 +92,7 @@ internal static class TargetRunner
         // Starts of an earlier multi-start run would be drawn in this run's report.
         foreach (var stale in Directory.GetFiles(options.OutputDirectory, HostProtocol.StartRecordFile(0).Replace("0", "*"))) File.Delete(stale);
         var lastProgress = DateTime.MinValue;
-        run = run
-            .RecordTo(Path.Combine(options.OutputDirectory, HostProtocol.RecordFile))
+        run = WithTensorBoard(run.RecordTo(Path.Combine(options.OutputDirectory, HostProtocol.RecordFile)), options, options.OutputDirectory)
             .OnProgress(progress =>
             {
                 // At most two lines a second reach the build; it thins them further.
@@ -152,7 +151,7 @@ internal static class TargetRunner
         var runs = members.Select(m =>
         {
             Directory.CreateDirectory(m.OutputDirectory);
-            return Prepare(options, target, created, search, m.Seed).RecordTo(Path.Combine(m.OutputDirectory, HostProtocol.RecordFile));
+            return WithTensorBoard(Prepare(options, target, created, search, m.Seed).RecordTo(Path.Combine(m.OutputDirectory, HostProtocol.RecordFile)), options, m.OutputDirectory);
         }).ToList();
         clock.Mark("options");
         var stackable = PopulationModel.Problem(created.ModelFactory) is null;
@@ -181,6 +180,15 @@ internal static class TargetRunner
         for (var i = 0; i < members.Count; i++)
             WriteResult(members[i].OutputDirectory, options, target, runs[i], null, $"member {i} of a population of {members.Count}; seconds are its share", clock.Timing(results[i], results[i]), results[i]);
         return results;
+    }
+
+    /// <summary>With TensorBoard asked for: event files in the run's folder, those of an earlier run removed.</summary>
+    static TuningRun WithTensorBoard(TuningRun run, HostRunRequest options, string folder)
+    {
+        if (!options.TensorBoard) return run;
+        var board = Path.Combine(folder, HostProtocol.TensorBoardFolder);
+        if (Directory.Exists(board) && !options.Resume) Directory.Delete(board, recursive: true);
+        return run.LogToTensorBoard(board);
     }
 
     static void WriteResult(string folder, HostRunRequest options, TrainingTarget target, TuningRun run, string? search, string? note,

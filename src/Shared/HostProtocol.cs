@@ -20,6 +20,7 @@ namespace TrainTune.Hosting
         public const string LossPlotFile = "losses.svg";
         public const string HyperparameterPlotFile = "hyperparameters.svg";
         public const string HistoryFile = "history.jsonl";
+        public const string TensorBoardFolder = "tensorboard";
 
         /// <summary>The record of start <paramref name="start"/> of a multi-start run (Method.BestOf), beside its record.jsonl.</summary>
         public static string StartRecordFile(int start) => $"record-start-{start}.jsonl";

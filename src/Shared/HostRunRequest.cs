@@ -23,7 +23,8 @@ namespace TrainTune.Hosting
         int? Threads = null,
         int? Cores = null,
         IReadOnlyList<HostRunRequest.Member>? Population = null,
-        int? Starts = null)
+        int? Starts = null,
+        bool TensorBoard = false)
     {
         /// <summary>
         /// One member of a population request: its seed and output folder. With

@@ -13,7 +13,7 @@ namespace TrainTune.Build.Experiments;
 internal static class ExperimentRunner
 {
     public sealed record Settings(string Dotnet, Func<Hosting.HostRunRequest, List<string>> HostArguments, string Assembly, string Target, string TargetDirectory,
-        IReadOnlyList<string> Methods, int Inits, string? Steps, string? Device, int? Threads, int Parallelism, int? Population = null);
+        IReadOnlyList<string> Methods, int Inits, string? Steps, string? Device, int? Threads, int Parallelism, int? Population = null, bool TensorBoard = false);
 
     /// <summary>
     /// The most members a population process may have (measured with bench/PopulationBench, README
@@ -42,7 +42,7 @@ internal static class ExperimentRunner
         new(settings.Assembly, settings.Target, members[0].OutputDirectory,
             Steps: (int?)KnobValidation.Number(settings.Steps), Method: method, Seed: members[0].Seed, Device: KnobValidation.Value(settings.Device),
             CheckpointEveryBlocks: 1_000_000, RandomInitial: true, Threads: settings.Threads, Cores: cores,
-            Population: members.Count > 1 ? members : null);
+            Population: members.Count > 1 ? members : null, TensorBoard: settings.TensorBoard);
 
     public static IReadOnlyList<ExperimentRun> Run(Settings settings, Action<string> log)
     {

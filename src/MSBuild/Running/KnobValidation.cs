@@ -6,7 +6,7 @@ namespace TrainTune.Build.Running;
 internal static class KnobValidation
 {
     public static IEnumerable<string> Errors(string? steps, string? method, string? seed, string? device, string? resume, string? warmStart, string? outputDirectory, string? threads = null,
-        string? starts = null)
+        string? starts = null, string? tensorBoard = null)
     {
         if (!string.IsNullOrWhiteSpace(steps) && (!int.TryParse(steps, out var s) || s < 1))
             yield return $"TrainTuneSteps='{steps}' is not a positive whole number of weight steps.";
@@ -17,7 +17,7 @@ internal static class KnobValidation
         if (!string.IsNullOrWhiteSpace(device) && !Regex.IsMatch(device!.Trim(), "^(cpu|cuda|cuda:[0-9]+|auto)$", RegexOptions.IgnoreCase))
             yield return $"TrainTuneDevice='{device}' is not a device; use cpu, cuda, cuda:N or auto.";
         if (Hosting.ThreadKnob.Parse(threads, "TrainTuneThreads", out _) is { } threadsError) yield return threadsError;
-        foreach (var (name, value) in new[] { ("TrainTuneResume", resume), ("TrainTuneWarmStart", warmStart) })
+        foreach (var (name, value) in new[] { ("TrainTuneResume", resume), ("TrainTuneWarmStart", warmStart), ("TrainTuneTensorBoard", tensorBoard) })
             if (!string.IsNullOrWhiteSpace(value) && !bool.TryParse(value, out _))
                 yield return $"{name}='{value}' is not true or false.";
         if (bool.TryParse(resume, out var resuming) && resuming && Hosting.HostProtocol.Searches.FirstOrDefault(m => string.Equals(m, method?.Trim(), StringComparison.OrdinalIgnoreCase)) is { } search)

@@ -12,6 +12,7 @@ public sealed class TrainTuneCheckKnobs : Microsoft.Build.Utilities.Task
     public string? Inits { get; set; }
     public string? Population { get; set; }
     public string? Starts { get; set; }
+    public string? TensorBoard { get; set; }
     public string? Scheduler { get; set; }
     public string? SlurmCpus { get; set; }
     public string? SlurmMemory { get; set; }
@@ -27,7 +28,7 @@ public sealed class TrainTuneCheckKnobs : Microsoft.Build.Utilities.Task
 
     public override bool Execute()
     {
-        foreach (var error in KnobValidation.Errors(Steps, Method, Seed, Device, Resume, WarmStart, OutputDirectory, Threads, Starts).Concat(KnobValidation.ExperimentErrors(Inits, Methods, Population))
+        foreach (var error in KnobValidation.Errors(Steps, Method, Seed, Device, Resume, WarmStart, OutputDirectory, Threads, Starts, TensorBoard).Concat(KnobValidation.ExperimentErrors(Inits, Methods, Population))
             .Concat(Scheduling.SlurmSettings.Errors(Scheduler, SlurmCpus, SlurmMemory, SlurmTime, SlurmConcurrency, SlurmWait)))
             Log.LogError(null, BuildCodes.InvalidKnob, null, null, 0, 0, 0, 0, error);
         return !Log.HasLoggedErrors;

@@ -19,6 +19,7 @@ public sealed class TrainTuneRunExperiment : SlurmHostTask
     public string? Device { get; set; }
     public string? Threads { get; set; }
     public string? Population { get; set; }
+    public bool TensorBoard { get; set; }
     /// <summary>local (this machine's cores) or slurm (one job array); the TrainTuneSlurm* knobs configure the latter.</summary>
     public string? Scheduler { get; set; }
 
@@ -32,7 +33,7 @@ public sealed class TrainTuneRunExperiment : SlurmHostTask
         var stopwatch = Stopwatch.StartNew();
         var settings = new ExperimentRunner.Settings(DotnetPath,
             request => RunArgumentsFor(DepsFile, HostRuntimeConfig, HostAssembly, request), Assembly, Target, OutputDirectory,
-            methods, Inits, Steps, Device, KnobValidation.Threads(Threads), Parallelism, KnobValidation.Population(Population));
+            methods, Inits, Steps, Device, KnobValidation.Threads(Threads), Parallelism, KnobValidation.Population(Population), TensorBoard);
         var members = ExperimentRunner.MembersPerProcess(settings);
         Log.LogMessage(MessageImportance.High, $"TrainTune: {Target}: {Inits} initialisations x {methods.Count} methods ({string.Join(", ", methods)}), "
             + $"{(members == 1 ? "one run" : $"populations of up to {members}")} per process, {Parallelism} processes at a time");

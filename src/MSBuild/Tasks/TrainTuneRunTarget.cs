@@ -20,6 +20,7 @@ public sealed class TrainTuneRunTarget : HostTask
     public string? Starts { get; set; }
     public bool Resume { get; set; }
     public bool WarmStart { get; set; }
+    public bool TensorBoard { get; set; }
     public int ProgressIntervalSeconds { get; set; } = 5;
     public int CheckpointEvery { get; set; } = 20;
 
@@ -30,7 +31,7 @@ public sealed class TrainTuneRunTarget : HostTask
         var arguments = RunArguments(new Hosting.HostRunRequest(Assembly, Target, OutputDirectory,
             Steps: (int?)KnobValidation.Number(Steps), Method: KnobValidation.Value(Method), Seed: KnobValidation.Number(Seed),
             Device: KnobValidation.Value(Device), Resume: Resume, CheckpointEveryBlocks: CheckpointEvery, WarmStart: WarmStart,
-            Threads: KnobValidation.Threads(Threads), Starts: (int?)KnobValidation.Number(Starts)));
+            Threads: KnobValidation.Threads(Threads), Starts: (int?)KnobValidation.Number(Starts), TensorBoard: TensorBoard));
 
         Log.LogMessage(MessageImportance.High, $"TrainTune: running {Target} (output in {OutputDirectory})");
         var progress = new ProgressReporter(Target, TimeSpan.FromSeconds(ProgressIntervalSeconds), () => DateTime.UtcNow);

@@ -19,6 +19,7 @@ public sealed class TrainTuneRunTargetsOnSlurm : SlurmHostTask
     public string? Threads { get; set; }
     public string? Starts { get; set; }
     public bool WarmStart { get; set; }
+    public bool TensorBoard { get; set; }
 
     [Output] public ITaskItem[] Finished { get; set; } = [];
 
@@ -28,7 +29,7 @@ public sealed class TrainTuneRunTargetsOnSlurm : SlurmHostTask
         Hosting.HostRunRequest Request(string target) => new(Assembly, target, Path.Combine(OutputDirectory, target),
             Steps: (int?)KnobValidation.Number(Steps), Method: KnobValidation.Value(Method), Seed: KnobValidation.Number(Seed),
             Device: KnobValidation.Value(Device), CheckpointEveryBlocks: 1_000_000, WarmStart: WarmStart,
-            Threads: KnobValidation.Threads(Threads), Cores: slurm.Cpus, Starts: (int?)KnobValidation.Number(Starts));
+            Threads: KnobValidation.Threads(Threads), Cores: slurm.Cpus, Starts: (int?)KnobValidation.Number(Starts), TensorBoard: TensorBoard);
         try
         {
             var finished = SlurmTargets.Run(Targets.Select(t => t.ItemSpec).ToList(), OutputDirectory, Assembly, Request,

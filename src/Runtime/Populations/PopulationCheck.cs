@@ -34,6 +34,8 @@ internal static class PopulationCheck
                 throw new TrainTuneException($"Member {i} of the population differs from member 0 in its {what}; the members of a population share everything but their seed, initial values, record and the learning-rate factor.");
             if (member.RecordPath is not null && members.Take(i).Any(m => m.RecordPath == member.RecordPath))
                 throw new TrainTuneException($"Members of the population share the record '{member.RecordPath}'; give each member a record of its own.");
+            if (member.TensorBoardPath is not null && members.Take(i).Any(m => m.TensorBoardPath == member.TensorBoardPath))
+                throw new TrainTuneException($"Members of the population share the TensorBoard folder '{member.TensorBoardPath}'; give each member a folder of its own.");
         }
         foreach (var member in members)
             if (member.CheckpointPath is not null || member.Resume)

@@ -34,6 +34,7 @@ internal static class MultiStart
             }
             if (run.RecordPath is { } record)
                 start = start.RecordTo(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(record))!, HostProtocol.StartRecordFile(k)));
+            if (run.TensorBoardPath is { } board) start = start.LogToTensorBoard(Path.Combine(board, $"start-{k}"));
             return start;
         }).ToList();
 

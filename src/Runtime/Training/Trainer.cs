@@ -42,6 +42,7 @@ internal sealed class Trainer
         public IReadOnlyDictionary<string, HyperparameterValue>? Final;
         public List<BlockRecord> History { get; } = [];
         public RunRecorder? Recorder;
+        public TensorBoardLog? TensorBoard;
     }
 
     /// <summary>One block's outcome: its step losses [step][member] and what tuning did.</summary>
@@ -194,7 +195,7 @@ internal sealed class Trainer
                     Weights = learner.WeightNames,
                     Hyperparameters = HyperparameterValue.ToNumbers(initial[m]),
                 });
-                return new Progress { Initial = initial[m], Recorder = recorder };
+                return new Progress { Initial = initial[m], Recorder = recorder, TensorBoard = member.TensorBoardPath is { } board ? new TensorBoardLog(board) : null };
             }).ToArray();
         }
 
@@ -212,6 +213,7 @@ internal sealed class Trainer
             Skipped = saved.SkippedHypersteps,
             Initial = saved.InitialHyperparameters,
             Recorder = run.RecordPath is null ? null : new RunRecorder(run.RecordPath, keepLines: saved.RecordLines),
+            TensorBoard = run.TensorBoardPath is { } board ? new TensorBoardLog(board) : null,
         };
         progress.History.AddRange(saved.History);
         progress.Recorder?.Write(RecordFile.Resumed, new { Step = progress.Done, Checkpoint = run.CheckpointPath });
@@ -282,6 +284,7 @@ internal sealed class Trainer
             }
             var record = new BlockRecord(done, block.StepLosses.Average(losses => losses[m]), validationLoss[m], snapshots[m], norm, skipped);
             member.History.Add(record);
+            member.TensorBoard?.Block(record, member.Skipped);
             member.Recorder?.Write(RecordFile.Block, new RecordFile.BlockLine(record.Step, record.TrainLoss, record.ValidationLoss,
                 HyperparameterValue.ToNumbers(record.Hyperparameters), record.HypergradientNorm, record.HyperstepSkipped));
             _members[m].Progress?.Invoke(new RunProgress(done, run.Steps, record.TrainLoss, record.ValidationLoss, record.Hyperparameters, elapsed));

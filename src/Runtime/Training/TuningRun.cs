@@ -36,6 +36,8 @@ public sealed record TuningRun
     public string Device { get; init; } = "cpu";
     public ScalarType Precision { get; init; } = ScalarType.Float32;
     public string? RecordPath { get; init; }
+    /// <summary>Where the run writes TensorBoard event files; null for none.</summary>
+    public string? TensorBoardPath { get; init; }
     public IReadOnlyDictionary<string, double>? InitialValues { get; init; }
     public Action<RunProgress>? Progress { get; init; }
     /// <summary>Where the run checkpoints itself; null for no checkpoints.</summary>
@@ -64,6 +66,12 @@ public sealed record TuningRun
     public TuningRun OnDevice(string device) => this with { Device = device };
     public TuningRun InPrecision(ScalarType precision) => this with { Precision = precision };
     public TuningRun RecordTo(string path) => this with { RecordPath = path };
+    /// <summary>
+    /// Writes TensorBoard event files into <paramref name="folder"/> after every block: the losses,
+    /// every hyperparameter (mean, min and max for a per-weight one), the hypergradient norm and
+    /// the hyper steps skipped so far. Open them with <c>tensorboard --logdir FOLDER</c>.
+    /// </summary>
+    public TuningRun LogToTensorBoard(string folder) => this with { TensorBoardPath = folder };
     /// <summary>Initial hyperparameter values by name, replacing the rule's and model's defaults.</summary>
     public TuningRun StartingFrom(IReadOnlyDictionary<string, double> values) => this with { InitialValues = values };
     public TuningRun OnProgress(Action<RunProgress> progress) => this with { Progress = progress };
@@ -107,6 +115,7 @@ public sealed record TuningRun
     internal TuningRun AsSearchCandidate(int index, int count, System.Diagnostics.Stopwatch clock) => this with
     {
         RecordPath = null,
+        TensorBoardPath = null,
         CheckpointPath = null,
         Resume = false,
         Progress = Progress is { } report

@@ -152,6 +152,19 @@ public class TrainTuneTargetTests : IDisposable
     }
 
     [Fact]
+    public void TensorBoard_event_files_are_written_into_each_targets_folder_when_asked()
+    {
+        var outcome = DotnetCli.TrainTune("TinyTargets", _output, "-p:TrainTuneTargets=Quick", "-p:TrainTuneTensorBoard=true");
+        Assert.True(outcome.ExitCode == 0, outcome.Output);
+        var file = Assert.Single(Directory.GetFiles(Path.Combine(_output, "Quick", "tensorboard"), "events.out.tfevents.*"));
+        Assert.True(new FileInfo(file).Length > 1000, "the event file should hold a scalar per block");
+
+        var bad = DotnetCli.TrainTune("TinyTargets", _output, "-p:TrainTuneTargets=Quick", "-p:TrainTuneTensorBoard=maybe");
+        Assert.NotEqual(0, bad.ExitCode);
+        Assert.Contains("TrainTuneTensorBoard='maybe' is not true or false.", bad.Output);
+    }
+
+    [Fact]
     public void Multi_start_tuning_keeps_the_best_start_and_draws_the_others_behind_it()
     {
         var outcome = DotnetCli.TrainTune("TinyTargets", _output, "-p:TrainTuneTargets=Quick", "-p:TrainTuneStarts=3");
