@@ -30,10 +30,10 @@ internal sealed record DiffThroughOptMethod(int StepsPerBlock, int UnrolledSteps
 
         public int FinishingSteps => method.UnrolledSteps;
 
-        public BlockOutcome FinishBlock(Learner learner, Func<Split> nextBatch, Split validation)
+        public BlockOutcome FinishBlock(Learner learner, Func<ModelLoss> nextLoss, ModelLoss validation)
         {
             using var scope = torch.NewDisposeScope();
-            var step = learner.UnrolledSteps(Enumerable.Range(0, method.UnrolledSteps).Select(_ => nextBatch()).ToList(), validation, tuned);
+            var step = learner.UnrolledSteps(Enumerable.Range(0, method.UnrolledSteps).Select(_ => nextLoss()).ToList(), validation, tuned);
             var (norm, skipped) = HyperStep.Apply(_adam, learner, tuned, step.Leaves, step.Hypergradient);
             var validationLoss = step.ValidationLoss.to(ScalarType.Float64).cpu().data<double>().ToArray();
             return new BlockOutcome(step.TrainLosses.MoveToOuterDisposeScope(), validationLoss, norm, skipped);

@@ -15,8 +15,8 @@ internal sealed record FixedMethod(int StepsPerBlock) : Method
 
     sealed class Tuner : IBlockTuner
     {
-        public BlockOutcome FinishBlock(Learner learner, Func<Split> nextBatch, Split validation) =>
-            new(learner.UntrackedStep(nextBatch()));
+        public BlockOutcome FinishBlock(Learner learner, Func<ModelLoss> nextLoss, ModelLoss validation) =>
+            new(learner.UntrackedStep(nextLoss(), out _));
 
         public void Save(Checkpoint checkpoint) { }
 

@@ -29,9 +29,9 @@ internal sealed record HypergradientDescentMethod(double HyperLearningRate = 0.0
         Tensor[]? _previous;
         Tensor? _lastHypergradient;
 
-        public Tensor Step(Learner learner, Split batch)
+        public Tensor Step(Learner learner, ModelLoss trainingLoss)
         {
-            var loss = learner.UntrackedStep(batch, out var gradients);
+            var loss = learner.UntrackedStep(trainingLoss, out var gradients);
             if (_previous is not null)
             {
                 using var scope = torch.NewDisposeScope();
@@ -60,7 +60,7 @@ internal sealed record HypergradientDescentMethod(double HyperLearningRate = 0.0
         /// <summary>h of the last update, or null before the second step (read by tests; it stays on the device until then).</summary>
         internal double? LastHypergradientValue => _lastHypergradient?.to(ScalarType.Float64).item<double>();
 
-        public BlockOutcome FinishBlock(Learner learner, Func<Split> nextBatch, Split validation) => new(Step(learner, nextBatch()));
+        public BlockOutcome FinishBlock(Learner learner, Func<ModelLoss> nextLoss, ModelLoss validation) => new(Step(learner, nextLoss()));
 
         void Keep(Tensor[] gradients)
         {

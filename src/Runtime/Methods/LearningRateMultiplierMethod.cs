@@ -33,9 +33,9 @@ internal sealed record LearningRateMultiplierMethod(double Factor, int StepsPerB
 
     sealed class Tuner(double[] factors, int learningRate) : IBlockTuner
     {
-        public BlockOutcome FinishBlock(Learner learner, Func<Split> nextBatch, Split validation)
+        public BlockOutcome FinishBlock(Learner learner, Func<ModelLoss> nextLoss, ModelLoss validation)
         {
-            var loss = learner.UntrackedStep(nextBatch());
+            var loss = learner.UntrackedStep(nextLoss(), out _);
             // A frozen member of a population keeps its learning rate.
             learner.Hyperparameters.Scale(learningRate, factors.Select((f, i) => learner.Alive[i] ? f : 1).ToArray());
             learner.BeginBlock();

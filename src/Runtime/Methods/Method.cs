@@ -75,17 +75,17 @@ public abstract record Method
 internal interface IBlockTuner : IDisposable
 {
     /// <summary>One of the block's other weight steps (every step of a short last block); plain by default. Returns the training loss per member.</summary>
-    TorchSharp.torch.Tensor Step(Learner learner, Split batch) => learner.UntrackedStep(batch);
+    TorchSharp.torch.Tensor Step(Learner learner, ModelLoss loss) => learner.UntrackedStep(loss, out _);
 
     /// <summary>Weight steps at the end of each full block that <see cref="FinishBlock"/> takes itself.</summary>
     int FinishingSteps => 1;
 
     /// <summary>
     /// The end of a full block: takes its <see cref="FinishingSteps"/> weight steps, pulling their
-    /// training batches from <paramref name="nextBatch"/>, and tunes. The outcome's TrainLoss holds
-    /// one loss per step taken.
+    /// training losses from <paramref name="nextLoss"/>, and tunes on <paramref name="validation"/>.
+    /// The outcome's TrainLoss holds one loss per step taken.
     /// </summary>
-    BlockOutcome FinishBlock(Learner learner, Func<Split> nextBatch, Split validation);
+    BlockOutcome FinishBlock(Learner learner, Func<ModelLoss> nextLoss, ModelLoss validation);
 
     /// <summary>Writes the tuner's own state (e.g. the hyper-optimiser's moments).</summary>
     void Save(Checkpoint checkpoint);

@@ -24,10 +24,10 @@ internal sealed record OnePassMethod(int StepsPerBlock, int NeumannTerms, double
     {
         readonly HyperAdam _adam = new(method.HyperLearningRate);
 
-        public BlockOutcome FinishBlock(Learner learner, Func<Split> nextBatch, Split validation)
+        public BlockOutcome FinishBlock(Learner learner, Func<ModelLoss> nextLoss, ModelLoss validation)
         {
             using var scope = torch.NewDisposeScope();
-            var step = learner.TrackedStep(nextBatch(), validation, method.NeumannTerms, tuned);
+            var step = learner.TrackedStep(nextLoss(), validation, method.NeumannTerms, tuned);
             var (norm, skipped) = HyperStep.Apply(_adam, learner, tuned, step.Leaves, step.Hypergradient);
             var validationLoss = step.ValidationLoss.to(ScalarType.Float64).cpu().data<double>().ToArray();
             return new BlockOutcome(step.TrainLoss.MoveToOuterDisposeScope(), validationLoss, norm, skipped);

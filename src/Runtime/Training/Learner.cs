@@ -115,22 +115,31 @@ internal sealed class Learner : IDisposable
         foreach (var perWeight in _blockValues) foreach (var value in perWeight.Distinct(ReferenceEqualityComparer.Instance).Cast<Tensor>()) value.DetachFromDisposeScope();
     }
 
-    /// <summary>One weight step w ← w − u(λ, w) without any graph. Returns the training loss (detached).</summary>
-    public Tensor UntrackedStep(Split batch) => UntrackedStep(batch, out _);
+    /// <summary>The loss on <paramref name="batch"/> as a function of a model: the form every step takes.</summary>
+    public ModelLoss LossOn(Split batch) => model => Evaluate(model, batch);
+
+    /// <summary>One weight step w ← w − u(λ, w) without any graph. Returns the training loss per member (detached).</summary>
+    public Tensor UntrackedStep(Split batch) => UntrackedStep(LossOn(batch), out _);
 
     /// <summary>As <see cref="UntrackedStep(Split)"/>, also giving ∇L_T(w) of the batch at the weights before the step.</summary>
-    public Tensor UntrackedStep(Split batch, out Tensor[] gradients)
+    public Tensor UntrackedStep(Split batch, out Tensor[] gradients) => UntrackedStep(LossOn(batch), out gradients);
+
+    /// <summary>
+    /// One weight step on the training loss <paramref name="loss"/> computes from the model (the
+    /// user's own loss in a loop of theirs), giving ∇L_T(w) at the weights before the step.
+    /// </summary>
+    public Tensor UntrackedStep(ModelLoss loss, out Tensor[] gradients)
     {
         if (_blockValues is null) BeginBlock();
         var values = _blockValues!;
         SetModelHyperparameters(_model, values);
-        var loss = TrainingLoss(batch);
-        var grads = torch.autograd.grad([Total(loss)], _weights).ToArray();
+        var trainLoss = TrainingLoss(loss);
+        var grads = Gradients.Of(Total(trainLoss), _weights);
         var state = CopyState();
         Rule.Apply(_weights, grads, RuleValues(values), state);
         KeepState(state);
         gradients = grads;
-        return PerMember(loss.detach());
+        return PerMember(trainLoss.detach());
     }
 
     /// <summary>
@@ -140,14 +149,18 @@ internal sealed class Learner : IDisposable
     /// with the inverse Hessian-like term truncated to <paramref name="neumannTerms"/> terms.
     /// The weights are left at w_new and the rule's state is detached.
     /// </summary>
-    public TrackedStepResult TrackedStep(Split batch, Split validation, int neumannTerms, IReadOnlyList<int> tuned)
+    public TrackedStepResult TrackedStep(Split batch, Split validation, int neumannTerms, IReadOnlyList<int> tuned) =>
+        TrackedStep(LossOn(batch), LossOn(validation), neumannTerms, tuned);
+
+    /// <summary>As <see cref="TrackedStep(Split, Split, int, IReadOnlyList{int})"/>, with the losses as functions of a model.</summary>
+    public TrackedStepResult TrackedStep(ModelLoss loss, ModelLoss validationLoss, int neumannTerms, IReadOnlyList<int> tuned)
     {
         if (neumannTerms < 1) throw new TrainTuneException($"neumannTerms must be at least 1, not {neumannTerms}.");
         var leaves = tuned.SelectMany(h => Hyperparameters.Raw(h)).ToArray();
         var values = Hyperparameters.Values();
         SetModelHyperparameters(_model, values);
-        var trainLoss = TrainingLoss(batch);
-        var grads = torch.autograd.grad([Total(trainLoss)], _weights, retain_graph: true, create_graph: true).ToArray();
+        var trainLoss = TrainingLoss(loss);
+        var grads = Gradients.Of(Total(trainLoss), _weights, createGraph: true);
 
         var states = CopyState();
         var u = Rule.Updates(_weights, grads, RuleValues(values), states);
@@ -156,7 +169,7 @@ internal sealed class Learner : IDisposable
 
         Tensor[] newWeights;
         using (torch.no_grad()) newWeights = _weights.Zip(u, (w, update) => w - update).ToArray();
-        var (validationLoss, v, direct) = ValidateOnShadow(newWeights, values, validation, leaves);
+        var (validation, v, direct) = ValidateOnShadow(newWeights, values, validationLoss, leaves);
 
         var hypergradient = ImplicitHypergradient.Compute(u, _weights, leaves, v, direct, neumannTerms);
 
@@ -165,7 +178,7 @@ internal sealed class Learner : IDisposable
             for (var k = 0; k < _weights.Length; k++) _weights[k].copy_(_shadowWeights[k]);
         }
         KeepState(states.Select(perWeight => perWeight.Select(s => s?.detach()).ToArray()).ToArray());
-        return new TrackedStepResult(PerMember(trainLoss.detach()), PerMember(validationLoss.detach()), leaves, hypergradient.Select(h => h.detach()).ToArray());
+        return new TrackedStepResult(PerMember(trainLoss.detach()), PerMember(validation.detach()), leaves, hypergradient.Select(h => h.detach()).ToArray());
     }
 
     /// <summary>
@@ -176,7 +189,11 @@ internal sealed class Learner : IDisposable
     /// state from before the first step is a constant (truncated history). The weights are left
     /// at the final ones.
     /// </summary>
-    public UnrolledStepResult UnrolledSteps(IReadOnlyList<Split> batches, Split validation, IReadOnlyList<int> tuned)
+    public UnrolledStepResult UnrolledSteps(IReadOnlyList<Split> batches, Split validation, IReadOnlyList<int> tuned) =>
+        UnrolledSteps(batches.Select(LossOn).ToList(), LossOn(validation), tuned);
+
+    /// <summary>As <see cref="UnrolledSteps(IReadOnlyList{Split}, Split, IReadOnlyList{int})"/>, with the losses as functions of a model (each step's runs on a model of its own).</summary>
+    public UnrolledStepResult UnrolledSteps(IReadOnlyList<ModelLoss> batches, ModelLoss validation, IReadOnlyList<int> tuned)
     {
         if (batches.Count == 0) throw new TrainTuneException("Diff-through-Opt needs at least one step to unroll.");
         if (_copyFactory is null) throw new TrainTuneException("Diff-through-Opt needs a model factory to build one model per unrolled step.");
@@ -198,8 +215,8 @@ internal sealed class Learner : IDisposable
             var stateIn = state.Select(perWeight => perWeight.Select(t => k == 0 ? t : t?.detach().requires_grad_(true)).ToArray()).ToArray();
             var stateOut = stateIn.Select(perWeight => (Tensor?[])perWeight.Clone()).ToArray();
             SetModelHyperparameters(model, values);
-            var loss = Evaluate(model, batches[k]);
-            var grads = torch.autograd.grad([Total(loss)], weights, retain_graph: true, create_graph: true).ToArray();
+            var loss = Checked(batches[k](model));
+            var grads = Gradients.Of(Total(loss), weights, createGraph: true);
             var u = Rule.Updates(weights, grads, RuleValues(values), stateOut);
             losses.Add(PerMember(loss.detach()));
             steps.Add(new(weights, stateIn, u, stateOut));
@@ -222,7 +239,7 @@ internal sealed class Learner : IDisposable
     /// ∂L_V/∂x for each of <paramref name="leaves"/> (zeros unless the model is an ITunableModel,
     /// whose hyperparameters appear in its forward pass).
     /// </summary>
-    (Tensor Loss, Tensor[] WeightGradients, Tensor[] Direct) ValidateOnShadow(IReadOnlyList<Tensor> newWeights, Tensor[][] values, Split validation, Tensor[] leaves)
+    (Tensor Loss, Tensor[] WeightGradients, Tensor[] Direct) ValidateOnShadow(IReadOnlyList<Tensor> newWeights, Tensor[][] values, ModelLoss validation, Tensor[] leaves)
     {
         using (torch.no_grad())
         {
@@ -230,7 +247,7 @@ internal sealed class Learner : IDisposable
             foreach (var (shadowBuffer, buffer) in _shadow.buffers().Zip(_model.buffers())) shadowBuffer.copy_(buffer);
         }
         SetModelHyperparameters(_shadow, values);
-        var loss = Evaluate(_shadow, validation);
+        var loss = Checked(validation(_shadow), "validation loss");
         var directInputs = _model is ITunableModel ? leaves : [];
         var grads = torch.autograd.grad([Total(loss)], [.. _shadowWeights, .. directInputs], allow_unused: true);
         var weightGradients = grads.Take(_weights.Length).Select((g, k) => Gradients.OrZeros(g, _weights[k])).ToArray();
@@ -313,11 +330,13 @@ internal sealed class Learner : IDisposable
 
     static string FirstLine(string message) => message.Split('\n')[0].Trim();
 
-    Tensor TrainingLoss(Split batch)
+    Tensor TrainingLoss(ModelLoss loss) => Checked(loss(_model));
+
+    /// <summary><paramref name="loss"/> when it is a scalar (one per member for a population); a clear error otherwise.</summary>
+    Tensor Checked(Tensor loss, string what = "training loss")
     {
-        var loss = Evaluate(_model, batch);
         if (loss.numel() != (_memberLoss is null ? 1 : Members))
-            throw new TrainTuneException($"The loss {Loss.Name} returned a tensor of shape {TrainingData.Shape(loss)}; a loss must return a scalar.");
+            throw new TrainTuneException($"The {what} is a tensor of shape {TrainingData.Shape(loss)}; a loss must be a scalar (reduce it with mean() or sum()).");
         return loss;
     }
 

@@ -237,12 +237,12 @@ internal sealed class Trainer
             for (var t = 0; t < length - finishing; t++)
             {
                 using var stepScope = torch.NewDisposeScope();
-                losses.Add(tuner.Step(learner, trainBatches.Next()).MoveToOuterDisposeScope());
+                losses.Add(tuner.Step(learner, learner.LossOn(trainBatches.Next())).MoveToOuterDisposeScope());
             }
             validation = validationBatches.Next();
             if (fullBlock)
             {
-                outcome = tuner.FinishBlock(learner, trainBatches.Next, validation);
+                outcome = tuner.FinishBlock(learner, () => learner.LossOn(trainBatches.Next()), learner.LossOn(validation));
                 losses.Add(outcome.TrainLoss);
             }
         }

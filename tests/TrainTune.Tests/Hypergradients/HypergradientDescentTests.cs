@@ -21,10 +21,10 @@ public class HypergradientDescentTests
         var g1 = torch.autograd.grad([problem.TrainLoss(w1)], [w1])[0];
         var expected = -(g1 * g0).sum().item<double>();
 
-        tuner.Step(learner, problem.Train);
+        tuner.Step(learner, learner.LossOn(problem.Train));
         Assert.Null(tuner.LastHypergradientValue);
         Assert.Equal(Math.Log10(eta), learner.Hyperparameters.Raw(0)[0].item<double>(), 12);
-        tuner.Step(learner, problem.Train);
+        tuner.Step(learner, learner.LossOn(problem.Train));
 
         Assert.True(TinyMlpProblem.RelativeError(tuner.LastHypergradientValue!.Value, expected) < 1e-10, $"h {tuner.LastHypergradientValue}, closed form {expected}");
         Assert.Equal(Math.Log10(eta) - kappa * expected, learner.Hyperparameters.Raw(0)[0].item<double>(), 12);
