@@ -85,6 +85,9 @@ internal sealed class Learner : IDisposable
 
     public IWeightUpdate Rule { get; }
 
+    /// <summary>The model being trained.</summary>
+    public Module<Tensor, Tensor> Model => _model;
+
     /// <summary>Members trained together: the population's size, 1 for a single run.</summary>
     public int Members => Hyperparameters.Members ?? 1;
 
@@ -248,8 +251,12 @@ internal sealed class Learner : IDisposable
         }
         SetModelHyperparameters(_shadow, values);
         var loss = Checked(validation(_shadow), "validation loss");
+        if (!Total(loss).requires_grad)
+            throw new TrainTuneException("The validation loss does not use the model it is given: compute it from that model (m => lossFn(m.call(xv), yv)), which holds the new weights, not from the model being trained or a detached tensor.");
         var directInputs = _model is ITunableModel ? leaves : [];
         var grads = torch.autograd.grad([Total(loss)], [.. _shadowWeights, .. directInputs], allow_unused: true);
+        if (grads.Take(_weights.Length).All(g => g is null || g.IsInvalid))
+            throw new TrainTuneException("The validation loss does not use the model it is given: compute it from that model (m => lossFn(m.call(xv), yv)), which holds the new weights, not from the model being trained.");
         var weightGradients = grads.Take(_weights.Length).Select((g, k) => Gradients.OrZeros(g, _weights[k])).ToArray();
         var direct = leaves.Select((leaf, j) => directInputs.Length > 0 ? Gradients.OrZeros(grads[_weights.Length + j], leaf) : torch.zeros_like(leaf)).ToArray();
         return (loss, weightGradients, direct);
@@ -388,40 +395,54 @@ internal sealed class Learner : IDisposable
     /// <paramref name="checkpoint"/>, each under its name, so that a model whose layers were
     /// renamed or reordered cannot load into the wrong tensors.
     /// </summary>
-    internal void Save(Checkpoint checkpoint)
+    /// <param name="weights">Also the weights and buffers (a run's checkpoint); without them, the tuning state alone (a tuner's, like an optimiser's state dict).</param>
+    internal void Save(Checkpoint checkpoint, bool weights = true)
     {
         for (var k = 0; k < _weights.Length; k++)
         {
-            checkpoint.Put($"weight/{WeightNames[k]}", _weights[k]);
+            if (weights) checkpoint.Put($"weight/{WeightNames[k]}", _weights[k]);
             for (var s = 0; s < _state[k].Length; s++) checkpoint.Put($"state/{WeightNames[k]}/{Rule.StateNames[s]}", _state[k][s]);
         }
-        foreach (var (name, buffer) in _model.named_buffers()) checkpoint.Put($"buffer/{name}", buffer);
+        if (weights)
+            foreach (var (name, buffer) in _model.named_buffers()) checkpoint.Put($"buffer/{name}", buffer);
         for (var h = 0; h < Hyperparameters.Specs.Count; h++)
             foreach (var (name, raw) in RawNames(h).Zip(Hyperparameters.Raw(h))) checkpoint.Put($"raw/{name}", raw);
     }
 
-    /// <summary>Restores what <see cref="Save"/> wrote; a checkpoint with other names is refused with what differs.</summary>
-    internal void Load(Checkpoint checkpoint)
+    /// <summary>
+    /// Restores what <see cref="Save"/> wrote; a checkpoint with other names or shapes is refused
+    /// with what differs, before anything changes.
+    /// </summary>
+    internal void Load(Checkpoint checkpoint, bool weights = true)
     {
-        checkpoint.RequireNames("weight", "weights", WeightNames);
+        if (weights) checkpoint.RequireNames("weight", "weights", WeightNames);
         checkpoint.RequireNames("state", "rule state", WeightNames.SelectMany(w => Rule.StateNames.Select(s => $"{w}/{s}")).ToArray());
-        checkpoint.RequireNames("buffer", "buffers", _model.named_buffers().Select(b => b.name).ToArray());
+        if (weights) checkpoint.RequireNames("buffer", "buffers", _model.named_buffers().Select(b => b.name).ToArray());
         checkpoint.RequireNames("raw", "hyperparameters", Enumerable.Range(0, Hyperparameters.Specs.Count).SelectMany(RawNames).ToArray());
         var device = _weights[0].device;
+        // Every tensor read and checked first, so that a wrong one changes nothing.
+        var copies = new List<(Tensor Target, Tensor Source)>();
+        if (weights)
+        {
+            for (var k = 0; k < _weights.Length; k++) copies.Add((_weights[k], Required(checkpoint, $"weight/{WeightNames[k]}", device, _weights[k])));
+            foreach (var (name, buffer) in _model.named_buffers()) copies.Add((buffer, Required(checkpoint, $"buffer/{name}", device, buffer)));
+        }
+        for (var h = 0; h < Hyperparameters.Specs.Count; h++)
+            foreach (var (name, raw) in RawNames(h).Zip(Hyperparameters.Raw(h))) copies.Add((raw, Required(checkpoint, $"raw/{name}", device, raw)));
+        var states = _state.Select((perWeight, k) => perWeight.Select((_, s) => checkpoint.Get($"state/{WeightNames[k]}/{Rule.StateNames[s]}", device)).ToArray()).ToArray();
+        for (var k = 0; k < _weights.Length; k++)
+            foreach (var state in states[k])
+                if (state is not null && state.dim() > 0 && !state.shape.SequenceEqual(_weights[k].shape))
+                    throw new TrainTuneException($"The saved rule state of '{WeightNames[k]}' has shape {TrainingData.Shape(state)} but the weight has {TrainingData.Shape(_weights[k])}: it was saved from a different model.");
         using (torch.no_grad())
         {
+            foreach (var (target, source) in copies) target.copy_(source);
             for (var k = 0; k < _weights.Length; k++)
-            {
-                _weights[k].copy_(Required(checkpoint, $"weight/{WeightNames[k]}", device, _weights[k]));
                 for (var s = 0; s < _state[k].Length; s++)
                 {
                     _state[k][s]?.Dispose();
-                    _state[k][s] = checkpoint.Get($"state/{WeightNames[k]}/{Rule.StateNames[s]}", device)?.DetachFromDisposeScope();
+                    _state[k][s] = states[k][s]?.DetachFromDisposeScope();
                 }
-            }
-            foreach (var (name, buffer) in _model.named_buffers()) buffer.copy_(Required(checkpoint, $"buffer/{name}", device, buffer));
-            for (var h = 0; h < Hyperparameters.Specs.Count; h++)
-                foreach (var (name, raw) in RawNames(h).Zip(Hyperparameters.Raw(h))) raw.copy_(Required(checkpoint, $"raw/{name}", device, raw));
         }
         BeginBlock();
     }

@@ -1,0 +1,214 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace TrainTune;
+
+/// <summary>
+/// Tunes hyperparameters inside a training loop of your own, used like an optimiser:
+/// <code>
+/// using var tuner = Tuner.For(model, () => new Net(), new SgdMomentum(), Method.OnePass());
+/// foreach (var (x, y) in myBatches)
+///     tuner.Step(loss: lossFn(model.call(x), y), validationLoss: m => lossFn(m.call(xv), yv));
+/// </code>
+/// Every call is one weight step of the rule on <c>model</c>'s parameters; every
+/// <see cref="Method.StepsPerBlock"/>-th also a hyper step, on the validation loss of the model at
+/// its new weights (the function is given a second instance of the model, from the factory; the
+/// validation batch may change at every hyper step). Methods that differentiate through several
+/// steps (Diff-through-Opt) need the training loss as a function of the model:
+/// <c>tuner.Step(m => lossFn(m.call(x), y), ...)</c>.
+/// </summary>
+public sealed class Tuner : IDisposable
+{
+    readonly Learner _learner;
+    readonly IBlockTuner _tuner;
+    readonly Method _method;
+    readonly nn.Module<Tensor, Tensor> _shadow;
+    readonly List<Tensor> _blockLosses = [];
+    readonly Queue<ModelLoss> _deferred = new();
+    readonly List<BlockRecord> _history = [];
+    int _skipped;
+
+    Tuner(nn.Module<Tensor, Tensor> model, nn.Module<Tensor, Tensor> shadow, Func<nn.Module<Tensor, Tensor>> factory, IWeightUpdate rule, Method method,
+        IReadOnlyDictionary<string, double>? initialValues, IReadOnlyCollection<string>? perWeight)
+    {
+        if (method is BestOfMethod)
+            throw new TrainTuneException("Method.BestOf trains several starts as one population and cannot tune a single model in a loop; use its inner method.");
+        _shadow = shadow;
+        _method = method;
+        // The loss is the caller's: the learner's own loss function is never used.
+        _learner = new Learner(model, shadow, rule, Loss.MeanSquaredError, initialValues, perWeight, factory);
+        _tuner = method.Start(_learner);
+        Initial = Hyperparameters;
+    }
+
+    /// <summary>
+    /// A tuner of <paramref name="model"/>'s weights by <paramref name="rule"/>, the hyperparameters
+    /// changed as <paramref name="method"/> says (default <see cref="Method.OnePass"/>).
+    /// <paramref name="modelFactory"/> builds further instances of the same architecture (same
+    /// dtype and device), on which validation losses at new weights are computed.
+    /// </summary>
+    public static Tuner For(nn.Module<Tensor, Tensor> model, Func<nn.Module<Tensor, Tensor>> modelFactory, IWeightUpdate rule, Method? method = null,
+        IReadOnlyDictionary<string, double>? initialValues = null, IReadOnlyCollection<string>? perWeight = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(modelFactory);
+        ArgumentNullException.ThrowIfNull(rule);
+        var shadow = modelFactory() ?? throw new TrainTuneException("The model factory returned null; it must return a new model each time it is called.");
+        var first = model.parameters().FirstOrDefault();
+        if (first is not null) shadow = shadow.to(first.dtype).to(first.device);
+        return new Tuner(model, shadow, () => { var copy = modelFactory(); return first is null ? copy : copy.to(first.dtype).to(first.device); },
+            rule, method ?? Method.OnePass(), initialValues, perWeight);
+    }
+
+    /// <summary>Weight steps taken so far.</summary>
+    public int Steps { get; private set; }
+
+    /// <summary>The hyperparameters now (one host copy).</summary>
+    public IReadOnlyDictionary<string, HyperparameterValue> Hyperparameters => _learner.Hyperparameters.Snapshot(_learner.WeightNames);
+
+    /// <summary>The hyperparameters the tuner started from.</summary>
+    public IReadOnlyDictionary<string, HyperparameterValue> Initial { get; }
+
+    /// <summary>The norm of the last hypergradient, or null before the first hyper step (or for a method without one).</summary>
+    public double? LastHypergradientNorm => _history.LastOrDefault(b => b.HypergradientNorm is not null)?.HypergradientNorm;
+
+    /// <summary>One record per block: losses, hyperparameters, hypergradient norm.</summary>
+    public IReadOnlyList<BlockRecord> History => _history;
+
+    /// <summary>The step at which the training loss stopped being finite (checked at the end of each block), or null.</summary>
+    public int? DivergedAtStep { get; private set; }
+
+    /// <summary>Called after every block with its record (progress displays, logs of your own).</summary>
+    public Action<BlockRecord>? OnBlock { get; set; }
+
+    /// <summary>
+    /// One weight step on <paramref name="loss"/>, computed from the model being tuned; at the end
+    /// of a block also a hyper step on <paramref name="validationLoss"/>. Returns the training loss.
+    /// </summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026", Justification = "The overloads differ in the first parameter's type (a loss, or a function giving it); no call binds to both.")]
+    public Tensor Step(Tensor loss, Func<nn.Module<Tensor, Tensor>, Tensor>? validationLoss = null)
+    {
+        ArgumentNullException.ThrowIfNull(loss);
+        if (_tuner.FinishingSteps > 1)
+            throw new TrainTuneException($"{_method.Name} differentiates through whole steps at the end of each block, which it takes on models of its own: pass the training loss as a function of the model, Step(m => lossFn(m.call(x), y), ...).");
+        return Step(_ => loss, validationLoss);
+    }
+
+    /// <summary>
+    /// One weight step on the training loss <paramref name="loss"/> computes from a model; at the
+    /// end of a block also a hyper step on <paramref name="validationLoss"/>. Returns the training
+    /// loss at the weights before the step.
+    /// </summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026", Justification = "The overloads differ in the first parameter's type (a loss, or a function giving it); no call binds to both.")]
+    public Tensor Step(Func<nn.Module<Tensor, Tensor>, Tensor> loss, Func<nn.Module<Tensor, Tensor>, Tensor>? validationLoss = null)
+    {
+        ArgumentNullException.ThrowIfNull(loss);
+        if (DivergedAtStep is not null)
+            throw new TrainTuneException($"The training diverged at step {DivergedAtStep}; start again from other hyperparameters or weights.");
+        ModelLoss training = m => loss(m);
+        var length = _method.StepsPerBlock;
+        var position = Steps % length;
+        var finishing = Math.Clamp(_tuner.FinishingSteps, 1, length);
+        Tensor result;
+        if (position < length - finishing)
+        {
+            using var scope = torch.NewDisposeScope();
+            result = _tuner.Step(_learner, training).MoveToOuterDisposeScope();
+            _blockLosses.Add(result.detach().clone().DetachFromDisposeScope());
+        }
+        else
+        {
+            _deferred.Enqueue(training);
+            if (position < length - 1)
+            {
+                // A step the method takes later, at the end of the block: its loss at the weights now.
+                using (torch.no_grad()) result = loss(_learner.Model).detach();
+                Steps++;
+                return result;
+            }
+            if (validationLoss is null && _method is not (FixedMethod or LearningRateMultiplierMethod or HypergradientDescentMethod))
+                throw new TrainTuneException($"Step {Steps + 1} ends a block of {length}: {_method.Name} takes a hyper step here and needs the validation loss, Step(loss, validationLoss: m => lossFn(m.call(xv), yv)).");
+            ModelLoss validation = validationLoss is null ? _ => throw new InvalidOperationException() : m => validationLoss(m);
+            BlockOutcome outcome;
+            using (var scope = torch.NewDisposeScope())
+            {
+                outcome = _tuner.FinishBlock(_learner, () => _deferred.Dequeue(), validation);
+                _blockLosses.Add(outcome.TrainLoss.reshape(-1).detach().clone().DetachFromDisposeScope());
+            }
+            result = _blockLosses[^1][^1];
+            Steps++;
+            FinishBlock(outcome, validationLoss);
+            return result;
+        }
+        Steps++;
+        return result;
+    }
+
+    void FinishBlock(BlockOutcome outcome, Func<nn.Module<Tensor, Tensor>, Tensor>? validationLoss)
+    {
+        var losses = torch.cat(_blockLosses.Select(l => l.reshape(-1)).ToArray()).to(ScalarType.Float64).cpu().data<double>().ToArray();
+        foreach (var l in _blockLosses) l.Dispose();
+        _blockLosses.Clear();
+        var firstBad = Array.FindIndex(losses, l => !double.IsFinite(l));
+        if (firstBad >= 0)
+        {
+            DivergedAtStep = Steps - losses.Length + firstBad + 1;
+            return;
+        }
+        var skipped = outcome.HyperstepSkipped?[0] ?? false;
+        if (skipped) _skipped++;
+        var validation = outcome.ValidationLoss?[0] ?? (validationLoss is null ? double.NaN : Evaluate(validationLoss));
+        var record = new BlockRecord(Steps, losses.Average(), validation, Hyperparameters, outcome.HypergradientNorm?[0], skipped);
+        _history.Add(record);
+        OnBlock?.Invoke(record);
+    }
+
+    double Evaluate(Func<nn.Module<Tensor, Tensor>, Tensor> validationLoss)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var _ = torch.no_grad();
+        return validationLoss(_learner.Model).to(ScalarType.Float64).item<double>();
+    }
+
+    /// <summary>Hyper steps skipped so far because the hypergradient was not finite.</summary>
+    public int SkippedHypersteps => _skipped;
+
+    /// <summary>
+    /// Writes the tuning state (raw hyperparameters, the rule's state per weight, the
+    /// hyper-optimiser's, the position in the block) to <paramref name="path"/>; the weights are
+    /// the model's to save, as with an optimiser's state.
+    /// </summary>
+    public void Save(string path)
+    {
+        if (_deferred.Count > 0)
+            throw new TrainTuneException($"{_method.Name} is in the middle of the steps it takes at the end of a block; save at a block boundary (after step {Steps + _method.StepsPerBlock - Steps % _method.StepsPerBlock}).");
+        var checkpoint = new Checkpoint { Progress = new(_method.Name, 0, Steps, _skipped, 0, Initial, [.. _history]) };
+        _learner.Save(checkpoint, weights: false);
+        _tuner.Save(checkpoint);
+        checkpoint.Save(path);
+    }
+
+    /// <summary>Restores what <see cref="Save"/> wrote; a state of another model, rule or method is refused with what differs, and nothing changes.</summary>
+    public void Load(string path)
+    {
+        var checkpoint = Checkpoint.Load(path);
+        if (checkpoint.Progress.Method != _method.Name)
+            throw new TrainTuneException($"'{path}' holds the state of a {checkpoint.Progress.Method} tuner, not of this {_method.Name} one.");
+        _learner.Load(checkpoint, weights: false);
+        _tuner.Load(checkpoint);
+        Steps = checkpoint.Progress.StepsDone;
+        _skipped = checkpoint.Progress.SkippedHypersteps;
+        _history.Clear();
+        _history.AddRange(checkpoint.Progress.History);
+        foreach (var l in _blockLosses) l.Dispose();
+        _blockLosses.Clear();
+    }
+
+    public void Dispose()
+    {
+        foreach (var l in _blockLosses) l.Dispose();
+        _tuner.Dispose();
+        _learner.Dispose();
+        _shadow.Dispose();
+    }
+}
