@@ -77,6 +77,7 @@ internal sealed class Trainer
             : new BatchSampler(data.Validation, run.ValidationBatchSize, run.Seed + 1);
 
         var progress = StartOrResume(learner, tuner, trainBatches, validationBatches, device, threads);
+        var stepper = new BlockStepper(learner, tuner, run.Method.StepsPerBlock);
         try
         {
             var setupSeconds = stopwatch.Elapsed.TotalSeconds;
@@ -87,7 +88,7 @@ internal sealed class Trainer
             {
                 var length = Math.Min(run.Method.StepsPerBlock, run.Steps - done);
                 using var scope = torch.NewDisposeScope();
-                var block = RunBlock(learner, tuner, trainBatches, validationBatches, done, length);
+                var block = RunBlock(learner, stepper, trainBatches, validationBatches, done, length);
                 var diverged = Diverged(progress, block, done);
                 // A single run stops where it diverged; a population freezes that member and goes on.
                 if (!_population && diverged.Count > 0) break;
@@ -224,26 +225,28 @@ internal sealed class Trainer
     /// One block of <paramref name="length"/> weight steps: plain steps, then (in a full block) the
     /// tuner's own; the step losses come to the host once, at the end.
     /// </summary>
-    Block RunBlock(Learner learner, IBlockTuner tuner, IBatchSource trainBatches, IBatchSource validationBatches, int done, int length)
+    Block RunBlock(Learner learner, BlockStepper stepper, IBatchSource trainBatches, IBatchSource validationBatches, int done, int length)
     {
         var fullBlock = length == run.Method.StepsPerBlock;
         var losses = new List<Tensor>(length);
         BlockOutcome? outcome = null;
-        Split validation;
+        Split? validation = null;
         try
         {
-            // The tuner takes the last steps of a full block itself; a short last block is plain steps.
-            var finishing = fullBlock ? Math.Clamp(tuner.FinishingSteps, 1, length) : 0;
-            for (var t = 0; t < length - finishing; t++)
+            for (var t = 0; t < length; t++)
             {
+                // The validation batch of the block: drawn before its last step, outside the step's scope (the record may evaluate on it).
+                if (t == length - 1) validation = validationBatches.Next();
                 using var stepScope = torch.NewDisposeScope();
-                losses.Add(tuner.Step(learner, learner.LossOn(trainBatches.Next())).MoveToOuterDisposeScope());
-            }
-            validation = validationBatches.Next();
-            if (fullBlock)
-            {
-                outcome = tuner.FinishBlock(learner, () => learner.LossOn(trainBatches.Next()), learner.LossOn(validation));
-                losses.Add(outcome.TrainLoss);
+                // A step the tuner takes at the block's end draws its batch then, in the tuner's scope.
+                Split? batch = null;
+                var (loss, finished) = stepper.Step(m => learner.LossOn(batch ??= trainBatches.Next())(m), () => learner.LossOn(validation!), plain: !fullBlock);
+                if (loss is not null) losses.Add(loss.MoveToOuterDisposeScope());
+                if (finished is not null)
+                {
+                    outcome = finished;
+                    losses.Add(finished.TrainLoss.MoveToOuterDisposeScope());
+                }
             }
         }
         catch (ExternalException e)
@@ -253,7 +256,7 @@ internal sealed class Trainer
         var members = learner.Members;
         var flat = torch.cat(losses.Select(l => l.reshape(-1)).ToArray()).to(ScalarType.Float64).cpu().data<double>().ToArray();
         var stepLosses = flat.Chunk(members).ToArray();
-        return new Block(stepLosses, outcome, validation);
+        return new Block(stepLosses, outcome, validation!);
     }
 
     /// <summary>

@@ -24,7 +24,7 @@ public sealed class Tuner : IDisposable
     readonly Method _method;
     readonly nn.Module<Tensor, Tensor> _shadow;
     readonly List<Tensor> _blockLosses = [];
-    readonly Queue<ModelLoss> _deferred = new();
+    readonly BlockStepper _stepper;
     readonly List<BlockRecord> _history = [];
     int _skipped;
 
@@ -38,6 +38,7 @@ public sealed class Tuner : IDisposable
         // The loss is the caller's: the learner's own loss function is never used.
         _learner = new Learner(model, shadow, rule, Loss.MeanSquaredError, initialValues, perWeight, factory);
         _tuner = method.Start(_learner);
+        _stepper = new BlockStepper(_learner, _tuner, method.StepsPerBlock);
         Initial = Hyperparameters;
     }
 
@@ -106,42 +107,30 @@ public sealed class Tuner : IDisposable
         if (DivergedAtStep is not null)
             throw new TrainTuneException($"The training diverged at step {DivergedAtStep}; start again from other hyperparameters or weights.");
         ModelLoss training = m => loss(m);
-        var length = _method.StepsPerBlock;
-        var position = Steps % length;
-        var finishing = Math.Clamp(_tuner.FinishingSteps, 1, length);
-        Tensor result;
-        if (position < length - finishing)
+        if (_stepper.NextIsDeferred)
         {
-            using var scope = torch.NewDisposeScope();
-            result = _tuner.Step(_learner, training).MoveToOuterDisposeScope();
-            _blockLosses.Add(result.detach().clone().DetachFromDisposeScope());
-        }
-        else
-        {
-            _deferred.Enqueue(training);
-            if (position < length - 1)
-            {
-                // A step the method takes later, at the end of the block: its loss at the weights now.
-                using (torch.no_grad()) result = loss(_learner.Model).detach();
-                Steps++;
-                return result;
-            }
-            if (validationLoss is null && _method is not (FixedMethod or LearningRateMultiplierMethod or HypergradientDescentMethod))
-                throw new TrainTuneException($"Step {Steps + 1} ends a block of {length}: {_method.Name} takes a hyper step here and needs the validation loss, Step(loss, validationLoss: m => lossFn(m.call(xv), yv)).");
-            ModelLoss validation = validationLoss is null ? _ => throw new InvalidOperationException() : m => validationLoss(m);
-            BlockOutcome outcome;
-            using (var scope = torch.NewDisposeScope())
-            {
-                outcome = _tuner.FinishBlock(_learner, () => _deferred.Dequeue(), validation);
-                _blockLosses.Add(outcome.TrainLoss.reshape(-1).detach().clone().DetachFromDisposeScope());
-            }
-            result = _blockLosses[^1][^1];
+            // A step the method takes at the block's end, on a model of its own: its loss at the weights now.
+            _stepper.Step(training, () => throw new InvalidOperationException());
             Steps++;
-            FinishBlock(outcome, validationLoss);
-            return result;
+            using (torch.no_grad()) return loss(_learner.Model).detach();
         }
+        var ends = _stepper.NextEndsBlock;
+        ModelLoss validation = validationLoss is null
+            ? _ => throw new TrainTuneException($"Step {Steps + 1} ends a block of {_method.StepsPerBlock}: {_method.Name} takes a hyper step here and needs the validation loss, Step(loss, validationLoss: m => lossFn(m.call(xv), yv)).")
+            : m => validationLoss(m);
+        Tensor result;
+        BlockOutcome? outcome;
+        using (var scope = torch.NewDisposeScope())
+        {
+            (var taken, outcome) = _stepper.Step(training, () => validation);
+            result = (taken ?? outcome!.TrainLoss).reshape(-1).detach().clone().DetachFromDisposeScope();
+        }
+        _blockLosses.Add(result);
         Steps++;
-        return result;
+        // The last loss taken (its own tensor: the block's are freed when the block is recorded).
+        var returned = result[^1].clone().DetachFromDisposeScope();
+        if (ends) FinishBlock(outcome!, validationLoss);
+        return returned;
     }
 
     void FinishBlock(BlockOutcome outcome, Func<nn.Module<Tensor, Tensor>, Tensor>? validationLoss)
@@ -180,7 +169,7 @@ public sealed class Tuner : IDisposable
     /// </summary>
     public void Save(string path)
     {
-        if (_deferred.Count > 0)
+        if (_stepper.Deferring)
             throw new TrainTuneException($"{_method.Name} is in the middle of the steps it takes at the end of a block; save at a block boundary (after step {Steps + _method.StepsPerBlock - Steps % _method.StepsPerBlock}).");
         var checkpoint = new Checkpoint { Progress = new(_method.Name, 0, Steps, _skipped, 0, Initial, [.. _history]) };
         _learner.Save(checkpoint, weights: false);
@@ -197,6 +186,7 @@ public sealed class Tuner : IDisposable
         _learner.Load(checkpoint, weights: false);
         _tuner.Load(checkpoint);
         Steps = checkpoint.Progress.StepsDone;
+        _stepper.Position = Steps % _method.StepsPerBlock;
         _skipped = checkpoint.Progress.SkippedHypersteps;
         _history.Clear();
         _history.AddRange(checkpoint.Progress.History);
