@@ -127,8 +127,8 @@ public sealed class Tuner : IDisposable
         }
         _blockLosses.Add(result);
         Steps++;
-        // The last loss taken (its own tensor: the block's are freed when the block is recorded).
-        var returned = result[^1].clone().DetachFromDisposeScope();
+        // The last loss taken, in the caller's dispose scope (the block's own are freed when it is recorded).
+        var returned = result[^1].clone();
         if (ends) FinishBlock(outcome!, validationLoss);
         return returned;
     }
