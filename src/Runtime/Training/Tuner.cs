@@ -82,6 +82,15 @@ public sealed class Tuner : IDisposable
     /// <summary>Called after every block with its record (progress displays, logs of your own).</summary>
     public Action<BlockRecord>? OnBlock { get; set; }
 
+    TensorBoardLog? _tensorBoard;
+
+    /// <summary>Writes TensorBoard event files into <paramref name="folder"/> after every block, as <see cref="TuningRun.LogToTensorBoard"/> does.</summary>
+    public Tuner LogToTensorBoard(string folder)
+    {
+        _tensorBoard = new TensorBoardLog(folder);
+        return this;
+    }
+
     /// <summary>
     /// One weight step on <paramref name="loss"/>, computed from the model being tuned; at the end
     /// of a block also a hyper step on <paramref name="validationLoss"/>. Returns the training loss.
@@ -149,6 +158,7 @@ public sealed class Tuner : IDisposable
         var validation = outcome.ValidationLoss?[0] ?? (validationLoss is null ? double.NaN : Evaluate(validationLoss));
         var record = new BlockRecord(Steps, losses.Average(), validation, Hyperparameters, outcome.HypergradientNorm?[0], skipped);
         _history.Add(record);
+        _tensorBoard?.Block(record, _skipped);
         OnBlock?.Invoke(record);
     }
 

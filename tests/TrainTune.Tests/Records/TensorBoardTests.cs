@@ -44,6 +44,22 @@ public class TensorBoardTests : IDisposable
         Assert.False(scalars.ContainsKey("hyperparameters/momentum/min"), "a scalar hyperparameter has no min/max series");
     }
 
+    [Fact]
+    public void A_tuner_in_a_loop_of_ones_own_writes_the_same_scalars()
+    {
+        var board = Path.Combine(_folder, "loop");
+        var data = Tasks.Regression();
+        var model = Tasks.Mlp();
+        using var tuner = Tuner.For(model, Tasks.Mlp, new SgdMomentum(1e-3, 0.5, 1e-4), Method.OnePass()).LogToTensorBoard(board);
+        for (var step = 0; step < 30; step++)
+            tuner.Step(Loss.MeanSquaredError.Compute(model.call(data.Train.Inputs), data.Train.Targets),
+                m => Loss.MeanSquaredError.Compute(m.call(data.Validation.Inputs), data.Validation.Targets));
+        var events = ReadRecords(File.ReadAllBytes(Assert.Single(Directory.GetFiles(board, "events.out.tfevents.*")))).Select(ParseEvent).ToList();
+        var validation = events.Where(e => e.Tag == "loss/validation").ToList();
+        Assert.Equal(tuner.History.Select(b => b.Step), validation.Select(e => (int)e.Step));
+        Assert.Equal(tuner.History.Select(b => (float)b.ValidationLoss), validation.Select(e => e.Value));
+    }
+
     sealed record Event(long Step, string? FileVersion, string? Tag, float Value);
 
     /// <summary>The TFRecord framing, each checksum checked.</summary>

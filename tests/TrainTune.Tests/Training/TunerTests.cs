@@ -144,6 +144,11 @@ public class TunerTests : IDisposable
         tuner.Step(Mse(model, Train));
         Assert.Contains("needs the validation loss", Assert.Throws<TrainTuneException>(() => tuner.Step(Mse(model, Train))).Message);
         Assert.Contains("does not use the model it is given", Assert.Throws<TrainTuneException>(() => tuner.Step(Mse(model, Train), _ => Mse(model, Validation))).Message);
+        Assert.Contains("The validation loss is a tensor of shape", Assert.Throws<TrainTuneException>(() => tuner.Step(Mse(model, Train), m => (m.call(Validation.Inputs) - Validation.Targets).square())).Message);
+        Assert.Equal(1, tuner.Steps);
+        tuner.Step(Mse(model, Train), m => Mse(m, Validation));
+        Assert.Equal(2, tuner.Steps);
+        Assert.Single(tuner.History);
 
         using var unrolled = Tuner.For(Model(), Model, new SgdMomentum(), Method.DiffThroughOpt());
         Assert.Contains("pass the training loss as a function of the model", Assert.Throws<TrainTuneException>(() => unrolled.Step(torch.tensor(1.0))).Message);
