@@ -146,11 +146,15 @@ internal static class SlurmArray
         return $"{tasks - queued.Count}/{tasks} {what} done, {running} running, {queued.Count - running} pending";
     }
 
-    /// <summary>The last lines of task <paramref name="task"/>'s log.</summary>
+    /// <summary>The host's error line in task <paramref name="task"/>'s log (a stack trace follows it), else its last lines.</summary>
     public static string LogTail(string folder, int task, int lines = 3)
     {
         var path = Path.Combine(folder, $"task-{task}.log");
-        return File.Exists(path) ? string.Join(" / ", File.ReadLines(path).Where(l => l.Trim().Length > 0).TakeLast(lines)) : "no log";
+        if (!File.Exists(path)) return "no log";
+        var all = File.ReadLines(path).Where(l => l.Trim().Length > 0).ToList();
+        return all.FirstOrDefault(l => l.StartsWith("error:", StringComparison.Ordinal)) is { } error
+            ? error.Length > 400 ? error[..400] + "…" : error
+            : string.Join(" / ", all.TakeLast(lines));
     }
 
     static string Quote(string argument) => "'" + argument.Replace("'", "'\\''") + "'";

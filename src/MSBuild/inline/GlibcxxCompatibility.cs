@@ -63,8 +63,13 @@ namespace TrainTune.Build
             bytes[flagsOffset] = (byte)(patched & 0xff);
             bytes[flagsOffset + 1] = (byte)(patched >> 8);
             var temp = path + ".traintune-tmp";
+            // The copy's timestamp kept: the build's incremental copy then sees the file as up to
+            // date and leaves it (patched) alone, instead of copying it over again at every build,
+            // under processes that may be loading it (a Slurm array's tasks).
+            var written = File.GetLastWriteTimeUtc(path);
             File.WriteAllBytes(temp, bytes);
             File.Replace(temp, path, null);
+            File.SetLastWriteTimeUtc(path, written);
             return GlibcxxPatchOutcome.Patched;
         }
 

@@ -49,9 +49,13 @@ public class GlibcxxCompatibilityTests : IDisposable
     {
         var library = ShippedLibrary();
         var before = File.ReadAllBytes(library);
+        var written = new DateTime(2020, 1, 2, 3, 4, 5, DateTimeKind.Utc);
+        File.SetLastWriteTimeUtc(library, written);
         Assert.Contains("Name: GLIBCXX_3.4.32  Flags: none", ReadElfVersions(library));
 
         Assert.Equal(GlibcxxPatchOutcome.Patched, GlibcxxCompatibility.Apply(library));
+        // Same size and timestamp as the copy: the build's incremental copy leaves it alone afterwards.
+        Assert.Equal(written, File.GetLastWriteTimeUtc(library));
 
         var after = File.ReadAllBytes(library);
         Assert.Equal(before.Length, after.Length);
