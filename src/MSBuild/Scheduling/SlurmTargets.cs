@@ -39,6 +39,7 @@ internal static class SlurmTargets
         var todo = previous is { Failed.Count: > 0 } && previous.AssemblyTime == assemblyTime
             ? targets.Where(t => previous.Failed!.Contains(t) || !File.Exists(ResultOf(t))).ToList()
             : targets.ToList();
+        if (todo.Count == 0) return targets;
         SlurmArray.CheckCluster(slurm, todo.Count);
         SlurmArray.ProbeSharedStorage(slurm, folder, assembly);
         foreach (var target in todo)
