@@ -43,3 +43,44 @@ internal static class HyperStep
         return (norms, skipped);
     }
 }
+
+/// <summary>
+/// A tuner that takes Adam steps on the raw values of the hyperparameters it tunes (one-pass,
+/// Diff-through-Opt): they differ only in how the block ends and its hypergradient is computed.
+/// </summary>
+internal abstract class AdamBlockTuner : IBlockTuner
+{
+    readonly Tensor[] _leaves;
+    readonly string[] _leafNames;
+    readonly HyperAdam _adam;
+
+    protected AdamBlockTuner(Learner learner, IReadOnlyList<string>? tune, string method, double hyperLearningRate)
+    {
+        var set = learner.Hyperparameters;
+        Tuned = HyperStep.Tuned(set, tune, method);
+        _leaves = Tuned.SelectMany(h => set.Raw(h)).ToArray();
+        _leafNames = Tuned.SelectMany(learner.RawNames).ToArray();
+        _adam = new HyperAdam(hyperLearningRate);
+    }
+
+    /// <summary>The indices of the tuned hyperparameters.</summary>
+    protected int[] Tuned { get; }
+
+    public virtual int FinishingSteps => 1;
+
+    public abstract BlockOutcome FinishBlock(Learner learner, Func<ModelLoss> nextLoss, ModelLoss validation);
+
+    /// <summary>The hyper step on <paramref name="hypergradient"/>, and the block's outcome (its losses moved out of the caller's scope).</summary>
+    protected BlockOutcome Finish(Learner learner, Tensor trainLosses, Tensor validationLoss, IReadOnlyList<Tensor> leaves, IReadOnlyList<Tensor> hypergradient)
+    {
+        var (norm, skipped) = HyperStep.Apply(_adam, learner, Tuned, leaves, hypergradient);
+        var validation = validationLoss.to(ScalarType.Float64).cpu().data<double>().ToArray();
+        return new BlockOutcome(trainLosses.MoveToOuterDisposeScope(), validation, norm, skipped);
+    }
+
+    public void Save(Checkpoint checkpoint) => _adam.Save(checkpoint, _leafNames, _leaves);
+
+    public void Load(Checkpoint checkpoint) => _adam.Load(checkpoint, _leafNames, _leaves);
+
+    public void Dispose() => _adam.Dispose();
+}

@@ -15,28 +15,16 @@ internal sealed record OnePassMethod(int StepsPerBlock, int NeumannTerms, double
         if (StepsPerBlock < 1) throw new TrainTuneException($"OnePass: stepsPerHyperstep must be at least 1, not {StepsPerBlock}.");
         if (NeumannTerms < 1) throw new TrainTuneException($"OnePass: neumannTerms must be at least 1, not {NeumannTerms}.");
         if (!(HyperLearningRate > 0)) throw new TrainTuneException($"OnePass: hyperLearningRate must be greater than 0, not {HyperLearningRate}.");
-        var set = learner.Hyperparameters;
-        var tuned = HyperStep.Tuned(set, Tune, "OnePass");
-        return new Tuner(this, tuned, tuned.SelectMany(h => set.Raw(h)).ToArray(), tuned.SelectMany(learner.RawNames).ToArray());
+        return new Tuner(this, learner);
     }
 
-    sealed class Tuner(OnePassMethod method, int[] tuned, Tensor[] leaves, string[] leafNames) : IBlockTuner
+    sealed class Tuner(OnePassMethod method, Learner learner) : AdamBlockTuner(learner, method.Tune, "OnePass", method.HyperLearningRate)
     {
-        readonly HyperAdam _adam = new(method.HyperLearningRate);
-
-        public BlockOutcome FinishBlock(Learner learner, Func<ModelLoss> nextLoss, ModelLoss validation)
+        public override BlockOutcome FinishBlock(Learner learner, Func<ModelLoss> nextLoss, ModelLoss validation)
         {
             using var scope = torch.NewDisposeScope();
-            var step = learner.TrackedStep(nextLoss(), validation, method.NeumannTerms, tuned);
-            var (norm, skipped) = HyperStep.Apply(_adam, learner, tuned, step.Leaves, step.Hypergradient);
-            var validationLoss = step.ValidationLoss.to(ScalarType.Float64).cpu().data<double>().ToArray();
-            return new BlockOutcome(step.TrainLoss.MoveToOuterDisposeScope(), validationLoss, norm, skipped);
+            var step = learner.TrackedStep(nextLoss(), validation, method.NeumannTerms, Tuned);
+            return Finish(learner, step.TrainLoss, step.ValidationLoss, step.Leaves, step.Hypergradient);
         }
-
-        public void Save(Checkpoint checkpoint) => _adam.Save(checkpoint, leafNames, leaves);
-
-        public void Load(Checkpoint checkpoint) => _adam.Load(checkpoint, leafNames, leaves);
-
-        public void Dispose() => _adam.Dispose();
     }
 }
