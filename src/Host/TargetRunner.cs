@@ -73,7 +73,7 @@ internal static class TargetRunner
         if (options.Device is { } device) run = run.OnDevice(device);
         if (options.WarmStart && target.WarmStart is { Count: > 0 } warm)
             run = run.StartingFrom(MergeInitial(run.InitialValues, warm));
-        if (options.RandomInitial)
+        if (options.RandomInitial && !(options.Method is { } own && ExperimentProtocol.UsesItsOwnRule(own)))
             run = run.StartingFrom(MergeInitial(run.InitialValues, ExperimentProtocol.RandomInitial(run.Seed, run.Rule)));
         if (options.Threads is { } threads) run = run.WithThreads(threads);
         if (options.Cores is { } cores) run = run with { CoreShare = cores };
@@ -81,6 +81,8 @@ internal static class TargetRunner
         {
             if (search is not null)
                 throw new TrainTuneException($"{starts} starts cannot be combined with {search}, itself a search over whole runs; use one or the other.");
+            if (options.Method is { } ownRule && ExperimentProtocol.UsesItsOwnRule(ownRule))
+                throw new TrainTuneException($"{starts} starts cannot be combined with {ExperimentProtocol.Canonical(ownRule)}: its starts would draw the paper's random values for SGD's hyperparameters, and {ExperimentProtocol.Canonical(ownRule)} starts from its optimiser's defaults. Leave TrainTuneStarts at 1.");
             run = run.Tune(Method.BestOf(starts, run.Method));
         }
         return run;

@@ -33,6 +33,13 @@ namespace TrainTune.Hosting
         {
             MethodName.OnePass, MethodName.Fixed, MethodName.Random, MethodName.RandomLrMultiplier, MethodName.Random3Batched, MethodName.Lorraine,
             MethodName.Baydin, MethodName.OursWdLr, MethodName.OursWdLrM, MethodName.OursWdHdlrM, MethodName.DiffThroughOpt, MethodName.BayesOpt,
+            MethodName.ScheduleFree, MethodName.Prodigy, MethodName.DAdaptation, MethodName.DoG, MethodName.OursProdigy, MethodName.OursScheduleFree,
+        };
+
+        /// <summary>The methods that bring their own update rule and start from its defaults (the learning-rate-free optimisers): no random initial values.</summary>
+        public static readonly string[] OwnRule =
+        {
+            MethodName.ScheduleFree, MethodName.Prodigy, MethodName.DAdaptation, MethodName.DoG, MethodName.OursProdigy, MethodName.OursScheduleFree,
         };
 
         /// <summary>The methods that search over several whole runs; they keep no checkpoint to resume from.</summary>
@@ -47,6 +54,8 @@ namespace TrainTune.Hosting
     {
         public const string OnePass = nameof(OnePass), Fixed = nameof(Fixed), Random = nameof(Random), RandomLrMultiplier = nameof(RandomLrMultiplier),
             Random3Batched = nameof(Random3Batched), Lorraine = nameof(Lorraine), Baydin = nameof(Baydin), OursWdLr = nameof(OursWdLr),
-            OursWdLrM = nameof(OursWdLrM), OursWdHdlrM = nameof(OursWdHdlrM), DiffThroughOpt = nameof(DiffThroughOpt), BayesOpt = nameof(BayesOpt);
+            OursWdLrM = nameof(OursWdLrM), OursWdHdlrM = nameof(OursWdHdlrM), DiffThroughOpt = nameof(DiffThroughOpt), BayesOpt = nameof(BayesOpt),
+            ScheduleFree = nameof(ScheduleFree), Prodigy = nameof(Prodigy), DAdaptation = nameof(DAdaptation), DoG = nameof(DoG),
+            OursProdigy = nameof(OursProdigy), OursScheduleFree = nameof(OursScheduleFree);
     }
 }

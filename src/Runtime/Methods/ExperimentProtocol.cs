@@ -28,7 +28,25 @@ public static class ExperimentProtocol
         // Exact back-propagation through the last 5 of every 10 steps, Adam 0.05 on η, ξ, μ.
         [MethodName.DiffThroughOpt] = run => run.Tune(Method.DiffThroughOpt(tune: Checked(run, MethodName.DiffThroughOpt, LearningRate, WeightDecay, Momentum))),
         [MethodName.OursWdHdlrM] = run => Tuning(run, MethodName.OursWdHdlrM, LearningRate, WeightDecay, Momentum).WithPerWeight(LearningRate),
+        // The learning-rate-free optimisers with their authors' defaults, nothing tuned; like Random
+        // they use no validation data, so they train on training + validation data.
+        [MethodName.ScheduleFree] = run => OwnRule(run, new ScheduleFreeAdamW()).Tune(Method.Fixed()).On(TrainOnTrainingAndValidation(run)),
+        [MethodName.Prodigy] = run => OwnRule(run, new Prodigy()).Tune(Method.Fixed()).On(TrainOnTrainingAndValidation(run)),
+        [MethodName.DAdaptation] = run => OwnRule(run, new DAdaptAdam()).Tune(Method.Fixed()).On(TrainOnTrainingAndValidation(run)),
+        [MethodName.DoG] = run => OwnRule(run, new DoG()).Tune(Method.Fixed()).On(TrainOnTrainingAndValidation(run)),
+        // One-pass tuning of what they still have, from their defaults: the factor λ on the step
+        // size and β1 (Schedule-Free's interpolation β). Prodigy's d_coef reaches a step only
+        // through d ε (d is state), so the one-step hypergradient cannot tune it; λ scales the
+        // same step size d λ directly.
+        [MethodName.OursProdigy] = run => Tuning(OwnRule(run, new Prodigy()), MethodName.OursProdigy, LearningRate, Prodigy.Beta1),
+        [MethodName.OursScheduleFree] = run => Tuning(OwnRule(run, new ScheduleFreeAdamW()), MethodName.OursScheduleFree, LearningRate, ScheduleFreeAdamW.Beta1),
     };
+
+    /// <summary>Whether <paramref name="name"/> brings its own rule and starts from its defaults (no random initial values apply).</summary>
+    public static bool UsesItsOwnRule(string name) => HostProtocol.OwnRule.Contains(name, StringComparer.OrdinalIgnoreCase);
+
+    /// <summary><paramref name="run"/> with <paramref name="rule"/> at its defaults (initial values or per-weight choices meant for the target's rule dropped).</summary>
+    static TuningRun OwnRule(TuningRun run, IWeightUpdate rule) => run with { Rule = rule, InitialValues = null, PerWeight = null };
 
     /// <summary>Three runs with fixed hyperparameters on the training data only; the one with the lowest final validation loss counts.</summary>
     public const string Random3Batched = MethodName.Random3Batched;

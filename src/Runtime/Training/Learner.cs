@@ -37,7 +37,6 @@ internal sealed class Learner : IDisposable
         _copyFactory = copyFactory;
         _model = model;
         _shadow = shadow;
-        Rule = rule;
         Loss = loss;
         var named = model.named_parameters().ToArray();
         if (named.Length == 0)
@@ -70,6 +69,8 @@ internal sealed class Learner : IDisposable
         }
         else
             Hyperparameters = new HyperparameterSet(WithInitial(specs, initialValues), shapes, first.dtype, first.device);
+        // A rule with state across all weights keeps it per member, never shared.
+        Rule = rule is IGlobalStateRule global && Members > 1 ? global.ForMembers(Members) : rule;
         Alive = Enumerable.Repeat(true, Members).ToArray();
         _model.train();
         _shadow.eval();
@@ -172,7 +173,9 @@ internal sealed class Learner : IDisposable
 
         Tensor[] newWeights;
         using (torch.no_grad()) newWeights = _weights.Zip(u, (w, update) => w - update).ToArray();
-        var (validation, v, direct) = ValidateOnShadow(newWeights, values, validationLoss, leaves);
+        var (validation, v, direct) = Rule is IEvaluationPoint point
+            ? ValidateAtEvaluationPoint(point, newWeights, values, states, validationLoss, leaves)
+            : ValidateOnShadow(newWeights, values, validationLoss, leaves);
 
         var hypergradient = ImplicitHypergradient.Compute(u, _weights, leaves, v, direct, neumannTerms);
 
@@ -199,6 +202,8 @@ internal sealed class Learner : IDisposable
     public UnrolledStepResult UnrolledSteps(IReadOnlyList<ModelLoss> batches, ModelLoss validation, IReadOnlyList<int> tuned)
     {
         if (batches.Count == 0) throw new TrainTuneException("Diff-through-Opt needs at least one step to unroll.");
+        if (Rule is IEvaluationPoint)
+            throw new TrainTuneException($"Diff-through-Opt does not differentiate through the averaged point that {Rule.GetType().Name} is evaluated at; tune it with the one-pass method (Method.OnePass).");
         if (_copyFactory is null) throw new TrainTuneException("Diff-through-Opt needs a model factory to build one model per unrolled step.");
         while (_copies.Count < batches.Count) _copies.Add(_copyFactory());
         var leaves = tuned.SelectMany(h => Hyperparameters.Raw(h)).ToArray();
@@ -237,6 +242,55 @@ internal sealed class Learner : IDisposable
     }
 
     /// <summary>
+    /// L_V for a rule evaluated at another point than it trains at (Schedule-Free): x(y', state', λ)
+    /// from the new training point y', the new state (its graph kept) and the values; L_V at x on
+    /// the shadow; ∂L_V/∂y' = (∂x/∂y')ᵀ ∂L_V/∂x, and the direct term gains (∂x/∂λ)ᵀ ∂L_V/∂x.
+    /// </summary>
+    (Tensor Loss, Tensor[] WeightGradients, Tensor[] Direct) ValidateAtEvaluationPoint(IEvaluationPoint point, IReadOnlyList<Tensor> newWeights,
+        Tensor[][] values, Tensor?[][] states, ModelLoss validation, Tensor[] leaves)
+    {
+        var y = newWeights.Select(w => w.detach().requires_grad_(true)).ToArray();
+        var x = point.EvaluationWeights(y, RuleValues(values), states);
+        Tensor[] atX;
+        using (torch.no_grad()) atX = x.Select(t => t.detach()).ToArray();
+        var (loss, gradientAtX, direct) = ValidateOnShadow(atX, values, validation, leaves);
+        var back = torch.autograd.grad(x, [.. y, .. leaves], gradientAtX, retain_graph: true, allow_unused: true);
+        var v = y.Select((w, k) => Gradients.OrZeros(back[k], w)).ToArray();
+        var throughX = leaves.Select((leaf, j) => direct[j] + Gradients.OrZeros(back[y.Length + j], leaf)).ToArray();
+        // The weights continue from the training point; the shadow's copy is taken from y', not x.
+        using (torch.no_grad())
+            for (var k = 0; k < _shadowWeights.Length; k++) _shadowWeights[k].copy_(newWeights[k]);
+        return (loss, v, throughX);
+    }
+
+    /// <summary>
+    /// Moves the model's weights to the rule's evaluation point until disposed (a no-op for
+    /// rules that evaluate where they train), so that every reported loss and the checkpoint's
+    /// weights are at x.
+    /// </summary>
+    internal IDisposable AtEvaluationPoint()
+    {
+        if (Rule is not IEvaluationPoint point || _state.Length == 0 || _state[0].All(s => s is null)) return new Restore(null, null);
+        using var _ = torch.no_grad();
+        var training = _weights.Select(w => w.detach().clone()).ToArray();
+        var values = _blockValues ?? Hyperparameters.Values();
+        var x = point.EvaluationWeights(_weights.Select(w => w.detach()).ToArray(), RuleValues(values), CopyState());
+        for (var k = 0; k < _weights.Length; k++) _weights[k].copy_(x[k]);
+        return new Restore(_weights, training);
+    }
+
+    sealed class Restore(Parameter[]? weights, Tensor[]? training) : IDisposable
+    {
+        public void Dispose()
+        {
+            if (weights is null || training is null) return;
+            using var _ = torch.no_grad();
+            for (var k = 0; k < weights.Length; k++) weights[k].copy_(training[k]);
+            foreach (var t in training) t.Dispose();
+        }
+    }
+
+    /// <summary>
     /// L_V at <paramref name="newWeights"/>, on the shadow model (no parameter of the model changes
     /// while a graph still holds it): the loss, ∂L_V/∂w at the new weights, and the direct term
     /// ∂L_V/∂x for each of <paramref name="leaves"/> (zeros unless the model is an ITunableModel,
@@ -272,6 +326,7 @@ internal sealed class Learner : IDisposable
         using var scope = torch.NewDisposeScope();
         using var _ = torch.no_grad();
         _model.eval();
+        using var evaluationPoint = AtEvaluationPoint();
         try
         {
             SetModelHyperparameters(_model, _blockValues ?? Hyperparameters.Values());
@@ -398,6 +453,12 @@ internal sealed class Learner : IDisposable
     /// <param name="weights">Also the weights and buffers (a run's checkpoint); without them, the tuning state alone (a tuner's, like an optimiser's state dict).</param>
     internal void Save(Checkpoint checkpoint, bool weights = true)
     {
+        // A rule evaluated elsewhere (Schedule-Free) saves its evaluation point as the weights, and
+        // the training point beside them so that a resume continues exactly.
+        var evaluated = weights && Rule is IEvaluationPoint;
+        if (evaluated)
+            for (var k = 0; k < _weights.Length; k++) checkpoint.Put($"trainingpoint/{WeightNames[k]}", _weights[k]);
+        using var evaluationPoint = weights ? AtEvaluationPoint() : null;
         for (var k = 0; k < _weights.Length; k++)
         {
             if (weights) checkpoint.Put($"weight/{WeightNames[k]}", _weights[k]);
@@ -424,7 +485,9 @@ internal sealed class Learner : IDisposable
         var copies = new List<(Tensor Target, Tensor Source)>();
         if (weights)
         {
-            for (var k = 0; k < _weights.Length; k++) copies.Add((_weights[k], Required(checkpoint, $"weight/{WeightNames[k]}", device, _weights[k])));
+            var trainingPoint = Rule is IEvaluationPoint ? "trainingpoint" : "weight";
+            if (Rule is IEvaluationPoint) checkpoint.RequireNames(trainingPoint, "training points", WeightNames);
+            for (var k = 0; k < _weights.Length; k++) copies.Add((_weights[k], Required(checkpoint, $"{trainingPoint}/{WeightNames[k]}", device, _weights[k])));
             foreach (var (name, buffer) in _model.named_buffers()) copies.Add((buffer, Required(checkpoint, $"buffer/{name}", device, buffer)));
         }
         for (var h = 0; h < Hyperparameters.Specs.Count; h++)

@@ -47,6 +47,15 @@ public class RuleHypergradientTests
         ["AdamW"] = () => new AdamW(learningRate: 0.02, beta1: 0.8, beta2: 0.9, epsilon: 1e-3, weightDecay: 0.05),
         ["AdamPerWeight"] = () => new Adam(learningRate: 0.02, beta1: 0.8, beta2: 0.9, epsilon: 1e-3, weightDecay: 0.01, perWeightLearningRate: true),
         ["Nesterov"] = () => { var r = new NesterovSgd(); r.SetInitial("learningRate", 0.05); r.SetInitial("weightDecay", 0.02); return r; },
+        // The learning-rate-free rules, weight decay on so that its hypergradient is not zero.
+        // d_coef reaches Prodigy's update only through the new d in √v + d ε: a large ε, and a
+        // large λ so that d grows at the step checked (otherwise that derivative is exactly 0).
+        ["DoG"] = () => new DoG(learningRate: 0.8, weightDecay: 0.02, relativeInitialDistance: 1e-2),
+        ["DAdaptSgd"] = () => new DAdaptSgd(learningRate: 0.8, weightDecay: 0.02, momentum: 0.5, d0: 1e-2),
+        ["DAdaptAdam"] = () => new DAdaptAdam(learningRate: 0.8, beta1: 0.8, beta2: 0.9, weightDecay: 0.02, d0: 1e-2),
+        ["Prodigy"] = () => new Prodigy(learningRate: 100, beta1: 0.8, beta2: 0.9, dCoefficient: 0.7, weightDecay: 0.05, epsilon: 0.1),
+        ["ScheduleFreeSgd"] = () => new ScheduleFreeSgd(learningRate: 0.2, momentum: 0.8, weightDecay: 0.02, warmupSteps: 6),
+        ["ScheduleFreeAdamW"] = () => new ScheduleFreeAdamW(learningRate: 0.03, beta1: 0.8, beta2: 0.9, weightDecay: 0.02),
     };
 
     [Theory]

@@ -1,0 +1,190 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace TrainTune;
+
+/// <summary>
+/// D-Adaptation SGD (Defazio and Mishchenko, ICML 2023), after the authors' reference
+/// (facebookresearch/dadaptation, <c>DAdaptSGD</c>): a dual-averaging step
+/// s ← s + (d λ / ‖g₀‖) g, weights z = x₀ − s (averaged with momentum), and d, the estimate of
+/// the distance to the solution, raised to 2 Σ (d λ/‖g₀‖) ⟨g, s⟩ / ‖s‖ when that is larger.
+/// g = ∇L + ξ w; ‖g₀‖ is the first gradient's norm (without weight decay, as in the reference).
+/// </summary>
+public sealed class DAdaptSgd : IWeightUpdate, IGlobalStateRule
+{
+    public const string LearningRate = "learningRate", WeightDecay = "weightDecay";
+    const int LearningRateIndex = 0, WeightDecayIndex = 1;
+    const int InitialWeight = 0, Sum = 1, D = 2, Numerator = 3, FirstGradientNorm = 4;
+
+    readonly HyperparameterSpec[] _specs;
+    readonly double _momentum, _d0, _growthRate;
+    int _members = 1;
+
+    /// <param name="learningRate">The factor λ on d (1 by default; tuned in log10 space).</param>
+    /// <param name="weightDecay">ξ, added to the gradient.</param>
+    /// <param name="momentum">Averaging of the iterates, in [0, 1).</param>
+    /// <param name="d0">The first estimate of d.</param>
+    /// <param name="growthRate">The most d may grow per step (unbounded by default).</param>
+    public DAdaptSgd(double learningRate = 1.0, double weightDecay = 0, double momentum = 0, double d0 = 1e-6, double growthRate = double.PositiveInfinity)
+    {
+        _specs =
+        [
+            new(LearningRate, learningRate, Transform.Log10, Min: 1e-10, Summary: "Factor λ on the adapted step size d."),
+            new(WeightDecay, weightDecay, Transform.Identity, Min: 0, Summary: "L2 weight decay ξ, added to the gradient."),
+        ];
+        RuleChecks.Validate(nameof(DAdaptSgd), _specs);
+        if (!(momentum >= 0 && momentum < 1)) throw new TrainTuneException($"DAdaptSgd: momentum must be in [0, 1), not {momentum}.");
+        RuleChecks.Positive(nameof(DAdaptSgd), nameof(d0), d0);
+        RuleChecks.Positive(nameof(DAdaptSgd), nameof(growthRate), growthRate);
+        (_momentum, _d0, _growthRate) = (momentum, d0, growthRate);
+    }
+
+    public IReadOnlyList<HyperparameterSpec> Hyperparameters => _specs;
+
+    public IReadOnlyList<string> StateNames { get; } = ["initialWeight", "sum", "d", "numerator", "firstGradientNorm"];
+
+    public Tensor[] Updates(IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor> grads, Tensor[][] values, Tensor?[][] state)
+    {
+        var at = new AcrossWeights(this, _members, weights, grads, values, state);
+        if (at.First(D))
+        {
+            for (var k = 0; k < at.Count; k++)
+            {
+                state[k][InitialWeight] = weights[k].detach().clone();
+                state[k][Sum] = zeros_like(weights[k]);
+            }
+            at.SetGlobal(D, at.Constant(_d0));
+            at.SetGlobal(Numerator, at.Constant(0));
+            at.SetGlobal(FirstGradientNorm, at.Sum(k => grads[k].square()).sqrt());
+        }
+        var d = at.Global(D)!;
+        var dlr = d * at.Scalar(LearningRateIndex) / at.Global(FirstGradientNorm)!;
+        var g = Enumerable.Range(0, at.Count).Select(k => grads[k] + at.Value(WeightDecayIndex, k) * weights[k]).ToArray();
+        var numerator = at.Global(Numerator)! + dlr * at.Sum(k => g[k] * state[k][Sum]!);
+        var s = Enumerable.Range(0, at.Count).Select(k => state[k][Sum]! + at.Spread(dlr, k) * g[k]).ToArray();
+        var dHat = 2 * numerator / at.Sum(k => s[k].square()).sqrt();
+        at.SetGlobal(D, d.maximum(dHat.minimum(d * _growthRate)));
+        at.SetGlobal(Numerator, numerator);
+        var ck = 1 - _momentum;
+        var updates = new Tensor[at.Count];
+        for (var k = 0; k < at.Count; k++)
+        {
+            state[k][Sum] = s[k];
+            // w' = (1 − c) w + c z with z = x₀ − s, so u = c (w − z).
+            updates[k] = ck * (weights[k] - (state[k][InitialWeight]! - s[k]));
+        }
+        return updates;
+    }
+
+    public void Apply(IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor> grads, Tensor[][] values, Tensor?[][] state) =>
+        AcrossWeights.ApplyInPlace(weights, () => Updates(weights, grads, values, state));
+
+    IWeightUpdate IGlobalStateRule.ForMembers(int members)
+    {
+        var copy = (DAdaptSgd)MemberwiseClone();
+        copy._members = RuleChecks.Members(members);
+        return copy;
+    }
+}
+
+/// <summary>
+/// D-Adaptation Adam (Defazio and Mishchenko, ICML 2023), after the authors' reference
+/// (facebookresearch/dadaptation, <c>DAdaptAdam</c>, bias correction off as its default): Adam
+/// whose first moment carries the step size d λ, with d raised to
+/// Σ⟨g, s/(√v + ε)⟩-weighted sums over ‖s‖₁ when that is larger; s ← √β₂ s + d λ (1 − √β₂) g.
+/// g = ∇L + ξ w (or decoupled: u gains ξ d λ w).
+/// </summary>
+public sealed class DAdaptAdam : IWeightUpdate, IGlobalStateRule
+{
+    public const string LearningRate = "learningRate", Beta1 = "beta1", Beta2 = "beta2", WeightDecay = "weightDecay";
+    const int LearningRateIndex = 0, Beta1Index = 1, Beta2Index = 2, WeightDecayIndex = 3;
+    const int FirstMoment = 0, SecondMoment = 1, Sum = 2, D = 3, Numerator = 4;
+
+    readonly HyperparameterSpec[] _specs;
+    readonly double _epsilon, _d0, _growthRate;
+    readonly bool _decoupled;
+    int _members = 1;
+
+    /// <param name="learningRate">The factor λ on d (1 by default; tuned in log10 space).</param>
+    /// <param name="beta1">Decay of the first moment.</param>
+    /// <param name="beta2">Decay of the second moment (√β₂ decays s and the numerator).</param>
+    /// <param name="weightDecay">ξ: added to the gradient, or decoupled.</param>
+    /// <param name="epsilon">Added to √v.</param>
+    /// <param name="d0">The first estimate of d.</param>
+    /// <param name="growthRate">The most d may grow per step (unbounded by default).</param>
+    /// <param name="decoupled">AdamW-style weight decay.</param>
+    public DAdaptAdam(double learningRate = 1.0, double beta1 = 0.9, double beta2 = 0.999, double weightDecay = 0, double epsilon = 1e-8,
+        double d0 = 1e-6, double growthRate = double.PositiveInfinity, bool decoupled = false)
+    {
+        _specs =
+        [
+            new(LearningRate, learningRate, Transform.Log10, Min: 1e-10, Summary: "Factor λ on the adapted step size d."),
+            new(Beta1, beta1, Transform.Logit, Summary: "Decay rate β1 of the first moment."),
+            new(Beta2, beta2, Transform.Logit, Summary: "Decay rate β2 of the second moment."),
+            new(WeightDecay, weightDecay, Transform.Identity, Min: 0, Summary: "Weight decay ξ."),
+        ];
+        RuleChecks.Validate(nameof(DAdaptAdam), _specs);
+        RuleChecks.Positive(nameof(DAdaptAdam), nameof(epsilon), epsilon);
+        RuleChecks.Positive(nameof(DAdaptAdam), nameof(d0), d0);
+        RuleChecks.Positive(nameof(DAdaptAdam), nameof(growthRate), growthRate);
+        (_epsilon, _d0, _growthRate, _decoupled) = (epsilon, d0, growthRate, decoupled);
+    }
+
+    public IReadOnlyList<HyperparameterSpec> Hyperparameters => _specs;
+
+    public IReadOnlyList<string> StateNames { get; } = ["firstMoment", "secondMoment", "sum", "d", "numerator"];
+
+    public Tensor[] Updates(IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor> grads, Tensor[][] values, Tensor?[][] state)
+    {
+        var at = new AcrossWeights(this, _members, weights, grads, values, state);
+        if (at.First(D))
+        {
+            for (var k = 0; k < at.Count; k++)
+                for (var j = FirstMoment; j <= Sum; j++) state[k][j] = zeros_like(weights[k]);
+            at.SetGlobal(D, at.Constant(_d0));
+            at.SetGlobal(Numerator, at.Constant(0));
+        }
+        var d = at.Global(D)!;
+        var dlr = d * at.Scalar(LearningRateIndex);
+        var sqrtBeta2 = at.Scalar(Beta2Index).sqrt();
+        var g = Enumerable.Range(0, at.Count)
+            .Select(k => _decoupled ? grads[k] : grads[k] + at.Value(WeightDecayIndex, k) * weights[k]).ToArray();
+        // The numerator uses the second moment from before this step, as the reference does.
+        var accumulated = dlr * at.Sum(k => g[k] * state[k][Sum]! / (state[k][SecondMoment]!.sqrt() + _epsilon));
+        var m = new Tensor[at.Count];
+        var v = new Tensor[at.Count];
+        var s = new Tensor[at.Count];
+        for (var k = 0; k < at.Count; k++)
+        {
+            var beta1 = at.Value(Beta1Index, k);
+            var beta2 = at.Value(Beta2Index, k);
+            var dlrK = at.Spread(dlr, k);
+            var sqrtBeta2K = at.Spread(sqrtBeta2, k);
+            m[k] = beta1 * state[k][FirstMoment]! + dlrK * (1 - beta1) * g[k];
+            v[k] = beta2 * state[k][SecondMoment]! + (1 - beta2) * g[k].square();
+            s[k] = sqrtBeta2K * state[k][Sum]! + dlrK * (1 - sqrtBeta2K) * g[k];
+        }
+        var numerator = sqrtBeta2 * at.Global(Numerator)! + (1 - sqrtBeta2) * accumulated;
+        var dHat = numerator / ((1 - sqrtBeta2) * at.Sum(k => s[k].abs()));
+        at.SetGlobal(D, d.maximum(dHat.minimum(d * _growthRate)));
+        at.SetGlobal(Numerator, numerator);
+        var updates = new Tensor[at.Count];
+        for (var k = 0; k < at.Count; k++)
+        {
+            (state[k][FirstMoment], state[k][SecondMoment], state[k][Sum]) = (m[k], v[k], s[k]);
+            updates[k] = m[k] / (v[k].sqrt() + _epsilon);
+            if (_decoupled) updates[k] = updates[k] + at.Value(WeightDecayIndex, k) * at.Spread(dlr, k) * weights[k];
+        }
+        return updates;
+    }
+
+    public void Apply(IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor> grads, Tensor[][] values, Tensor?[][] state) =>
+        AcrossWeights.ApplyInPlace(weights, () => Updates(weights, grads, values, state));
+
+    IWeightUpdate IGlobalStateRule.ForMembers(int members)
+    {
+        var copy = (DAdaptAdam)MemberwiseClone();
+        copy._members = RuleChecks.Members(members);
+        return copy;
+    }
+}

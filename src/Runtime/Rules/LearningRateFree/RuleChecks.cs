@@ -1,0 +1,31 @@
+using TorchSharp;
+namespace TrainTune;
+
+/// <summary>Checks shared by the hand-written rules, each a clear error naming the rule and the setting.</summary>
+internal static class RuleChecks
+{
+    public static void Validate(string rule, IEnumerable<HyperparameterSpec> specs)
+    {
+        foreach (var spec in specs)
+        {
+            try
+            {
+                spec.Validate();
+            }
+            catch (TrainTuneException e)
+            {
+                throw new TrainTuneException($"{rule}: {e.Message}", e);
+            }
+        }
+    }
+
+    public static void Positive(string rule, string name, double value)
+    {
+        if (!(value > 0) || double.IsNaN(value))
+            throw new TrainTuneException($"{rule}: {name} must be greater than 0, not {value}.");
+    }
+
+    /// <summary>A population's size, checked.</summary>
+    public static int Members(int members) =>
+        members >= 1 ? members : throw new ArgumentOutOfRangeException(nameof(members), members, "A population has at least one member.");
+}
