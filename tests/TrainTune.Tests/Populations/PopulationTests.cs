@@ -20,7 +20,9 @@ public class PopulationTests
         ExperimentProtocol.Apply(method, Base().WithSeed(seed).StartingFrom(ExperimentProtocol.RandomInitial(seed, new SgdMomentum())));
 
     public static TheoryData<string> Methods() =>
-        ["Random", "RandomLrMultiplier", "Lorraine", "OursWdLr", "OursWdLrM", "OursWdHdlrM", "Baydin", "DiffThroughOpt"];
+        ["Random", "RandomLrMultiplier", "Lorraine", "OursWdLr", "OursWdLrM", "OursWdHdlrM", "Baydin", "DiffThroughOpt",
+            // Rules whose state spans all weights: each member keeps its own (a shared d or norm would differ from the single runs).
+            "ScheduleFree", "Prodigy", "DAdaptation", "DoG", "OursProdigy", "OursScheduleFree"];
 
     [Theory]
     [MemberData(nameof(Methods))]
@@ -29,8 +31,12 @@ public class PopulationTests
         long[] seeds = [11, 12, 13];
         var population = TuningRun.RunPopulation(seeds.Select(s => Member(method, s)));
         Assert.Equal(seeds.Length, population.Count);
+        // A step size adapted from sums over all weights (d, r̄/√G) feeds each step's rounding into
+        // the next step's size: for those rules the differences in summation order grow to ~1e-9
+        // over 200 steps, still six orders below what a member sharing another's state would give.
+        var tolerance = ExperimentProtocol.UsesItsOwnRule(method) ? 1e-7 : 1e-9;
         for (var i = 0; i < seeds.Length; i++)
-            AssertSame(Member(method, seeds[i]).Run(), population[i]);
+            AssertSame(Member(method, seeds[i]).Run(), population[i], tolerance);
     }
 
     [Fact]
@@ -130,48 +136,48 @@ public class PopulationTests
         Assert.StartsWith("Layer 'drop' (Dropout) of the model Sequential has no stacked form", error.Message);
     }
 
-    /// <summary>Relative difference at most 1e-9: the stacked and single computations differ only in the order of floating-point sums.</summary>
-    static void AssertSame(RunResult expected, RunResult actual)
+    /// <summary>Relative difference at most 1e-9 (unless <paramref name="tolerance"/> says otherwise): the stacked and single computations differ only in the order of floating-point sums.</summary>
+    static void AssertSame(RunResult expected, RunResult actual, double tolerance = 1e-9)
     {
         Assert.Equal(expected.Seed, actual.Seed);
         Assert.Equal(expected.Method, actual.Method);
         Assert.Equal(expected.StepsCompleted, actual.StepsCompleted);
         Assert.Equal(expected.DivergedAtStep, actual.DivergedAtStep);
         Assert.Equal(expected.SkippedHypersteps, actual.SkippedHypersteps);
-        Close(expected.TrainLoss, actual.TrainLoss, "train loss");
-        Close(expected.ValidationLoss, actual.ValidationLoss, "validation loss");
-        Close(expected.TestLoss ?? double.NaN, actual.TestLoss ?? double.NaN, "test loss");
-        Values(expected.InitialHyperparameters, actual.InitialHyperparameters, "initial");
-        Values(expected.FinalHyperparameters, actual.FinalHyperparameters, "final");
+        Close(expected.TrainLoss, actual.TrainLoss, "train loss", tolerance);
+        Close(expected.ValidationLoss, actual.ValidationLoss, "validation loss", tolerance);
+        Close(expected.TestLoss ?? double.NaN, actual.TestLoss ?? double.NaN, "test loss", tolerance);
+        Values(expected.InitialHyperparameters, actual.InitialHyperparameters, "initial", tolerance);
+        Values(expected.FinalHyperparameters, actual.FinalHyperparameters, "final", tolerance);
         Assert.Equal(expected.History.Count, actual.History.Count);
         for (var b = 0; b < expected.History.Count; b++)
         {
             Assert.Equal(expected.History[b].Step, actual.History[b].Step);
-            Close(expected.History[b].TrainLoss, actual.History[b].TrainLoss, $"block {b} train loss");
-            Close(expected.History[b].ValidationLoss, actual.History[b].ValidationLoss, $"block {b} validation loss");
-            Values(expected.History[b].Hyperparameters, actual.History[b].Hyperparameters, $"block {b}");
+            Close(expected.History[b].TrainLoss, actual.History[b].TrainLoss, $"block {b} train loss", tolerance);
+            Close(expected.History[b].ValidationLoss, actual.History[b].ValidationLoss, $"block {b} validation loss", tolerance);
+            Values(expected.History[b].Hyperparameters, actual.History[b].Hyperparameters, $"block {b}", tolerance);
         }
     }
 
-    static void Values(IReadOnlyDictionary<string, HyperparameterValue> expected, IReadOnlyDictionary<string, HyperparameterValue> actual, string what)
+    static void Values(IReadOnlyDictionary<string, HyperparameterValue> expected, IReadOnlyDictionary<string, HyperparameterValue> actual, string what, double tolerance)
     {
         Assert.Equal(expected.Keys.Order(), actual.Keys.Order());
         foreach (var (name, value) in expected)
         {
-            Close(value.Value, actual[name].Value, $"{what} {name}");
-            Close(value.Min, actual[name].Min, $"{what} {name} min");
-            Close(value.Max, actual[name].Max, $"{what} {name} max");
+            Close(value.Value, actual[name].Value, $"{what} {name}", tolerance);
+            Close(value.Min, actual[name].Min, $"{what} {name} min", tolerance);
+            Close(value.Max, actual[name].Max, $"{what} {name} max", tolerance);
             Assert.Equal(value.PerTensor?.Keys, actual[name].PerTensor?.Keys);
             foreach (var (tensor, range) in value.PerTensor ?? new Dictionary<string, HyperparameterValue>())
-                Close(range.Value, actual[name].PerTensor![tensor].Value, $"{what} {name} {tensor}");
+                Close(range.Value, actual[name].PerTensor![tensor].Value, $"{what} {name} {tensor}", tolerance);
         }
     }
 
-    static void Close(double expected, double actual, string what)
+    static void Close(double expected, double actual, string what, double tolerance)
     {
         if (double.IsNaN(expected) && double.IsNaN(actual)) return;
         var difference = Math.Abs(expected - actual) / Math.Max(Math.Abs(expected), 1e-300);
-        Assert.True(difference <= 1e-9, $"{what}: single run {expected:R}, population member {actual:R} (relative difference {difference:G3})");
+        Assert.True(difference <= tolerance, $"{what}: single run {expected:R}, population member {actual:R} (relative difference {difference:G3})");
     }
 }
 
