@@ -272,9 +272,10 @@ internal sealed class Learner : IDisposable
     {
         if (Rule is not IEvaluationPoint point || _state.Length == 0 || _state[0].All(s => s is null)) return new Restore(null, null);
         using var _ = torch.no_grad();
-        var training = _weights.Select(w => w.detach().clone()).ToArray();
-        var values = _blockValues ?? Hyperparameters.Values();
-        var x = point.EvaluationWeights(_weights.Select(w => w.detach()).ToArray(), RuleValues(values), CopyState());
+        var training = _weights.Select(w => w.detach().clone().DetachFromDisposeScope()).ToArray();
+        using var scope = torch.NewDisposeScope();
+        // The current values: after a hyper step, the β the next step will assume.
+        var x = point.EvaluationWeights(_weights.Select(w => w.detach()).ToArray(), RuleValues(Hyperparameters.Values()), CopyState());
         for (var k = 0; k < _weights.Length; k++) _weights[k].copy_(x[k]);
         return new Restore(_weights, training);
     }
@@ -461,7 +462,8 @@ internal sealed class Learner : IDisposable
         using var evaluationPoint = weights ? AtEvaluationPoint() : null;
         for (var k = 0; k < _weights.Length; k++)
         {
-            if (weights) checkpoint.Put($"weight/{WeightNames[k]}", _weights[k]);
+            // A copy of the evaluation point: the weights go back to y when this returns.
+            if (weights) checkpoint.Put($"weight/{WeightNames[k]}", evaluated ? _weights[k].detach().clone() : _weights[k]);
             for (var s = 0; s < _state[k].Length; s++) checkpoint.Put($"state/{WeightNames[k]}/{Rule.StateNames[s]}", _state[k][s]);
         }
         if (weights)

@@ -64,6 +64,14 @@ public sealed class Tuner : IDisposable
     /// <summary>Weight steps taken so far.</summary>
     public int Steps { get; private set; }
 
+    /// <summary>
+    /// Puts the model's weights at the point the rule is evaluated at until disposed: Schedule-Free
+    /// trains at y and is evaluated at its average x, so evaluate and save the model inside
+    /// <c>using (tuner.AtEvaluationPoint()) { … }</c>. For every other rule the weights stay as they are.
+    /// Take no step inside it.
+    /// </summary>
+    public IDisposable AtEvaluationPoint() => _learner.AtEvaluationPoint();
+
     /// <summary>The hyperparameters now (one host copy).</summary>
     public IReadOnlyDictionary<string, HyperparameterValue> Hyperparameters => _learner.Hyperparameters.Snapshot(_learner.WeightNames);
 
