@@ -17,6 +17,14 @@ public interface IWeightUpdate
     IReadOnlyList<string> StateNames { get; }
 
     /// <summary>
+    /// Whether the rule reduces over all weight tensors (a step size from norms or sums over all of
+    /// them). Such a rule cannot train a population, whose stacked tensors hold every member's
+    /// weights: the members would share its state, so a population refuses it. The built-in rules
+    /// of this kind (DoG, Prodigy, D-Adaptation, Schedule-Free) keep it per member instead.
+    /// </summary>
+    bool KeepsStateAcrossWeights => false;
+
+    /// <summary>
     /// Differentiable mode: returns u for every weight tensor, out of place, keeping the graph.
     /// <paramref name="values"/>[h][k] is hyperparameter h for weight k (0-dimensional, or
     /// weight-shaped where per weight). <paramref name="state"/>[k][s] is state s of weight k

@@ -62,6 +62,8 @@ internal sealed class Learner : IDisposable
         var shapes = _weights.Select(w => w.shape).ToArray();
         if (model is PopulationModel members)
         {
+            if (rule.KeepsStateAcrossWeights && rule is not IGlobalStateRule)
+                throw new TrainTuneException($"The rule {rule.GetType().Name} keeps state across all weight tensors, and a population's stacked tensors hold every member's weights: its members would share that state. Run the seeds one at a time (TuningRun.Run per seed, or -p:TrainTunePopulation=1).");
             if (memberInitialValues is null || memberInitialValues.Count != members.Members)
                 throw new ArgumentException("A population needs one set of initial values per member.", nameof(memberInitialValues));
             _memberLoss = new PopulationLoss(loss, members.Members);

@@ -172,6 +172,17 @@ public class LearningRateFreeMethodTests : IDisposable
     }
 
     [Fact]
+    public void A_rule_of_ones_own_with_state_across_weights_trains_alone_but_a_population_refuses_it()
+    {
+        var run = TuningRun.Of(Tasks.Mlp, new Rules.NormalisedSgd(), Loss.MeanSquaredError).On(Tasks.Regression()).ForSteps(30);
+        Assert.False(run.WithSeed(1).Run().Diverged);
+        var error = Assert.Throws<TrainTuneException>(() => TuningRun.RunPopulation([run.WithSeed(1), run.WithSeed(2)]));
+        Assert.Contains("NormalisedSgd", error.Message);
+        Assert.Contains("share", error.Message);
+        Assert.Contains("TrainTunePopulation=1", error.Message);
+    }
+
+    [Fact]
     public void Members_of_a_population_keep_their_own_global_state()
     {
         // Two members that differ only in seed: with a shared d or distance the first member would

@@ -41,6 +41,9 @@ public sealed class DAdaptSgd : IWeightUpdate, IGlobalStateRule
 
     public IReadOnlyList<HyperparameterSpec> Hyperparameters => _specs;
 
+    /// <summary>True: its step size comes from sums over all weights (kept per member in a population).</summary>
+    public bool KeepsStateAcrossWeights => true;
+
     public IReadOnlyList<string> StateNames { get; } = ["initialWeight", "sum", "d", "numerator", "firstGradientNorm"];
 
     public Tensor[] Updates(IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor> grads, Tensor[][] values, Tensor?[][] state)
@@ -131,6 +134,9 @@ public sealed class DAdaptAdam : IWeightUpdate, IGlobalStateRule
     }
 
     public IReadOnlyList<HyperparameterSpec> Hyperparameters => _specs;
+
+    /// <summary>True: its step size comes from sums over all weights (kept per member in a population).</summary>
+    public bool KeepsStateAcrossWeights => true;
 
     public IReadOnlyList<string> StateNames { get; } = ["firstMoment", "secondMoment", "sum", "d", "numerator"];
 

@@ -41,6 +41,9 @@ public sealed class DoG : IWeightUpdate, IGlobalStateRule
 
     public IReadOnlyList<HyperparameterSpec> Hyperparameters => _specs;
 
+    /// <summary>True: its step size comes from sums over all weights (kept per member in a population).</summary>
+    public bool KeepsStateAcrossWeights => true;
+
     public IReadOnlyList<string> StateNames { get; } = ["initialWeight", "maxDistance", "gradientSquares"];
 
     public Tensor[] Updates(IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor> grads, Tensor[][] values, Tensor?[][] state)

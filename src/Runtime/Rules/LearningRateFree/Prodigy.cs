@@ -50,6 +50,9 @@ public sealed class Prodigy : IWeightUpdate, IGlobalStateRule
 
     public IReadOnlyList<HyperparameterSpec> Hyperparameters => _specs;
 
+    /// <summary>True: its step size comes from sums over all weights (kept per member in a population).</summary>
+    public bool KeepsStateAcrossWeights => true;
+
     public IReadOnlyList<string> StateNames { get; } = ["initialWeight", "sum", "firstMoment", "secondMoment", "d", "dMax", "numerator"];
 
     public Tensor[] Updates(IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor> grads, Tensor[][] values, Tensor?[][] state)

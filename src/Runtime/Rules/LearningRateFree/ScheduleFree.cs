@@ -40,6 +40,9 @@ public sealed class ScheduleFreeSgd : IWeightUpdate, IGlobalStateRule, IEvaluati
 
     public IReadOnlyList<HyperparameterSpec> Hyperparameters => _specs;
 
+    /// <summary>True: its step size comes from sums over all weights (kept per member in a population).</summary>
+    public bool KeepsStateAcrossWeights => true;
+
     public IReadOnlyList<string> StateNames { get; } = ["z", .. ScheduleFreeAverage.StateNames];
 
     public Tensor[] Updates(IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor> grads, Tensor[][] values, Tensor?[][] state)
@@ -113,6 +116,9 @@ public sealed class ScheduleFreeAdamW : IWeightUpdate, IGlobalStateRule, IEvalua
     }
 
     public IReadOnlyList<HyperparameterSpec> Hyperparameters => _specs;
+
+    /// <summary>True: its step size comes from sums over all weights (kept per member in a population).</summary>
+    public bool KeepsStateAcrossWeights => true;
 
     public IReadOnlyList<string> StateNames { get; } = ["z", "secondMoment", .. ScheduleFreeAverage.StateNames];
 
