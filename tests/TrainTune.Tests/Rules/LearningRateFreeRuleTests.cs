@@ -52,10 +52,10 @@ public class LearningRateFreeRuleTests
     }
 
     /// <summary>
-    /// D-Adaptation SGD (Defazio and Mishchenko 2023, dual averaging, Algorithm 1): the estimate
-    /// from ‖s‖² − Σ λ_i² ‖g_i‖² (the paper's form; the reference accumulates 2 Σ λ_i ⟨g_i, s_i⟩,
-    /// the same number) over ‖s‖, without the paper's factor ½ as the reference computes it;
-    /// with the reference's momentum averaging of the iterates.
+    /// D-Adaptation SGD (Defazio and Mishchenko 2023, its SGD variant): λ_t = d_t γ / ‖g₀‖,
+    /// s ← s + λ g, z = x₀ − s, x ← μ x + (1 − μ) z, d̂ = 2 Σ λ_i ⟨g_i, s_i⟩ / ‖s‖, d ← max(d, d̂).
+    /// The numerator is computed here by another route, from ‖s‖² − Σ λ_i² ‖g_i‖² (the same
+    /// number, since ‖s + λ g‖² = ‖s‖² + 2 λ ⟨g, s⟩ + λ² ‖g‖²).
     /// </summary>
     sealed class DAdaptSgdReference(double lambda, double xi, double momentum, double d0) : Reference
     {
