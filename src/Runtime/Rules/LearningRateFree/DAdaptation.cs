@@ -29,13 +29,12 @@ public sealed class DAdaptSgd : IWeightUpdate, IGlobalStateRule
     {
         _specs =
         [
-            new(LearningRate, learningRate, Transform.Log10, Min: 1e-10, Summary: "Factor λ on the adapted step size d."),
-            new(WeightDecay, weightDecay, Transform.Identity, Min: 0, Summary: "L2 weight decay ξ, added to the gradient."),
+            Specs.StepSize(LearningRate, learningRate, "Factor λ on the adapted step size d."),
+            Specs.WeightDecay(weightDecay, "L2 weight decay ξ, added to the gradient."),
         ];
         RuleChecks.Validate(nameof(DAdaptSgd), _specs);
         if (!(momentum >= 0 && momentum < 1)) throw new TrainTuneException($"DAdaptSgd: momentum must be in [0, 1), not {momentum}.");
-        RuleChecks.Positive(nameof(DAdaptSgd), nameof(d0), d0);
-        RuleChecks.Positive(nameof(DAdaptSgd), nameof(growthRate), growthRate);
+        RuleChecks.Positive(nameof(DAdaptSgd), (nameof(d0), d0), (nameof(growthRate), growthRate));
         (_momentum, _d0, _growthRate) = (momentum, d0, growthRate);
     }
 
@@ -121,15 +120,13 @@ public sealed class DAdaptAdam : IWeightUpdate, IGlobalStateRule
     {
         _specs =
         [
-            new(LearningRate, learningRate, Transform.Log10, Min: 1e-10, Summary: "Factor λ on the adapted step size d."),
-            new(Beta1, beta1, Transform.Logit, Summary: "Decay rate β1 of the first moment."),
-            new(Beta2, beta2, Transform.Logit, Summary: "Decay rate β2 of the second moment."),
-            new(WeightDecay, weightDecay, Transform.Identity, Min: 0, Summary: "Weight decay ξ."),
+            Specs.StepSize(LearningRate, learningRate, "Factor λ on the adapted step size d."),
+            Specs.Beta1(beta1),
+            Specs.Beta2(beta2),
+            Specs.WeightDecay(weightDecay, "Weight decay ξ."),
         ];
         RuleChecks.Validate(nameof(DAdaptAdam), _specs);
-        RuleChecks.Positive(nameof(DAdaptAdam), nameof(epsilon), epsilon);
-        RuleChecks.Positive(nameof(DAdaptAdam), nameof(d0), d0);
-        RuleChecks.Positive(nameof(DAdaptAdam), nameof(growthRate), growthRate);
+        RuleChecks.Positive(nameof(DAdaptAdam), (nameof(epsilon), epsilon), (nameof(d0), d0), (nameof(growthRate), growthRate));
         (_epsilon, _d0, _growthRate, _decoupled) = (epsilon, d0, growthRate, decoupled);
     }
 

@@ -29,12 +29,11 @@ public sealed class DoG : IWeightUpdate, IGlobalStateRule
     {
         _specs =
         [
-            new(LearningRate, learningRate, Transform.Log10, Min: 1e-10, Summary: "Factor c on DoG's step size r̄/√G."),
-            new(WeightDecay, weightDecay, Transform.Identity, Min: 0, Summary: "L2 weight decay ξ, added to the gradient."),
+            Specs.StepSize(LearningRate, learningRate, "Factor c on DoG's step size r̄/√G."),
+            Specs.WeightDecay(weightDecay, "L2 weight decay ξ, added to the gradient."),
         ];
         RuleChecks.Validate(nameof(DoG), _specs);
-        RuleChecks.Positive(nameof(DoG), "relativeInitialDistance", relativeInitialDistance);
-        RuleChecks.Positive(nameof(DoG), "epsilon", epsilon);
+        RuleChecks.Positive(nameof(DoG), (nameof(relativeInitialDistance), relativeInitialDistance), (nameof(epsilon), epsilon));
         _relativeInitialDistance = relativeInitialDistance;
         _epsilon = epsilon;
     }

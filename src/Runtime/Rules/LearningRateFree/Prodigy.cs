@@ -35,16 +35,14 @@ public sealed class Prodigy : IWeightUpdate, IGlobalStateRule
     {
         _specs =
         [
-            new(LearningRate, learningRate, Transform.Log10, Min: 1e-10, Summary: "Factor λ on the adapted step size d."),
-            new(Beta1, beta1, Transform.Logit, Summary: "Decay rate β1 of the first moment."),
-            new(Beta2, beta2, Transform.Logit, Summary: "Decay rate β2 of the second moment."),
-            new(DCoefficient, dCoefficient, Transform.Log10, Summary: "Factor d_coef on the estimate of d."),
-            new(WeightDecay, weightDecay, Transform.Identity, Min: 0, Summary: "Weight decay ξ."),
+            Specs.StepSize(LearningRate, learningRate, "Factor λ on the adapted step size d."),
+            Specs.Beta1(beta1),
+            Specs.Beta2(beta2),
+            new(DCoefficient, dCoefficient, Transform.Log10, Min: 1e-10, Summary: "Factor d_coef on the estimate of d."),
+            Specs.WeightDecay(weightDecay, "Weight decay ξ."),
         ];
         RuleChecks.Validate(nameof(Prodigy), _specs);
-        RuleChecks.Positive(nameof(Prodigy), nameof(epsilon), epsilon);
-        RuleChecks.Positive(nameof(Prodigy), nameof(d0), d0);
-        RuleChecks.Positive(nameof(Prodigy), nameof(growthRate), growthRate);
+        RuleChecks.Positive(nameof(Prodigy), (nameof(epsilon), epsilon), (nameof(d0), d0), (nameof(growthRate), growthRate));
         (_epsilon, _d0, _growthRate, _decoupled) = (epsilon, d0, growthRate, decoupled);
     }
 

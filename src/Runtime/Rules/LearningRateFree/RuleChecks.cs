@@ -19,10 +19,11 @@ internal static class RuleChecks
         }
     }
 
-    public static void Positive(string rule, string name, double value)
+    public static void Positive(string rule, params (string Name, double Value)[] settings)
     {
-        if (!(value > 0) || double.IsNaN(value))
-            throw new TrainTuneException($"{rule}: {name} must be greater than 0, not {value}.");
+        foreach (var (name, value) in settings)
+            if (!(value > 0))
+                throw new TrainTuneException($"{rule}: {name} must be greater than 0, not {value}.");
     }
 
     /// <summary>A population's size, checked.</summary>

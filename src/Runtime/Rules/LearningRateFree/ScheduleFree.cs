@@ -30,9 +30,9 @@ public sealed class ScheduleFreeSgd : IWeightUpdate, IGlobalStateRule, IEvaluati
     {
         _specs =
         [
-            new(LearningRate, learningRate, Transform.Log10, Min: 1e-10, Summary: "Step size γ."),
-            new(Momentum, momentum, Transform.Logit, Summary: "Interpolation β between the gradient point y and the average x."),
-            new(WeightDecay, weightDecay, Transform.Identity, Min: 0, Summary: "L2 weight decay ξ, at y."),
+            Specs.StepSize(LearningRate, learningRate, "Step size γ."),
+            Specs.Rate(Momentum, momentum, "Interpolation β between the gradient point y and the average x."),
+            Specs.WeightDecay(weightDecay, "L2 weight decay ξ, at y."),
         ];
         RuleChecks.Validate(nameof(ScheduleFreeSgd), _specs);
         _average = new ScheduleFreeAverage(nameof(ScheduleFreeSgd), warmupSteps, r, weightLearningRatePower, firstState: 1);
@@ -104,13 +104,13 @@ public sealed class ScheduleFreeAdamW : IWeightUpdate, IGlobalStateRule, IEvalua
     {
         _specs =
         [
-            new(LearningRate, learningRate, Transform.Log10, Min: 1e-10, Summary: "Step size γ."),
-            new(Beta1, beta1, Transform.Logit, Summary: "Interpolation β between the gradient point y and the average x."),
-            new(Beta2, beta2, Transform.Logit, Summary: "Decay rate β2 of the second moment."),
-            new(WeightDecay, weightDecay, Transform.Identity, Min: 0, Summary: "Weight decay ξ, at y."),
+            Specs.StepSize(LearningRate, learningRate, "Step size γ."),
+            Specs.Rate(Beta1, beta1, "Interpolation β between the gradient point y and the average x."),
+            Specs.Beta2(beta2),
+            Specs.WeightDecay(weightDecay, "Weight decay ξ, at y."),
         ];
         RuleChecks.Validate(nameof(ScheduleFreeAdamW), _specs);
-        RuleChecks.Positive(nameof(ScheduleFreeAdamW), nameof(epsilon), epsilon);
+        RuleChecks.Positive(nameof(ScheduleFreeAdamW), (nameof(epsilon), epsilon));
         _epsilon = epsilon;
         _average = new ScheduleFreeAverage(nameof(ScheduleFreeAdamW), warmupSteps, r, weightLearningRatePower, firstState: 2);
     }
