@@ -28,6 +28,8 @@ internal static class KnobValidation
         {
             if (Hosting.HostProtocol.Searches.FirstOrDefault(m => string.Equals(m, method?.Trim(), StringComparison.OrdinalIgnoreCase)) is { } searching)
                 yield return $"TrainTuneStarts={many} cannot be combined with TrainTuneMethod={searching}, itself a search over whole runs; use one or the other.";
+            if (Hosting.HostProtocol.OwnRule.FirstOrDefault(m => string.Equals(m, method?.Trim(), StringComparison.OrdinalIgnoreCase)) is { } ownRule)
+                yield return $"TrainTuneStarts={many} cannot be combined with TrainTuneMethod={ownRule}: its optimiser starts from its own defaults, and the other starts would draw the paper's random values for SGD's hyperparameters; leave TrainTuneStarts at 1.";
             if (bool.TryParse(resume, out var resumingStarts) && resumingStarts)
                 yield return $"TrainTuneResume=true cannot resume TrainTuneStarts={many}: the starts train as one population, which keeps no checkpoint; run again without TrainTuneResume.";
         }

@@ -43,7 +43,7 @@ public class TaskLogicTests
         Assert.Equal(8, errors.Count);
         Assert.StartsWith("TrainTuneSteps='-5'", errors[0]);
         Assert.StartsWith("TrainTuneMethod='Bogus'", errors[1]);
-        Assert.Contains("OnePass, Fixed, Random, RandomLrMultiplier, Random3Batched, Lorraine, Baydin, OursWdLr, OursWdLrM, OursWdHdlrM, DiffThroughOpt, BayesOpt", errors[1]);
+        Assert.Contains("OnePass, Fixed, Random, RandomLrMultiplier, Random3Batched, Lorraine, Baydin, OursWdLr, OursWdLrM, OursWdHdlrM, DiffThroughOpt, BayesOpt, ScheduleFree, Prodigy, DAdaptation, DoG, OursProdigy, OursScheduleFree", errors[1]);
         Assert.StartsWith("TrainTuneSeed='x'", errors[2]);
         Assert.StartsWith("TrainTuneDevice='tpu'", errors[3]);
         Assert.Equal("TrainTuneThreads='0' is not valid: use auto (the default: chosen from each run's work per step) or a positive whole number of libtorch threads.", errors[4]);
@@ -57,6 +57,8 @@ public class TaskLogicTests
             KnobValidation.Errors("", "bayesopt", "", "", "true", "", Path.GetTempPath()));
         Assert.Single(KnobValidation.Errors("", "Random3Batched", "", "", "True", "", Path.GetTempPath()));
         Assert.Empty(KnobValidation.Errors("", "BayesOpt", "", "", "false", "", Path.GetTempPath()));
+        Assert.Equal(["TrainTuneStarts=3 cannot be combined with TrainTuneMethod=Prodigy: its optimiser starts from its own defaults, and the other starts would draw the paper's random values for SGD's hyperparameters; leave TrainTuneStarts at 1."],
+            KnobValidation.Errors("", "prodigy", "", "", "", "", Path.GetTempPath(), starts: "3"));
     }
 
     [Fact]
