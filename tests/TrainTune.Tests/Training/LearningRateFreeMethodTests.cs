@@ -120,6 +120,30 @@ public class LearningRateFreeMethodTests : IDisposable
         Assert.Equal(120, interrupted.StepsCompleted);
     }
 
+    [Theory]
+    [InlineData("DoG")]
+    [InlineData("Prodigy")]
+    [InlineData("DAdaptAdam")]
+    [InlineData("DAdaptSgd")]
+    public void A_rule_with_global_state_resumes_exactly_from_its_checkpoint(string rule)
+    {
+        IWeightUpdate Rule() => rule switch
+        {
+            "DoG" => new DoG(),
+            "Prodigy" => new Prodigy(),
+            "DAdaptAdam" => new DAdaptAdam(),
+            _ => new DAdaptSgd(),
+        };
+        TuningRun Run(string name) =>
+            TuningRun.Of(Tasks.Mlp, Rule(), Loss.MeanSquaredError).On(Tasks.Regression()).Tune(Method.OnePass(tune: ["learningRate"]))
+                .ForSteps(200).WithBatchSize(32).WithSeed(3).CheckpointTo(Path.Combine(_folder, name + ".ckpt"), everyBlocks: 4);
+        var uninterrupted = Run(rule + "-whole").Run();
+        (Run(rule + "-parts") with { StopAfterBlocks = 9 }).Run();
+        var resumed = Run(rule + "-parts").ResumeFromCheckpoint().Run();
+        Assert.Equal(uninterrupted.ValidationLoss, resumed.ValidationLoss);
+        Assert.Equal(JsonSerializer.Serialize(uninterrupted.FinalHyperparameters), JsonSerializer.Serialize(resumed.FinalHyperparameters));
+    }
+
     [Fact]
     public void Out_of_range_settings_are_refused_naming_the_rule_and_the_setting()
     {
