@@ -207,6 +207,15 @@ public class LearningRateFreeMethodTests : IDisposable
     }
 
     [Fact]
+    public void Multi_start_refuses_a_learning_rate_free_rule_rather_than_drawing_sgd_values_for_it()
+    {
+        var run = TuningRun.Of(Tasks.Mlp, new Prodigy(), Loss.MeanSquaredError).On(Tasks.Regression()).ForSteps(20).Tune(Method.BestOf(3, Method.OnePass()));
+        var error = Assert.Throws<TrainTuneException>(() => run.Run());
+        Assert.Contains("Prodigy", error.Message);
+        Assert.Contains("TuningRun.RunPopulation", error.Message);
+    }
+
+    [Fact]
     public void Members_of_a_population_keep_their_own_global_state()
     {
         // Two members that differ only in seed: with a shared d or distance the first member would
