@@ -10,11 +10,9 @@ namespace TrainTune;
 internal static class GradientAlignment
 {
     /// <summary>
-    /// h = −Σ_k g_k · g'_k for the gradients of two consecutive steps: a 0-d tensor, or for a
-    /// population of <paramref name="members"/> (stacked gradients [N, …]) one per member, [N].
+    /// h = −Σ_k g_k · g'_k for the gradients of two consecutive steps, one per member of
+    /// <paramref name="members"/>: a 0-d tensor for one model, [N] for stacked gradients [N, …].
     /// </summary>
-    public static Tensor Hypergradient(IReadOnlyList<Tensor> gradients, IReadOnlyList<Tensor> previous, int? members = null) =>
-        members is { } n
-            ? -stack(gradients.Zip(previous, (g, p) => (g * p).reshape(n, -1).sum([1]))).sum([0])
-            : -stack(gradients.Zip(previous, (g, p) => (g * p).sum())).sum();
+    public static Tensor Hypergradient(IReadOnlyList<Tensor> gradients, IReadOnlyList<Tensor> previous, MemberLayout members) =>
+        -stack(gradients.Zip(previous, (g, p) => members.Sum(g * p))).sum([0]);
 }

@@ -14,40 +14,35 @@ internal sealed class HyperparameterSet : IDisposable
     readonly Tensor[][] _raw;
     readonly int[] _weightRanks;
 
+    /// <summary>The hyperparameters of one run with <paramref name="specs"/>.</summary>
     /// <param name="specs">Every hyperparameter, update rule's first, then the model's.</param>
     /// <param name="weightShapes">Shapes of the weight tensors, for per-weight hyperparameters.</param>
     public HyperparameterSet(IReadOnlyList<HyperparameterSpec> specs, IReadOnlyList<long[]> weightShapes, ScalarType dtype, Device device)
-    {
-        Check(specs);
-        Specs = specs;
-        WeightCount = weightShapes.Count;
-        _weightRanks = weightShapes.Select(shape => shape.Length).ToArray();
-        _raw = specs.Select(spec => spec.PerWeight
-                ? weightShapes.Select(shape => Leaf(torch.full(shape, spec.InitialRaw, dtype: dtype, device: device))).ToArray()
-                : [Leaf(torch.tensor(spec.InitialRaw, dtype: dtype, device: device))])
-            .ToArray();
-    }
+        : this(MemberLayout.Single, [specs], weightShapes, dtype, device) { }
 
     /// <summary>
-    /// The hyperparameters of a population (docs/ALGORITHM.md, "Populations"): member i's values
-    /// are row i of every raw tensor, [N] for a scalar hyperparameter and the stacked weight's
-    /// shape [N, …] for a per-weight one.
+    /// The hyperparameters of the members of a run laid out by <paramref name="layout"/>
+    /// (docs/ALGORITHM.md, "Populations"): stacked, member i's values are row i of every raw
+    /// tensor, [N] for a scalar hyperparameter and the stacked weight's shape [N, …] for a
+    /// per-weight one.
     /// </summary>
     /// <param name="memberSpecs">Each member's specs: the same names, transforms, bounds and per-weight choice; their own initial values.</param>
-    /// <param name="weightShapes">Shapes of the stacked weight tensors, [N, …].</param>
-    public HyperparameterSet(IReadOnlyList<IReadOnlyList<HyperparameterSpec>> memberSpecs, IReadOnlyList<long[]> weightShapes, ScalarType dtype, Device device)
+    /// <param name="weightShapes">Shapes of the (laid-out) weight tensors.</param>
+    public HyperparameterSet(MemberLayout layout, IReadOnlyList<IReadOnlyList<HyperparameterSpec>> memberSpecs, IReadOnlyList<long[]> weightShapes, ScalarType dtype, Device device)
     {
+        if (memberSpecs.Count != layout.Members)
+            throw new ArgumentException($"{layout.Members} members need as many sets of specs, not {memberSpecs.Count}.", nameof(memberSpecs));
         foreach (var specs in memberSpecs) Check(specs);
+        Layout = layout;
         Specs = memberSpecs[0];
-        Members = memberSpecs.Count;
         WeightCount = weightShapes.Count;
         _weightRanks = weightShapes.Select(shape => shape.Length).ToArray();
         _raw = Specs.Select((spec, h) =>
         {
-            var initial = torch.tensor(memberSpecs.Select(m => m[h].InitialRaw).ToArray(), dtype: dtype, device: device);
+            var initial = layout.Numbers(memberSpecs.Select(m => m[h].InitialRaw).ToArray(), 1, dtype, device);
             return spec.PerWeight
-                ? weightShapes.Select(shape => Leaf(initial.reshape(MemberShape(shape.Length)).expand(shape).clone())).ToArray()
-                : [Leaf(initial)];
+                ? weightShapes.Select(shape => Leaf(initial.reshape(layout.Shape(shape.Length)).expand(shape).clone())).ToArray()
+                : [Leaf(initial.clone())];
         }).ToArray();
     }
 
@@ -59,11 +54,11 @@ internal sealed class HyperparameterSet : IDisposable
         foreach (var spec in specs) spec.Validate();
     }
 
-    /// <summary>The population's size, or null for a single run (raw tensors without a member dimension).</summary>
-    public int? Members { get; }
+    /// <summary>How the members lie in the raw tensors.</summary>
+    public MemberLayout Layout { get; }
 
-    /// <summary>[N, 1, …, 1] with <paramref name="rank"/> dimensions: one value per member, broadcast over a stacked tensor.</summary>
-    public long[] MemberShape(int rank) => [Members!.Value, .. Enumerable.Repeat(1L, rank - 1)];
+    /// <summary>The members: 1 for an ordinary run.</summary>
+    public int Members => Layout.Members;
 
     static Tensor Leaf(Tensor t) => t.requires_grad_(true).DetachFromDisposeScope();
 
@@ -93,13 +88,11 @@ internal sealed class HyperparameterSet : IDisposable
             var transform = Specs[h].Transform;
             if (Specs[h].PerWeight)
                 values[h] = _raw[h].Select(raw => transform.ToValue(raw)).ToArray();
-            else if (Members is null)
-                values[h] = Enumerable.Repeat(transform.ToValue(_raw[h][0]), WeightCount).ToArray();
             else
             {
-                // One value per member, shaped to broadcast over each stacked weight.
+                // One value per member, shaped to broadcast over each weight.
                 var value = transform.ToValue(_raw[h][0]);
-                values[h] = _weightRanks.Select(rank => value.reshape(MemberShape(rank))).ToArray();
+                values[h] = _weightRanks.Select(rank => Layout.SpreadTo(value, rank)).ToArray();
             }
         }
         return values;
@@ -128,14 +121,8 @@ internal sealed class HyperparameterSet : IDisposable
         using (torch.no_grad())
             foreach (var raw in _raw[h])
             {
-                if (Members is null)
-                {
-                    if (spec.Transform == Transform.Log10) raw.add_(Math.Log10(factors[0]));
-                    else raw.mul_(factors[0]);
-                    continue;
-                }
                 var perMember = spec.Transform == Transform.Log10 ? factors.Select(Math.Log10).ToArray() : factors.ToArray();
-                using var factor = torch.tensor(perMember, dtype: raw.dtype, device: raw.device).reshape(MemberShape((int)raw.dim()));
+                using var factor = Layout.Numbers(perMember, (int)raw.dim(), raw.dtype, raw.device);
                 if (spec.Transform == Transform.Log10) raw.add_(factor);
                 else raw.mul_(factor);
             }
@@ -153,14 +140,14 @@ internal sealed class HyperparameterSet : IDisposable
 
     /// <summary>The current values as numbers: a scalar, or mean/min/max over all weights and per weight tensor (one host copy in all).</summary>
     public IReadOnlyDictionary<string, HyperparameterValue> Snapshot(IReadOnlyList<string> weightNames) =>
-        Members is null ? Snapshots(weightNames)[0] : throw new InvalidOperationException("A population has one snapshot per member: use Snapshots.");
+        Members == 1 ? Snapshots(weightNames)[0] : throw new InvalidOperationException("A population has one snapshot per member: use Snapshots.");
 
     /// <summary>The current values as numbers, one dictionary per member (one for a single run), with one host copy in all.</summary>
     public IReadOnlyList<IReadOnlyDictionary<string, HyperparameterValue>> Snapshots(IReadOnlyList<string> weightNames)
     {
         using var scope = torch.NewDisposeScope();
         using var _ = torch.no_grad();
-        var members = Members ?? 1;
+        var members = Members;
         // Statistics as columns [members, k]: per hyperparameter its value (or mean, min, max over
         // all weights, then mean, min, max of each weight tensor).
         var columns = new List<Tensor>();

@@ -26,17 +26,12 @@ internal static class HyperStep
         if (hypergradient.Count == 0) norms = new double[members];
         else
         {
-            // Row i of every raw tensor is member i's (a single run has one member and no such dimension).
-            var squares = hypergradient.Select(g => g.square().reshape(members, -1).sum([1]).to(ScalarType.Float64)).ToArray();
-            norms = torch.stack(squares).sum([0]).sqrt().cpu().data<double>().ToArray();
+            var layout = learner.Hyperparameters.Layout;
+            var squares = hypergradient.Select(g => layout.Sum(g.square()).to(ScalarType.Float64)).ToArray();
+            norms = torch.stack(squares).sum([0]).sqrt().reshape(-1).cpu().data<double>().ToArray();
         }
         var skipped = norms.Select(n => !double.IsFinite(n)).ToArray();
-        if (learner.Hyperparameters.Members is null)
-        {
-            if (!skipped[0]) adam.Step(leaves, hypergradient);
-        }
-        else
-            adam.Step(leaves, hypergradient, norms.Select((n, i) => !skipped[i] && learner.Alive[i]).ToArray());
+        adam.Step(leaves, hypergradient, norms.Select((n, i) => !skipped[i] && learner.Alive[i]).ToArray());
         if (skipped.Any(s => !s))
             foreach (var h in tuned) learner.Hyperparameters.Clamp(h);
         learner.BeginBlock();
@@ -60,7 +55,7 @@ internal abstract class AdamBlockTuner : IBlockTuner
         Tuned = HyperStep.Tuned(set, tune, method);
         _leaves = Tuned.SelectMany(h => set.Raw(h)).ToArray();
         _leafNames = Tuned.SelectMany(learner.RawNames).ToArray();
-        _adam = new HyperAdam(hyperLearningRate);
+        _adam = new HyperAdam(set.Layout, hyperLearningRate);
     }
 
     /// <summary>The indices of the tuned hyperparameters.</summary>

@@ -35,17 +35,15 @@ internal sealed record HypergradientDescentMethod(double HyperLearningRate = 0.0
             if (_previous is not null)
             {
                 using var scope = torch.NewDisposeScope();
-                var h = GradientAlignment.Hypergradient(gradients, _previous, learner.Hyperparameters.Members);
+                var layout = learner.Hyperparameters.Layout;
+                var h = GradientAlignment.Hypergradient(gradients, _previous, layout);
                 using (torch.no_grad())
                     foreach (var raw in learner.Hyperparameters.Raw(learningRate))
                     {
-                        var change = h.to(raw.dtype) * method.HyperLearningRate;
-                        if (learner.Hyperparameters.Members is { } n)
-                        {
-                            // Per member; a frozen member of a population keeps its value.
-                            var shape = learner.Hyperparameters.MemberShape((int)raw.dim());
-                            change = torch.where(torch.tensor(learner.Alive, device: raw.device).reshape(shape), change.reshape(shape), torch.zeros_like(change).reshape(shape));
-                        }
+                        // Per member; a frozen member of a population keeps its value.
+                        var change = layout.SpreadTo(h.to(raw.dtype) * method.HyperLearningRate, (int)raw.dim());
+                        if (learner.Alive.Any(alive => !alive))
+                            change = torch.where(layout.Mask(learner.Alive, (int)raw.dim(), raw.device), change, torch.zeros_like(change));
                         raw.sub_(change);
                     }
                 learner.Hyperparameters.Clamp(learningRate);

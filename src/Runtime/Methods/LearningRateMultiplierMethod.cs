@@ -17,7 +17,7 @@ internal sealed record LearningRateMultiplierMethod(double Factor, int StepsPerB
     internal override IBlockTuner Start(Learner learner) => Start(learner, Enumerable.Repeat(Factor, learner.Members).ToArray());
 
     /// <summary>Member i multiplies by its own factor.</summary>
-    internal override IBlockTuner StartPopulation(Learner learner, IReadOnlyList<Method> members) =>
+    internal override IBlockTuner Start(Learner learner, IReadOnlyList<Method> members) =>
         Start(learner, members.Select(m => ((LearningRateMultiplierMethod)m).Factor).ToArray());
 
     IBlockTuner Start(Learner learner, double[] factors)

@@ -14,8 +14,8 @@ public abstract record Method
 
     internal abstract IBlockTuner Start(Learner learner);
 
-    /// <summary>The tuner of a population whose member i runs <paramref name="members"/>[i] (methods equal by <see cref="PopulationKey"/>).</summary>
-    internal virtual IBlockTuner StartPopulation(Learner learner, IReadOnlyList<Method> members) => Start(learner);
+    /// <summary>The tuner of a run whose member i runs <paramref name="members"/>[i] (methods equal by <see cref="PopulationKey"/>).</summary>
+    internal virtual IBlockTuner Start(Learner learner, IReadOnlyList<Method> members) => Start(learner);
 
     /// <summary>What members of one population must share: the method with any per-member parameter left out.</summary>
     internal virtual string PopulationKey => Describe(this);

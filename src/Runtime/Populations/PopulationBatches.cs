@@ -32,6 +32,16 @@ internal sealed class PopulationBatches(Split split, int? batchSize, IReadOnlyLi
         return tensor.unsqueeze(0).expand(shape);
     }
 
+    public void Save(Checkpoint checkpoint, string name)
+    {
+        for (var m = 0; m < _members.Length; m++) _members[m].Save(checkpoint, $"{name}/{m}");
+    }
+
+    public void Load(Checkpoint checkpoint, string name)
+    {
+        for (var m = 0; m < _members.Length; m++) _members[m].Load(checkpoint, $"{name}/{m}");
+    }
+
     public void Dispose()
     {
         foreach (var member in _members) member.Dispose();

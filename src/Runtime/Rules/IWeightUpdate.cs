@@ -18,9 +18,10 @@ public interface IWeightUpdate
 
     /// <summary>
     /// Whether the rule reduces over all weight tensors (a step size from norms or sums over all of
-    /// them). Such a rule cannot train a population, whose stacked tensors hold every member's
-    /// weights: the members would share its state, so a population refuses it. The built-in rules
-    /// of this kind (DoG, Prodigy, D-Adaptation, Schedule-Free) keep it per member instead.
+    /// them). Such a rule trains a population only when it implements <see cref="IAcrossWeightsUpdate"/>,
+    /// whose sums run per member through the layout (as the built-in DoG, Prodigy, D-Adaptation and
+    /// Schedule-Free do); otherwise the stacked tensors would make the members share its state, and
+    /// a population refuses it.
     /// </summary>
     bool KeepsStateAcrossWeights => false;
 

@@ -11,7 +11,7 @@ internal static class MultiStart
         if (run.Resume)
             throw new TrainTuneException("BestOf cannot be resumed: its starts train as one population, which keeps no checkpoint; run it again without resuming.");
         // The paper's ranges are for SGD-like step sizes; these rules' "learningRate" is a factor near 1 or a default they ship.
-        if (run.Rule is IGlobalStateRule && method.Starts > 1)
+        if (run.Rule is IAcrossWeightsUpdate && method.Starts > 1)
             throw new TrainTuneException($"BestOf draws its other starts from the paper's ranges for SGD's hyperparameters, which do not fit {run.Rule.GetType().Name} (its learningRate is its own step size or a factor on its adapted one); train its starts yourself with TuningRun.RunPopulation and initial values of your choice.");
         var starts = Starts(run, method);
         var results = TuningRun.RunPopulation(starts);

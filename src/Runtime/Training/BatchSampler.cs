@@ -6,7 +6,13 @@ namespace TrainTune;
 /// <summary>Where a run's batches come from: one run's sampler, or a population's stacked samplers.</summary>
 internal interface IBatchSource : IDisposable
 {
+    /// <summary>The next batch, laid out for the run's members; its tensors belong to the caller's dispose scope.</summary>
     Split Next();
+
+    /// <summary>Writes where the source stands under <paramref name="name"/>.</summary>
+    void Save(Checkpoint checkpoint, string name);
+
+    void Load(Checkpoint checkpoint, string name);
 }
 
 /// <summary>
@@ -44,14 +50,14 @@ internal sealed class BatchSampler(Split split, int? batchSize, long seed) : IBa
         return indices;
     }
 
-    internal void Save(Checkpoint checkpoint, string name)
+    public void Save(Checkpoint checkpoint, string name)
     {
         checkpoint.Put($"{name}/generator", _generator.get_state());
         checkpoint.Put($"{name}/order", _order);
         checkpoint.Put($"{name}/position", torch.tensor(_position));
     }
 
-    internal void Load(Checkpoint checkpoint, string name)
+    public void Load(Checkpoint checkpoint, string name)
     {
         _generator.set_state(checkpoint.Get($"{name}/generator", torch.CPU)!);
         _order?.Dispose();

@@ -53,12 +53,12 @@ public class HyperparameterTests
         var ours = torch.tensor(new[] { 0.3, -1.2, 2.0 }, dtype: ScalarType.Float64, requires_grad: true);
         var reference = new TorchSharp.Modules.Parameter(torch.tensor(new[] { 0.3, -1.2, 2.0 }, dtype: ScalarType.Float64));
         var optimizer = torch.optim.Adam([reference], lr: 0.05);
-        using var adam = new HyperAdam(0.05);
+        using var adam = new HyperAdam(MemberLayout.Single, 0.05);
         var generator = new torch.Generator(2);
         for (var step = 0; step < 20; step++)
         {
             var gradient = torch.randn(3, dtype: ScalarType.Float64, generator: generator);
-            adam.Step([ours], [gradient]);
+            adam.Step([ours], [gradient], [true]);
             reference.grad = gradient.clone();
             optimizer.step();
         }

@@ -225,3 +225,37 @@ public class BestOfTests
             Run().Tune(Method.BestOf(2, Method.OnePass())).CheckpointTo("c.bin").ResumeFromCheckpoint().Run()).Message);
     }
 }
+
+/// <summary>A rule of one's own whose step reduces over all weights takes part in a population through the layout.</summary>
+public class LayoutRuleTests
+{
+    static TuningRun Run<TRule>(TRule rule, long seed) where TRule : IWeightUpdate =>
+        TuningRun.Of(Tasks.Mlp, rule, Loss.MeanSquaredError).On(Tasks.Regression()).ForSteps(100).WithBatchSize(32, 64)
+            .InPrecision(ScalarType.Float64).WithSeed(seed).Tune(Method.OnePass());
+
+    [Fact]
+    public void With_one_member_the_layout_rule_is_the_plain_rule_it_rewrites()
+    {
+        var plain = Run(new Rules.NormalisedSgd(), 4).Run();
+        var layout = Run(new Rules.MemberNormalisedSgd(), 4).Run();
+        Assert.Equal(plain.ValidationLoss, layout.ValidationLoss);
+        Assert.Equal(plain.FinalHyperparameters["learningRate"].Value, layout.FinalHyperparameters["learningRate"].Value);
+    }
+
+    [Fact]
+    public void Every_member_of_a_population_equals_its_single_run_and_keeps_its_own_norm()
+    {
+        long[] seeds = [1, 2, 3];
+        var population = TuningRun.RunPopulation(seeds.Select(s => Run(new Rules.MemberNormalisedSgd(), s)));
+        var singles = seeds.Select(s => Run(new Rules.NormalisedSgd(), s).Run()).ToList();
+        for (var i = 0; i < seeds.Length; i++)
+        {
+            // The single runs take the norm over one model's weights; a norm over the stacked tensors
+            // would be every member's together. Stacked and single differ only in the order of sums.
+            Assert.Equal(singles[i].ValidationLoss, population[i].ValidationLoss, singles[i].ValidationLoss * 1e-9);
+            var expected = singles[i].History.Select(b => b.Hyperparameters["learningRate"].Value).ToList();
+            var actual = population[i].History.Select(b => b.Hyperparameters["learningRate"].Value).ToList();
+            Assert.All(expected.Zip(actual), pair => Assert.Equal(pair.First, pair.Second, pair.First * 1e-9));
+        }
+    }
+}

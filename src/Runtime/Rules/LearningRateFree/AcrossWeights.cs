@@ -4,10 +4,10 @@ using static TorchSharp.torch;
 namespace TrainTune;
 
 /// <summary>
-/// What a rule with global state needs at one step: sums over every weight tensor, per member
-/// for a population (row i of each stacked [N, …] tensor is member i), the rule's scalar
-/// hyperparameters as one value per member, and its global state, kept in weight 0's state row
-/// (other weights hold null there).
+/// What a built-in rule with global state needs at one step: sums over every weight tensor per
+/// member (through the run's <see cref="MemberLayout"/>), the rule's scalar hyperparameters as
+/// one value per member, and its global state, kept in weight 0's state row (other weights hold
+/// null there).
 /// </summary>
 internal sealed class AcrossWeights
 {
@@ -15,20 +15,18 @@ internal sealed class AcrossWeights
     readonly Tensor[][] _values;
     readonly Tensor?[][] _state;
     readonly IWeightUpdate _rule;
+    readonly MemberLayout _members;
 
-    public AcrossWeights(IWeightUpdate rule, int members, IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor> grads, Tensor[][] values, Tensor?[][] state)
+    public AcrossWeights(IWeightUpdate rule, MemberLayout members, IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor> grads, Tensor[][] values, Tensor?[][] state)
     {
         if (grads.Count != weights.Count || state.Length != weights.Count || values.Length != rule.Hyperparameters.Count || weights.Count == 0)
             throw new ArgumentException($"{rule.GetType().Name} expects one gradient and one state row per weight tensor (at least one) and {rule.Hyperparameters.Count} hyperparameter value rows.");
         _rule = rule;
-        Members = members;
+        _members = members;
         _weights = weights;
         _values = values;
         _state = state;
     }
-
-    /// <summary>1 for a single run, N for a population.</summary>
-    public int Members { get; }
 
     public int Count => _weights.Count;
 
@@ -43,9 +41,9 @@ internal sealed class AcrossWeights
     public Tensor Scalar(int h)
     {
         var value = _values[h][0];
-        if (value.numel() != Members)
+        if (value.numel() != _members.Members)
             throw new TrainTuneException($"{_rule.GetType().Name} uses '{_rule.Hyperparameters[h].Name}' across all weights: it cannot be per weight. Leave it one value for all weights.");
-        return Members == 1 ? value.reshape([]) : value.reshape(Members);
+        return _members.PerMember(value, _rule.Hyperparameters[h].Name);
     }
 
     /// <summary>Hyperparameter <paramref name="h"/> for weight <paramref name="k"/>, broadcastable against it.</summary>
@@ -58,25 +56,15 @@ internal sealed class AcrossWeights
         for (var k = 0; k < _weights.Count; k++)
         {
             var t = perWeight(k);
-            var sum = Members == 1 ? t.sum() : t.reshape(Members, -1).sum(1);
+            var sum = _members.Sum(t);
             total = total is null ? sum : total + sum;
         }
         return total!;
     }
 
     /// <summary>A per-member value spread to broadcast against weight <paramref name="k"/> ([N, 1, …] in a population).</summary>
-    public Tensor Spread(Tensor perMember, int k) =>
-        Members == 1 ? perMember : perMember.reshape([Members, .. Enumerable.Repeat(1L, (int)_weights[k].dim() - 1)]);
+    public Tensor Spread(Tensor perMember, int k) => _members.Spread(perMember, _weights[k]);
 
     /// <summary>A per-member constant (e.g. an initial d) of the weights' dtype and device.</summary>
-    public Tensor Constant(double value) =>
-        torch.full(Members == 1 ? [] : [Members], value, dtype: _weights[0].dtype, device: _weights[0].device);
-
-    /// <summary>Takes the step out of place with <paramref name="updates"/>, or in place under no_grad (Apply).</summary>
-    public static void ApplyInPlace(IReadOnlyList<Tensor> weights, Func<Tensor[]> updates)
-    {
-        using var noGrad = torch.no_grad();
-        var u = updates();
-        for (var k = 0; k < weights.Count; k++) weights[k].sub_(u[k]);
-    }
+    public Tensor Constant(double value) => _members.Constant(value, _weights[0]);
 }

@@ -10,7 +10,7 @@ namespace TrainTune;
 /// the distance to the solution, raised to 2 Σ (d λ/‖g₀‖) ⟨g, s⟩ / ‖s‖ when that is larger.
 /// g = ∇L + ξ w; ‖g₀‖ is the first gradient's norm (without weight decay, as in the reference).
 /// </summary>
-public sealed class DAdaptSgd : IWeightUpdate, IGlobalStateRule
+public sealed class DAdaptSgd : IAcrossWeightsUpdate
 {
     public const string LearningRate = "learningRate", WeightDecay = "weightDecay";
     const int LearningRateIndex = 0, WeightDecayIndex = 1;
@@ -18,7 +18,6 @@ public sealed class DAdaptSgd : IWeightUpdate, IGlobalStateRule
 
     readonly HyperparameterSpec[] _specs;
     readonly double _momentum, _d0, _growthRate;
-    int _members = 1;
 
     /// <param name="learningRate">The factor λ on d (1 by default; tuned in log10 space).</param>
     /// <param name="weightDecay">ξ, added to the gradient.</param>
@@ -40,14 +39,11 @@ public sealed class DAdaptSgd : IWeightUpdate, IGlobalStateRule
 
     public IReadOnlyList<HyperparameterSpec> Hyperparameters => _specs;
 
-    /// <summary>True: its step size comes from sums over all weights (kept per member in a population).</summary>
-    public bool KeepsStateAcrossWeights => true;
-
     public IReadOnlyList<string> StateNames { get; } = ["initialWeight", "sum", "d", "numerator", "firstGradientNorm"];
 
-    public Tensor[] Updates(IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor> grads, Tensor[][] values, Tensor?[][] state)
+    public Tensor[] Updates(MemberLayout members, IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor> grads, Tensor[][] values, Tensor?[][] state)
     {
-        var at = new AcrossWeights(this, _members, weights, grads, values, state);
+        var at = new AcrossWeights(this, members, weights, grads, values, state);
         if (at.First(D))
         {
             for (var k = 0; k < at.Count; k++)
@@ -78,15 +74,6 @@ public sealed class DAdaptSgd : IWeightUpdate, IGlobalStateRule
         return updates;
     }
 
-    public void Apply(IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor> grads, Tensor[][] values, Tensor?[][] state) =>
-        AcrossWeights.ApplyInPlace(weights, () => Updates(weights, grads, values, state));
-
-    IWeightUpdate IGlobalStateRule.ForMembers(int members)
-    {
-        var copy = (DAdaptSgd)MemberwiseClone();
-        copy._members = RuleChecks.Members(members);
-        return copy;
-    }
 }
 
 /// <summary>
@@ -96,7 +83,7 @@ public sealed class DAdaptSgd : IWeightUpdate, IGlobalStateRule
 /// Σ⟨g, s/(√v + ε)⟩-weighted sums over ‖s‖₁ when that is larger; s ← √β₂ s + d λ (1 − √β₂) g.
 /// g = ∇L + ξ w (or decoupled: u gains ξ d λ w).
 /// </summary>
-public sealed class DAdaptAdam : IWeightUpdate, IGlobalStateRule
+public sealed class DAdaptAdam : IAcrossWeightsUpdate
 {
     public const string LearningRate = "learningRate", Beta1 = "beta1", Beta2 = "beta2", WeightDecay = "weightDecay";
     const int LearningRateIndex = 0, Beta1Index = 1, Beta2Index = 2, WeightDecayIndex = 3;
@@ -105,7 +92,6 @@ public sealed class DAdaptAdam : IWeightUpdate, IGlobalStateRule
     readonly HyperparameterSpec[] _specs;
     readonly double _epsilon, _d0, _growthRate;
     readonly bool _decoupled;
-    int _members = 1;
 
     /// <param name="learningRate">The factor λ on d (1 by default; tuned in log10 space).</param>
     /// <param name="beta1">Decay of the first moment.</param>
@@ -132,14 +118,11 @@ public sealed class DAdaptAdam : IWeightUpdate, IGlobalStateRule
 
     public IReadOnlyList<HyperparameterSpec> Hyperparameters => _specs;
 
-    /// <summary>True: its step size comes from sums over all weights (kept per member in a population).</summary>
-    public bool KeepsStateAcrossWeights => true;
-
     public IReadOnlyList<string> StateNames { get; } = ["firstMoment", "secondMoment", "sum", "d", "numerator"];
 
-    public Tensor[] Updates(IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor> grads, Tensor[][] values, Tensor?[][] state)
+    public Tensor[] Updates(MemberLayout members, IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor> grads, Tensor[][] values, Tensor?[][] state)
     {
-        var at = new AcrossWeights(this, _members, weights, grads, values, state);
+        var at = new AcrossWeights(this, members, weights, grads, values, state);
         if (at.First(D))
         {
             for (var k = 0; k < at.Count; k++)
@@ -181,13 +164,4 @@ public sealed class DAdaptAdam : IWeightUpdate, IGlobalStateRule
         return updates;
     }
 
-    public void Apply(IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor> grads, Tensor[][] values, Tensor?[][] state) =>
-        AcrossWeights.ApplyInPlace(weights, () => Updates(weights, grads, values, state));
-
-    IWeightUpdate IGlobalStateRule.ForMembers(int members)
-    {
-        var copy = (DAdaptAdam)MemberwiseClone();
-        copy._members = RuleChecks.Members(members);
-        return copy;
-    }
 }

@@ -10,7 +10,7 @@ namespace TrainTune;
 /// (r_ε = ε_rel (1 + ‖x₀‖) at the first step) and G = Σ ‖g‖² + ε over all steps so far;
 /// g = ∇L + ξ w. Norms are over all weight tensors together.
 /// </summary>
-public sealed class DoG : IWeightUpdate, IGlobalStateRule
+public sealed class DoG : IAcrossWeightsUpdate
 {
     public const string LearningRate = "learningRate", WeightDecay = "weightDecay";
     const int LearningRateIndex = 0, WeightDecayIndex = 1;
@@ -19,7 +19,6 @@ public sealed class DoG : IWeightUpdate, IGlobalStateRule
     readonly HyperparameterSpec[] _specs;
     readonly double _relativeInitialDistance;
     readonly double _epsilon;
-    int _members = 1;
 
     /// <param name="learningRate">The factor c on the step size (1 in the paper; tuned in log10 space).</param>
     /// <param name="weightDecay">ξ, added to the gradient (0 by default).</param>
@@ -40,14 +39,11 @@ public sealed class DoG : IWeightUpdate, IGlobalStateRule
 
     public IReadOnlyList<HyperparameterSpec> Hyperparameters => _specs;
 
-    /// <summary>True: its step size comes from sums over all weights (kept per member in a population).</summary>
-    public bool KeepsStateAcrossWeights => true;
-
     public IReadOnlyList<string> StateNames { get; } = ["initialWeight", "maxDistance", "gradientSquares"];
 
-    public Tensor[] Updates(IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor> grads, Tensor[][] values, Tensor?[][] state)
+    public Tensor[] Updates(MemberLayout members, IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor> grads, Tensor[][] values, Tensor?[][] state)
     {
-        var at = new AcrossWeights(this, _members, weights, grads, values, state);
+        var at = new AcrossWeights(this, members, weights, grads, values, state);
         var g = Enumerable.Range(0, at.Count).Select(k => grads[k] + at.Value(WeightDecayIndex, k) * weights[k]).ToArray();
         var squares = at.Sum(k => g[k].square());
         Tensor distance, sum;
@@ -68,13 +64,4 @@ public sealed class DoG : IWeightUpdate, IGlobalStateRule
         return Enumerable.Range(0, at.Count).Select(k => at.Spread(eta, k) * g[k]).ToArray();
     }
 
-    public void Apply(IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor> grads, Tensor[][] values, Tensor?[][] state) =>
-        AcrossWeights.ApplyInPlace(weights, () => Updates(weights, grads, values, state));
-
-    IWeightUpdate IGlobalStateRule.ForMembers(int members)
-    {
-        var copy = (DoG)MemberwiseClone();
-        copy._members = RuleChecks.Members(members);
-        return copy;
-    }
 }

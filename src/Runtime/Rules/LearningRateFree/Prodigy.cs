@@ -10,7 +10,7 @@ namespace TrainTune;
 /// d_coef · Σ (d/d₀) d λ ⟨g, x₀ − w⟩ (decayed by β₃) / ‖s‖₁ when that is larger. The step uses
 /// the d from before this step, its denominator √v + d ε the new one.
 /// </summary>
-public sealed class Prodigy : IWeightUpdate, IGlobalStateRule
+public sealed class Prodigy : IAcrossWeightsUpdate
 {
     public const string LearningRate = "learningRate", Beta1 = "beta1", Beta2 = "beta2", DCoefficient = "dCoefficient", WeightDecay = "weightDecay";
     const int LearningRateIndex = 0, Beta1Index = 1, Beta2Index = 2, DCoefficientIndex = 3, WeightDecayIndex = 4;
@@ -19,7 +19,6 @@ public sealed class Prodigy : IWeightUpdate, IGlobalStateRule
     readonly HyperparameterSpec[] _specs;
     readonly double _epsilon, _d0, _growthRate;
     readonly bool _decoupled;
-    int _members = 1;
 
     /// <param name="learningRate">The factor λ on d (1 by default; tuned in log10 space).</param>
     /// <param name="beta1">Decay of the first moment.</param>
@@ -48,14 +47,11 @@ public sealed class Prodigy : IWeightUpdate, IGlobalStateRule
 
     public IReadOnlyList<HyperparameterSpec> Hyperparameters => _specs;
 
-    /// <summary>True: its step size comes from sums over all weights (kept per member in a population).</summary>
-    public bool KeepsStateAcrossWeights => true;
-
     public IReadOnlyList<string> StateNames { get; } = ["initialWeight", "sum", "firstMoment", "secondMoment", "d", "dMax", "numerator"];
 
-    public Tensor[] Updates(IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor> grads, Tensor[][] values, Tensor?[][] state)
+    public Tensor[] Updates(MemberLayout members, IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor> grads, Tensor[][] values, Tensor?[][] state)
     {
-        var at = new AcrossWeights(this, _members, weights, grads, values, state);
+        var at = new AcrossWeights(this, members, weights, grads, values, state);
         if (at.First(D))
         {
             for (var k = 0; k < at.Count; k++)
@@ -104,13 +100,4 @@ public sealed class Prodigy : IWeightUpdate, IGlobalStateRule
         return updates;
     }
 
-    public void Apply(IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor> grads, Tensor[][] values, Tensor?[][] state) =>
-        AcrossWeights.ApplyInPlace(weights, () => Updates(weights, grads, values, state));
-
-    IWeightUpdate IGlobalStateRule.ForMembers(int members)
-    {
-        var copy = (Prodigy)MemberwiseClone();
-        copy._members = RuleChecks.Members(members);
-        return copy;
-    }
 }

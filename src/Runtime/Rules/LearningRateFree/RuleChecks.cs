@@ -26,7 +26,4 @@ internal static class RuleChecks
                 throw new TrainTuneException($"{rule}: {name} must be greater than 0, not {value}.");
     }
 
-    /// <summary>A population's size, checked.</summary>
-    public static int Members(int members) =>
-        members >= 1 ? members : throw new ArgumentOutOfRangeException(nameof(members), members, "A population has at least one member.");
 }

@@ -10,7 +10,7 @@ namespace TrainTune;
 /// One step: y ← (1 − c) y + c z + γ (β (1 − c) − 1) g with c = w_k / Σ w and
 /// w_k = (k + 1)^r · max γ^p (p = 2); g = ∇L(y) + ξ y.
 /// </summary>
-public sealed class ScheduleFreeSgd : IWeightUpdate, IGlobalStateRule, IEvaluationPoint
+public sealed class ScheduleFreeSgd : IAcrossWeightsUpdate, IEvaluationPoint
 {
     public const string LearningRate = "learningRate", Momentum = "momentum", WeightDecay = "weightDecay";
     const int LearningRateIndex = 0, MomentumIndex = 1, WeightDecayIndex = 2;
@@ -18,7 +18,6 @@ public sealed class ScheduleFreeSgd : IWeightUpdate, IGlobalStateRule, IEvaluati
 
     readonly HyperparameterSpec[] _specs;
     readonly ScheduleFreeAverage _average;
-    int _members = 1;
 
     /// <param name="learningRate">γ (1 by default, as the reference; tuned in log10 space).</param>
     /// <param name="momentum">β, the interpolation between y and x, in (0, 1).</param>
@@ -40,14 +39,11 @@ public sealed class ScheduleFreeSgd : IWeightUpdate, IGlobalStateRule, IEvaluati
 
     public IReadOnlyList<HyperparameterSpec> Hyperparameters => _specs;
 
-    /// <summary>True: its step size comes from sums over all weights (kept per member in a population).</summary>
-    public bool KeepsStateAcrossWeights => true;
-
     public IReadOnlyList<string> StateNames { get; } = ["z", .. ScheduleFreeAverage.StateNames];
 
-    public Tensor[] Updates(IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor> grads, Tensor[][] values, Tensor?[][] state)
+    public Tensor[] Updates(MemberLayout members, IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor> grads, Tensor[][] values, Tensor?[][] state)
     {
-        var at = new AcrossWeights(this, _members, weights, grads, values, state);
+        var at = new AcrossWeights(this, members, weights, grads, values, state);
         if (_average.First(at))
             for (var k = 0; k < at.Count; k++) state[k][Z] = weights[k].detach().clone();
         var (gamma, c) = _average.Step(at, at.Scalar(LearningRateIndex));
@@ -60,18 +56,9 @@ public sealed class ScheduleFreeSgd : IWeightUpdate, IGlobalStateRule, IEvaluati
         return updates;
     }
 
-    public void Apply(IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor> grads, Tensor[][] values, Tensor?[][] state) =>
-        AcrossWeights.ApplyInPlace(weights, () => Updates(weights, grads, values, state));
-
     Tensor[] IEvaluationPoint.EvaluationWeights(IReadOnlyList<Tensor> weights, Tensor[][] values, Tensor?[][] state) =>
         ScheduleFreeAverage.Average(weights, state, Z, k => values[MomentumIndex][k]);
 
-    IWeightUpdate IGlobalStateRule.ForMembers(int members)
-    {
-        var copy = (ScheduleFreeSgd)MemberwiseClone();
-        copy._members = RuleChecks.Members(members);
-        return copy;
-    }
 }
 
 /// <summary>
@@ -80,7 +67,7 @@ public sealed class ScheduleFreeSgd : IWeightUpdate, IGlobalStateRule, IEvaluati
 /// with the gradient normalised by Adam's bias-corrected second moment,
 /// g = ∇L(y) / (√(v / (1 − β₂^(k+1))) + ε) + ξ y, and β = β₁.
 /// </summary>
-public sealed class ScheduleFreeAdamW : IWeightUpdate, IGlobalStateRule, IEvaluationPoint
+public sealed class ScheduleFreeAdamW : IAcrossWeightsUpdate, IEvaluationPoint
 {
     public const string LearningRate = "learningRate", Beta1 = "beta1", Beta2 = "beta2", WeightDecay = "weightDecay";
     const int LearningRateIndex = 0, Beta1Index = 1, Beta2Index = 2, WeightDecayIndex = 3;
@@ -89,7 +76,6 @@ public sealed class ScheduleFreeAdamW : IWeightUpdate, IGlobalStateRule, IEvalua
     readonly HyperparameterSpec[] _specs;
     readonly ScheduleFreeAverage _average;
     readonly double _epsilon;
-    int _members = 1;
 
     /// <param name="learningRate">γ (0.0025 by default, as the reference; tuned in log10 space).</param>
     /// <param name="beta1">β, the interpolation between y and x, in (0, 1).</param>
@@ -117,14 +103,11 @@ public sealed class ScheduleFreeAdamW : IWeightUpdate, IGlobalStateRule, IEvalua
 
     public IReadOnlyList<HyperparameterSpec> Hyperparameters => _specs;
 
-    /// <summary>True: its step size comes from sums over all weights (kept per member in a population).</summary>
-    public bool KeepsStateAcrossWeights => true;
-
     public IReadOnlyList<string> StateNames { get; } = ["z", "secondMoment", .. ScheduleFreeAverage.StateNames];
 
-    public Tensor[] Updates(IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor> grads, Tensor[][] values, Tensor?[][] state)
+    public Tensor[] Updates(MemberLayout members, IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor> grads, Tensor[][] values, Tensor?[][] state)
     {
-        var at = new AcrossWeights(this, _members, weights, grads, values, state);
+        var at = new AcrossWeights(this, members, weights, grads, values, state);
         if (_average.First(at))
             for (var k = 0; k < at.Count; k++)
             {
@@ -146,18 +129,9 @@ public sealed class ScheduleFreeAdamW : IWeightUpdate, IGlobalStateRule, IEvalua
         return updates;
     }
 
-    public void Apply(IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor> grads, Tensor[][] values, Tensor?[][] state) =>
-        AcrossWeights.ApplyInPlace(weights, () => Updates(weights, grads, values, state));
-
     Tensor[] IEvaluationPoint.EvaluationWeights(IReadOnlyList<Tensor> weights, Tensor[][] values, Tensor?[][] state) =>
         ScheduleFreeAverage.Average(weights, state, Z, k => values[Beta1Index][k]);
 
-    IWeightUpdate IGlobalStateRule.ForMembers(int members)
-    {
-        var copy = (ScheduleFreeAdamW)MemberwiseClone();
-        copy._members = RuleChecks.Members(members);
-        return copy;
-    }
 }
 
 /// <summary>

@@ -4,17 +4,6 @@ using static TorchSharp.torch;
 namespace TrainTune;
 
 /// <summary>
-/// A rule whose state spans every weight tensor (a step size from norms over all of them, a
-/// distance from the initial weights): its reductions run over all tensors, and in a
-/// population once per member, so that members never share a step size.
-/// </summary>
-internal interface IGlobalStateRule
-{
-    /// <summary>This rule for a population of <paramref name="members"/> (weights stacked [N, …], scalars per member [N]).</summary>
-    IWeightUpdate ForMembers(int members);
-}
-
-/// <summary>
 /// A rule that trains at one point and is evaluated at another (Schedule-Free: gradients at y,
 /// losses and checkpoints at the average x). The weights hold the training point.
 /// </summary>

@@ -1,0 +1,91 @@
+using System.Runtime.InteropServices;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace TrainTune;
+
+/// <summary>
+/// The learner's losses without a graph, at the rule's evaluation point and in evaluation mode,
+/// and the probe that turns a wrong input shape or loss into a clear error before training.
+/// </summary>
+internal static class Evaluation
+{
+    /// <summary>Moves the weights to the rule's evaluation point until disposed (see <see cref="EvaluationPoint"/>).</summary>
+    public static IDisposable AtEvaluationPoint(this Learner learner) => learner.Point.Enter(learner);
+
+    /// <summary>Each member's loss on the whole of <paramref name="split"/>, every member on the same rows.</summary>
+    public static double[] EvaluateLoss(this Learner learner, Split split, long chunkRows = 8192) =>
+        Evaluate(learner, split, laidOut: false, chunkRows);
+
+    /// <summary>Each member's loss on a batch already laid out for the members (a population's [N, B, …]: each member on its own rows).</summary>
+    public static double[] EvaluateBatch(this Learner learner, Split batch) => Evaluate(learner, batch, laidOut: true, 8192);
+
+    static double[] Evaluate(Learner learner, Split split, bool laidOut, long chunkRows)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var _ = torch.no_grad();
+        var layout = learner.Layout;
+        learner.Model.eval();
+        using var evaluationPoint = learner.AtEvaluationPoint();
+        try
+        {
+            learner.SetModelHyperparameters(learner.Model, learner.CurrentValues());
+            // Every member evaluates on the same rows: fewer rows per chunk.
+            chunkRows = Math.Max(1, chunkRows / learner.Members);
+            var rowDimension = laidOut ? layout.RowDimension : 0;
+            var rows = split.Inputs.shape[rowDimension];
+            var total = torch.zeros(learner.Members, dtype: ScalarType.Float64);
+            for (long start = 0; start < rows; start += chunkRows)
+            {
+                using var chunkScope = torch.NewDisposeScope();
+                var length = Math.Min(chunkRows, rows - start);
+                var chunk = new Split(split.Inputs.narrow(rowDimension, start, length), split.Targets.narrow(rowDimension, start, length));
+                if (!laidOut) chunk = layout.Everyone(chunk);
+                total.add_(Learner.PerMember(learner.Compute(learner.Model, chunk)).to(ScalarType.Float64).cpu() * length);
+            }
+            return (total / rows).data<double>().ToArray();
+        }
+        finally
+        {
+            learner.Model.train();
+        }
+    }
+
+    /// <summary>
+    /// Runs the model and the loss once on a few rows, so that a wrong input shape or loss
+    /// is a clear error before training starts.
+    /// </summary>
+    public static void Probe(this Learner learner, Split split)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var _ = torch.no_grad();
+        var rows = Math.Min(2, split.Rows);
+        var probe = learner.Layout.Everyone(new Split(split.Inputs.narrow(0, 0, rows), split.Targets.narrow(0, 0, rows)));
+        var loss = learner.Loss;
+        learner.SetModelHyperparameters(learner.Model, learner.Hyperparameters.Values());
+        Tensor output;
+        try
+        {
+            output = learner.Model.call(probe.Inputs);
+        }
+        catch (Exception e) when (e is ExternalException or ArgumentException)
+        {
+            throw new TrainTuneException($"The model cannot take inputs of shape {TrainingData.Shape(split.Inputs)} (tried the first {rows} rows): {FirstLine(e.Message)}. Check the model's input size against the data.", e);
+        }
+        if (learner.Layout.ShapeProblem(loss, output, probe.Targets) is { } problem)
+            throw new TrainTuneException($"The loss {loss.Name} does not fit the model's output: {problem}.");
+        Tensor value;
+        try
+        {
+            value = learner.Layout.Loss(loss, output, probe.Targets);
+        }
+        catch (Exception e) when (e is ExternalException or ArgumentException)
+        {
+            throw new TrainTuneException($"The loss {loss.Name} failed on the model's output {TrainingData.Shape(output)} and targets {TrainingData.Shape(probe.Targets)}: {FirstLine(e.Message)}.", e);
+        }
+        if (value.numel() != learner.Members)
+            throw new TrainTuneException($"The loss {loss.Name} returned a tensor of shape {TrainingData.Shape(value)}; a loss must return a scalar (reduce it with mean() or sum()).");
+    }
+
+    static string FirstLine(string message) => message.Split('\n')[0].Trim();
+}

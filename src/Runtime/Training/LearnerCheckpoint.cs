@@ -1,0 +1,83 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace TrainTune;
+
+/// <summary>
+/// The learner's part of a checkpoint: weights, buffers, the rule's state and the raw
+/// hyperparameters, each under its name, so that a model whose layers were renamed or reordered
+/// cannot load into the wrong tensors.
+/// </summary>
+internal static class LearnerCheckpoint
+{
+    /// <summary>Writes the learner into <paramref name="checkpoint"/>.</summary>
+    /// <param name="weights">Also the weights and buffers (a run's checkpoint); without them, the tuning state alone (a tuner's, like an optimiser's state dict).</param>
+    public static void Save(this Learner learner, Checkpoint checkpoint, bool weights = true)
+    {
+        var names = learner.WeightNames;
+        var stateNames = learner.Rule.StateNames;
+        // A rule evaluated elsewhere (Schedule-Free) saves its evaluation point as the weights, and
+        // the training point beside them so that a resume continues exactly.
+        var evaluated = weights && learner.Point.Differs;
+        if (evaluated)
+            for (var k = 0; k < names.Count; k++) checkpoint.Put($"trainingpoint/{names[k]}", learner.Weights[k]);
+        using var evaluationPoint = weights ? learner.AtEvaluationPoint() : null;
+        for (var k = 0; k < names.Count; k++)
+        {
+            // A copy of the evaluation point: the weights go back to y when this returns.
+            if (weights) checkpoint.Put($"weight/{names[k]}", evaluated ? learner.Weights[k].detach().clone() : learner.Weights[k]);
+            for (var s = 0; s < stateNames.Count; s++) checkpoint.Put($"state/{names[k]}/{stateNames[s]}", learner.State[k, s]);
+        }
+        if (weights)
+            foreach (var (name, buffer) in learner.Model.named_buffers()) checkpoint.Put($"buffer/{name}", buffer);
+        var hyperparameters = learner.Hyperparameters;
+        for (var h = 0; h < hyperparameters.Specs.Count; h++)
+            foreach (var (name, raw) in learner.RawNames(h).Zip(hyperparameters.Raw(h))) checkpoint.Put($"raw/{name}", raw);
+    }
+
+    /// <summary>
+    /// Restores what <see cref="Save"/> wrote; a checkpoint with other names or shapes is refused
+    /// with what differs, before anything changes.
+    /// </summary>
+    public static void Load(this Learner learner, Checkpoint checkpoint, bool weights = true)
+    {
+        var names = learner.WeightNames;
+        var stateNames = learner.Rule.StateNames;
+        var hyperparameters = learner.Hyperparameters;
+        if (weights) checkpoint.RequireNames("weight", "weights", names);
+        checkpoint.RequireNames("state", "rule state", names.SelectMany(w => stateNames.Select(s => $"{w}/{s}")).ToArray());
+        if (weights) checkpoint.RequireNames("buffer", "buffers", learner.Model.named_buffers().Select(b => b.name).ToArray());
+        checkpoint.RequireNames("raw", "hyperparameters", Enumerable.Range(0, hyperparameters.Specs.Count).SelectMany(learner.RawNames).ToArray());
+        var device = learner.Weights[0].device;
+        // Every tensor read and checked first, so that a wrong one changes nothing.
+        var copies = new List<(Tensor Target, Tensor Source)>();
+        if (weights)
+        {
+            var trainingPoint = learner.Point.Differs ? "trainingpoint" : "weight";
+            if (learner.Point.Differs) checkpoint.RequireNames(trainingPoint, "training points", names);
+            for (var k = 0; k < names.Count; k++) copies.Add((learner.Weights[k], Required(checkpoint, $"{trainingPoint}/{names[k]}", device, learner.Weights[k])));
+            foreach (var (name, buffer) in learner.Model.named_buffers()) copies.Add((buffer, Required(checkpoint, $"buffer/{name}", device, buffer)));
+        }
+        for (var h = 0; h < hyperparameters.Specs.Count; h++)
+            foreach (var (name, raw) in learner.RawNames(h).Zip(hyperparameters.Raw(h))) copies.Add((raw, Required(checkpoint, $"raw/{name}", device, raw)));
+        var states = names.Select(w => stateNames.Select(s => checkpoint.Get($"state/{w}/{s}", device)).ToArray()).ToArray();
+        for (var k = 0; k < names.Count; k++)
+            foreach (var state in states[k])
+                if (state is not null && state.dim() > 0 && !state.shape.SequenceEqual(learner.Weights[k].shape))
+                    throw new TrainTuneException($"The saved rule state of '{names[k]}' has shape {TrainingData.Shape(state)} but the weight has {TrainingData.Shape(learner.Weights[k])}: it was saved from a different model.");
+        using (torch.no_grad())
+        {
+            foreach (var (target, source) in copies) target.copy_(source);
+            learner.State.Replace(states);
+        }
+        learner.BeginBlock();
+    }
+
+    static Tensor Required(Checkpoint checkpoint, string name, Device device, Tensor like)
+    {
+        var tensor = checkpoint.Get(name, device) ?? throw new TrainTuneException($"The checkpoint's '{name}' is empty; delete the checkpoint to start afresh.");
+        if (!tensor.shape.SequenceEqual(like.shape))
+            throw new TrainTuneException($"The checkpoint's '{name}' has shape {TrainingData.Shape(tensor)} but the run needs {TrainingData.Shape(like)}: it was written by a different model. Delete it to start afresh.");
+        return tensor;
+    }
+}

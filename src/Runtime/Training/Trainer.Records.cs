@@ -1,0 +1,200 @@
+using System.Diagnostics;
+using TorchSharp;
+using TrainTune.Hosting;
+using static TorchSharp.torch;
+
+namespace TrainTune;
+
+/// <summary>
+/// The training loop's records: each member's progress, started afresh or resumed from a
+/// checkpoint, its record and TensorBoard lines per block, divergence, checkpoints and results.
+/// </summary>
+internal sealed partial class Trainer
+{
+    /// <summary>What one member has done so far: restored from a checkpoint or started afresh.</summary>
+    sealed class Progress
+    {
+        public int Done, Skipped;
+        public int? DivergedAt;
+        public required IReadOnlyDictionary<string, HyperparameterValue> Initial;
+        /// <summary>The hyperparameters when the member diverged.</summary>
+        public IReadOnlyDictionary<string, HyperparameterValue>? Final;
+        public List<BlockRecord> History { get; } = [];
+        public RunRecorder? Recorder;
+        public TensorBoardLog? TensorBoard;
+    }
+
+    /// <summary>
+    /// The members (still training) whose loss stopped being finite in <paramref name="block"/>:
+    /// each is recorded as diverged at its first such step and frozen.
+    /// </summary>
+    List<int> Diverged(Progress[] progress, Block block, int done)
+    {
+        var diverged = new List<int>();
+        for (var m = 0; m < progress.Length; m++)
+        {
+            if (progress[m].DivergedAt is not null) continue;
+            var firstBad = Array.FindIndex(block.StepLosses, losses => !double.IsFinite(losses[m]));
+            if (firstBad < 0) continue;
+            var step = done + firstBad + 1;
+            progress[m].DivergedAt = progress[m].Done = step;
+            progress[m].Recorder?.Write(RecordFile.Diverged, new { Step = step, Note = $"diverged at step {step}", TrainLoss = block.StepLosses[firstBad][m] });
+            diverged.Add(m);
+        }
+        return diverged;
+    }
+
+    /// <summary>Restores the loop from the run's checkpoint when resuming from one, or starts it and its records afresh.</summary>
+    Progress[] StartOrResume(Learner learner, IBlockTuner tuner, IBatchSource trainBatches, IBatchSource validationBatches, Device device, ThreadChoice threads)
+    {
+        var resumed = run.Resume && run.CheckpointPath is not null && File.Exists(run.CheckpointPath) ? Checkpoint.Load(run.CheckpointPath) : null;
+        if (resumed is null)
+        {
+            var initial = learner.Hyperparameters.Snapshots(learner.WeightNames);
+            return _members.Select((member, m) =>
+            {
+                var recorder = member.RecordPath is null ? null : new RunRecorder(member.RecordPath);
+                recorder?.Write(RecordFile.Start, new
+                {
+                    Method = member.Method.Name,
+                    MethodOptions = (object)member.Method,
+                    member.Seed,
+                    run.Steps,
+                    run.BatchSize,
+                    run.ValidationBatchSize,
+                    Device = device.ToString(),
+                    Precision = run.Precision.ToString(),
+                    Rule = run.Rule.GetType().Name,
+                    Loss = run.Loss.Name,
+                    Threads = threads,
+                    Population = _layout == MemberLayout.Single ? null : new { Members = _members.Count, Member = m },
+                    Weights = learner.WeightNames,
+                    Hyperparameters = HyperparameterValue.ToNumbers(initial[m]),
+                });
+                return new Progress { Initial = initial[m], Recorder = recorder, TensorBoard = member.TensorBoardPath is { } board ? new TensorBoardLog(board) : null };
+            }).ToArray();
+        }
+
+        var saved = resumed.Progress;
+        if (saved.Method != run.Method.Name || saved.Seed != run.Seed)
+            throw new TrainTuneException($"The checkpoint '{run.CheckpointPath}' belongs to a {saved.Method} run with seed {saved.Seed}, not to this {run.Method.Name} run with seed {run.Seed}; delete it or run without resuming.");
+        learner.Load(resumed);
+        tuner.Load(resumed);
+        trainBatches.Load(resumed, "sampler/train");
+        validationBatches.Load(resumed, "sampler/validation");
+        torch.set_rng_state(resumed.Get("rng", torch.CPU)!);
+        var progress = new Progress
+        {
+            Done = saved.StepsDone,
+            Skipped = saved.SkippedHypersteps,
+            Initial = saved.InitialHyperparameters,
+            Recorder = run.RecordPath is null ? null : new RunRecorder(run.RecordPath, keepLines: saved.RecordLines),
+            TensorBoard = run.TensorBoardPath is { } board ? new TensorBoardLog(board) : null,
+        };
+        progress.History.AddRange(saved.History);
+        progress.Recorder?.Write(RecordFile.Resumed, new { Step = progress.Done, Checkpoint = run.CheckpointPath });
+        return [progress];
+    }
+
+    /// <summary>
+    /// The block's line in each training member's record and history, and the progress callback;
+    /// the hyperparameters of the members that diverged in it are kept as their final ones.
+    /// </summary>
+    void Record(Progress[] progress, Learner learner, Block block, TimeSpan elapsed, int done, List<int> diverged)
+    {
+        var snapshots = learner.Hyperparameters.Snapshots(learner.WeightNames);
+        foreach (var m in diverged)
+        {
+            progress[m].Final = snapshots[m];
+            learner.Alive[m] = false;
+        }
+        var outcome = block.Outcome;
+        var validationLoss = outcome?.ValidationLoss ?? learner.EvaluateBatch(block.Validation);
+        for (var m = 0; m < progress.Length; m++)
+        {
+            var member = progress[m];
+            if (member.DivergedAt is not null) continue;
+            member.Done = done;
+            var skipped = outcome?.HyperstepSkipped?[m] ?? false;
+            var norm = outcome?.HypergradientNorm?[m];
+            if (skipped)
+            {
+                member.Skipped++;
+                member.Recorder?.Write(RecordFile.HyperstepSkipped, new { Step = done, Reason = "the hypergradient was not finite (NaN or Inf); the hyperparameters were left unchanged", HypergradientNorm = norm });
+            }
+            var record = new BlockRecord(done, block.StepLosses.Average(losses => losses[m]), validationLoss[m], snapshots[m], norm, skipped);
+            member.History.Add(record);
+            member.TensorBoard?.Block(record, member.Skipped);
+            member.Recorder?.Write(RecordFile.Block, new RecordFile.BlockLine(record.Step, record.TrainLoss, record.ValidationLoss,
+                HyperparameterValue.ToNumbers(record.Hyperparameters), record.HypergradientNorm, record.HyperstepSkipped));
+            _members[m].Progress?.Invoke(new RunProgress(done, run.Steps, record.TrainLoss, record.ValidationLoss, record.Hyperparameters, elapsed));
+        }
+    }
+
+    void SaveCheckpoint(Progress progress, Learner learner, IBlockTuner tuner, IBatchSource trainBatches, IBatchSource validationBatches)
+    {
+        var checkpoint = new Checkpoint
+        {
+            Progress = new(run.Method.Name, run.Seed, progress.Done, progress.Skipped, progress.Recorder?.LinesWritten ?? 0, progress.Initial, progress.History),
+        };
+        learner.Save(checkpoint);
+        tuner.Save(checkpoint);
+        trainBatches.Save(checkpoint, "sampler/train");
+        validationBatches.Save(checkpoint, "sampler/validation");
+        checkpoint.Put("rng", torch.get_rng_state());
+        checkpoint.Save(run.CheckpointPath!);
+    }
+
+    /// <summary>
+    /// Each member's losses on the full splits (not after divergence), the record's last line and
+    /// its result. A population member's seconds are its share of the population's.
+    /// </summary>
+    IReadOnlyList<RunResult> Finish(Progress[] progress, Learner learner, TrainingData data, ThreadChoice threads, Stopwatch stopwatch, double setupSeconds)
+    {
+        var trainingSeconds = stopwatch.Elapsed.TotalSeconds - setupSeconds;
+        var current = learner.Hyperparameters.Snapshots(learner.WeightNames);
+        var count = progress.Length;
+        var nan = Enumerable.Repeat(double.NaN, count).ToArray();
+        var anyTrained = progress.Any(p => p.DivergedAt is null);
+        var trainLosses = anyTrained ? learner.EvaluateLoss(data.Train) : nan;
+        var validationLosses = anyTrained ? learner.EvaluateLoss(data.Validation) : nan;
+        var testLosses = anyTrained && data.Test is not null ? learner.EvaluateLoss(data.Test) : null;
+        var share = 1.0 / count;
+        var timing = new RunTiming(setupSeconds * share, trainingSeconds * share, (stopwatch.Elapsed.TotalSeconds - setupSeconds - trainingSeconds) * share);
+        var results = new RunResult[count];
+        for (var m = 0; m < count; m++)
+        {
+            var member = progress[m];
+            var diverged = member.DivergedAt is not null;
+            var (trainLoss, validationLoss) = diverged ? (double.NaN, double.NaN) : (trainLosses[m], validationLosses[m]);
+            double? testLoss = diverged || testLosses is null ? null : testLosses[m];
+            var final = member.Final ?? current[m];
+            var result = new RunResult(_members[m].Method.Name, _members[m].Seed, member.Done, member.DivergedAt, trainLoss, validationLoss, testLoss,
+                member.Initial, final, member.Skipped, stopwatch.Elapsed.TotalSeconds * share, member.History)
+            {
+                Metric = new RunMetric(run.MetricName, trainLoss * run.MetricScale, validationLoss * run.MetricScale, testLoss * run.MetricScale),
+                Threads = threads,
+                Timing = timing,
+            };
+            member.Recorder?.Write(diverged ? RecordFile.Stopped : RecordFile.Finished, new
+            {
+                result.StepsCompleted,
+                result.DivergedAtStep,
+                Note = result.DivergenceNote,
+                result.TrainLoss,
+                result.ValidationLoss,
+                result.TestLoss,
+                result.SkippedHypersteps,
+                result.Seconds,
+                Hyperparameters = HyperparameterValue.ToNumbers(final),
+            });
+            results[m] = result;
+        }
+        if (run.CheckpointPath is not null) File.Delete(run.CheckpointPath);
+        return results;
+    }
+
+    RunResult Interrupted(Progress progress, Stopwatch stopwatch) =>
+        new(run.Method.Name, run.Seed, progress.Done, null, double.NaN, double.NaN, null, progress.Initial, progress.History[^1].Hyperparameters, 0,
+            stopwatch.Elapsed.TotalSeconds, progress.History);
+}
