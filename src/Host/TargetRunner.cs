@@ -34,6 +34,10 @@ internal static class TargetRunner
     /// </summary>
     public static IReadOnlyList<RunResult> Run(HostRunRequest options, TextWriter output)
     {
+        // What the catalogue refuses is refused before anything loads, in the build's words.
+        var method = MethodOf(options);
+        if (method is not null && options.Resume && MethodCatalogue.ResumeProblem(method) is { } cannotResume) throw new TrainTuneException(cannotResume);
+        if (method is not null && options.Starts is { } starts && MethodCatalogue.StartsProblem(method, starts) is { } cannotStart) throw new TrainTuneException(cannotStart);
         var clock = HostClock.Start();
         var assemblyPath = options.Assembly;
         var targets = Load(assemblyPath);
@@ -56,16 +60,14 @@ internal static class TargetRunner
         }
         clock.Mark("data_loading");
         // A search (Random3Batched, BayesOpt) runs the target as it is, with fixed hyperparameters.
-        var search = options.Method is { } named && ExperimentProtocol.IsSearch(named) ? ExperimentProtocol.Canonical(named) : null;
-        if (search is not null && options.Resume)
-            throw new TrainTuneException($"{search} cannot be resumed: a search over whole runs keeps no checkpoint; run it again without resuming.");
+        var search = method is { Kind: MethodKind.Search } ? method.Name : null;
         return options.Population is { Count: > 0 } members
             ? RunPopulation(options, members, target, created, search, clock)
             : [RunOne(options, target, Prepare(options, target, created, search, options.Seed), search, clock, output)];
     }
 
     /// <summary>The target's run with the build's options; with <paramref name="seed"/>, for that seed (the seed first, so that a method's per-seed draw follows it).</summary>
-    static TuningRun Prepare(HostRunRequest options, TrainingTarget target, TuningRun run, string? search, long? seed)
+    internal static TuningRun Prepare(HostRunRequest options, TrainingTarget target, TuningRun run, string? search, long? seed)
     {
         if (options.Steps is { } steps) run = run.ForSteps(steps);
         if (seed is { } s) run = run.WithSeed(s);
@@ -73,20 +75,18 @@ internal static class TargetRunner
         if (options.Device is { } device) run = run.OnDevice(device);
         if (options.WarmStart && target.WarmStart is { Count: > 0 } warm)
             run = run.StartingFrom(MergeInitial(run.InitialValues, warm));
-        if (options.RandomInitial && !(options.Method is { } own && ExperimentProtocol.UsesItsOwnRule(own)))
+        if (options.RandomInitial && MethodOf(options) is not { DrawsInitialValues: false })
             run = run.StartingFrom(MergeInitial(run.InitialValues, ExperimentProtocol.RandomInitial(run.Seed, run.Rule)));
         if (options.Threads is { } threads) run = run.WithThreads(threads);
         if (options.Cores is { } cores) run = run with { CoreShare = cores };
-        if (options.Starts is > 1 and var starts)
-        {
-            if (search is not null)
-                throw new TrainTuneException($"{starts} starts cannot be combined with {search}, itself a search over whole runs; use one or the other.");
-            if (options.Method is { } ownRule && ExperimentProtocol.UsesItsOwnRule(ownRule))
-                throw new TrainTuneException($"{starts} starts cannot be combined with {ExperimentProtocol.Canonical(ownRule)}: its starts would draw the paper's random values for SGD's hyperparameters, and {ExperimentProtocol.Canonical(ownRule)} starts from its optimiser's defaults. Leave TrainTuneStarts at 1.");
-            run = run.Tune(Method.BestOf(starts, run.Method));
-        }
+        if (options.Starts is > 1 and var starts) run = run.Tune(Method.BestOf(starts, run.Method));
         return run;
     }
+
+    /// <summary>The request's method from the catalogue (checked by the build; an unknown name is a clear error here too), or null for the target's own.</summary>
+    internal static MethodEntry? MethodOf(HostRunRequest options) =>
+        options.Method is not { } name ? null
+        : MethodCatalogue.Find(name) ?? throw new TrainTuneException(MethodCatalogue.UnknownProblem("TrainTuneMethod", name)!);
 
     static RunResult RunOne(HostRunRequest options, TrainingTarget target, TuningRun run, string? search, HostClock clock, TextWriter output)
     {
@@ -157,7 +157,7 @@ internal static class TargetRunner
         }).ToList();
         clock.Mark("options");
         var stackable = PopulationModel.Problem(created.ModelFactory) is null;
-        if (search == ExperimentProtocol.BayesOpt || !stackable)
+        if (MethodOf(options) is { Stacks: false } || !stackable)
             return members.Select((m, i) =>
             {
                 var result = search is null ? runs[i].Run() : Search.BayesOpt(runs[i], m.OutputDirectory).Best;

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using TrainTune.Hosting;
 
 namespace TrainTune.Build.Running;
 
@@ -10,8 +11,9 @@ internal static class KnobValidation
     {
         if (!string.IsNullOrWhiteSpace(steps) && (!int.TryParse(steps, out var s) || s < 1))
             yield return $"TrainTuneSteps='{steps}' is not a positive whole number of weight steps.";
-        if (!string.IsNullOrWhiteSpace(method) && !Hosting.HostProtocol.Methods.Contains(method!.Trim(), StringComparer.OrdinalIgnoreCase))
-            yield return $"TrainTuneMethod='{method}' is not a known method; the valid ones are: {string.Join(", ", Hosting.HostProtocol.Methods)}.";
+        if (!string.IsNullOrWhiteSpace(method) && MethodCatalogue.UnknownProblem("TrainTuneMethod", method!) is { } unknown)
+            yield return unknown;
+        var entry = MethodCatalogue.Find(method);
         if (!string.IsNullOrWhiteSpace(seed) && !long.TryParse(seed, out _))
             yield return $"TrainTuneSeed='{seed}' is not a whole number.";
         if (!string.IsNullOrWhiteSpace(device) && !Regex.IsMatch(device!.Trim(), "^(cpu|cuda|cuda:[0-9]+|auto)$", RegexOptions.IgnoreCase))
@@ -20,16 +22,14 @@ internal static class KnobValidation
         foreach (var (name, value) in new[] { ("TrainTuneResume", resume), ("TrainTuneWarmStart", warmStart), ("TrainTuneTensorBoard", tensorBoard) })
             if (!string.IsNullOrWhiteSpace(value) && !bool.TryParse(value, out _))
                 yield return $"{name}='{value}' is not true or false.";
-        if (bool.TryParse(resume, out var resuming) && resuming && Hosting.HostProtocol.Searches.FirstOrDefault(m => string.Equals(m, method?.Trim(), StringComparison.OrdinalIgnoreCase)) is { } search)
-            yield return $"TrainTuneResume=true cannot resume TrainTuneMethod={search}: a search over whole runs keeps no checkpoint; run it again without TrainTuneResume.";
+        if (bool.TryParse(resume, out var resuming) && resuming && entry is not null && MethodCatalogue.ResumeProblem(entry) is { } cannotResume)
+            yield return cannotResume;
         if (!string.IsNullOrWhiteSpace(starts) && (!int.TryParse(starts, out var n) || n < 1))
             yield return $"TrainTuneStarts='{starts}' is not a positive whole number of starts (1 trains one start).";
         else if (int.TryParse(starts, out var many) && many > 1)
         {
-            if (Hosting.HostProtocol.Searches.FirstOrDefault(m => string.Equals(m, method?.Trim(), StringComparison.OrdinalIgnoreCase)) is { } searching)
-                yield return $"TrainTuneStarts={many} cannot be combined with TrainTuneMethod={searching}, itself a search over whole runs; use one or the other.";
-            if (Hosting.HostProtocol.OwnRule.FirstOrDefault(m => string.Equals(m, method?.Trim(), StringComparison.OrdinalIgnoreCase)) is { } ownRule)
-                yield return $"TrainTuneStarts={many} cannot be combined with TrainTuneMethod={ownRule}: its optimiser starts from its own defaults, and the other starts would draw the paper's random values for SGD's hyperparameters; leave TrainTuneStarts at 1.";
+            if (entry is not null && MethodCatalogue.StartsProblem(entry, many) is { } cannotStart)
+                yield return cannotStart;
             if (bool.TryParse(resume, out var resumingStarts) && resumingStarts)
                 yield return $"TrainTuneResume=true cannot resume TrainTuneStarts={many}: the starts train as one population, which keeps no checkpoint; run again without TrainTuneResume.";
         }
@@ -42,9 +42,9 @@ internal static class KnobValidation
         if (PopulationProblem(population) is { } problem) yield return problem;
         if (!string.IsNullOrWhiteSpace(inits) && (!int.TryParse(inits, out var n) || n < 1))
             yield return $"TrainTuneInits='{inits}' is not a positive whole number of initialisations.";
-        var unknown = SplitNames(methods).Where(m => !Hosting.HostProtocol.Methods.Contains(m, StringComparer.OrdinalIgnoreCase)).ToList();
+        var unknown = SplitNames(methods).Where(m => MethodCatalogue.Find(m) is null).ToList();
         if (unknown.Count > 0)
-            yield return $"TrainTuneMethods names {string.Join(", ", unknown.Select(u => $"'{u}'"))}, which {(unknown.Count == 1 ? "is" : "are")} not a method; the valid ones are: {string.Join(", ", Hosting.HostProtocol.Methods)}.";
+            yield return $"TrainTuneMethods names {string.Join(", ", unknown.Select(u => $"'{u}'"))}, which {(unknown.Count == 1 ? "is" : "are")} not a method; the valid ones are: {string.Join(", ", MethodCatalogue.Names)}.";
     }
 
     /// <summary>Why TrainTunePopulation is not auto or a positive whole number, or null.</summary>

@@ -43,7 +43,7 @@ public static class ExperimentProtocol
     };
 
     /// <summary>Whether <paramref name="name"/> brings its own rule and starts from its defaults (no random initial values apply).</summary>
-    public static bool UsesItsOwnRule(string name) => HostProtocol.OwnRule.Contains(name, StringComparer.OrdinalIgnoreCase);
+    public static bool UsesItsOwnRule(string name) => MethodCatalogue.Find(name) is { Kind: MethodKind.OwnRule };
 
     /// <summary><paramref name="run"/> with <paramref name="rule"/> at its defaults (initial values or per-weight choices meant for the target's rule dropped).</summary>
     static TuningRun OwnRule(TuningRun run, IWeightUpdate rule) => run with { Rule = rule, InitialValues = null, PerWeight = null };
@@ -54,13 +54,13 @@ public static class ExperimentProtocol
     /// <summary>Bayesian optimisation over whole training runs (see <see cref="Search.BayesOpt"/>).</summary>
     public const string BayesOpt = MethodName.BayesOpt;
 
-    /// <summary>Every name, in the build's order (the one list is the host protocol's).</summary>
-    public static IReadOnlyCollection<string> All => HostProtocol.Methods;
+    /// <summary>Every name, in the order of the one list of them (the method catalogue the build and the host share).</summary>
+    public static IReadOnlyCollection<string> All => MethodCatalogue.Names;
 
     static bool Is(string name, string method) => string.Equals(name, method, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Whether <paramref name="name"/> is a search over several whole runs (Random3Batched, BayesOpt), not a change to one run.</summary>
-    public static bool IsSearch(string name) => HostProtocol.Searches.Contains(name, StringComparer.OrdinalIgnoreCase);
+    public static bool IsSearch(string name) => MethodCatalogue.Find(name) is { Kind: MethodKind.Search };
 
     /// <summary><paramref name="run"/> changed as the one-run method <paramref name="name"/> asks.</summary>
     public static TuningRun Apply(string name, TuningRun run) =>
@@ -79,8 +79,7 @@ public static class ExperimentProtocol
         : Apply(name, run).Run();
 
     /// <summary>The name as <see cref="All"/> spells it (names match without regard to case).</summary>
-    public static string Canonical(string name) =>
-        All.FirstOrDefault(n => string.Equals(n, name, StringComparison.OrdinalIgnoreCase)) ?? throw Unknown(name);
+    public static string Canonical(string name) => MethodCatalogue.Find(name)?.Name ?? throw Unknown(name);
 
     static TrainTuneException Unknown(string name) => new($"Unknown method '{name}'; the valid ones are: {string.Join(", ", All)}.");
 

@@ -6,14 +6,12 @@ namespace TrainTune;
 /// <summary>
 /// Bayesian optimisation over a unit cube: a Gaussian-process surrogate (squared-exponential
 /// kernel, standardised observations) and expected improvement maximised over random
-/// candidates. The first <see cref="RandomEvaluations"/> points are uniform draws.
+/// candidates. The first <c>randomEvaluations</c> points are uniform draws.
 /// </summary>
 internal sealed class BayesianOptimisation(int dimensions, int seed, int randomEvaluations = 5, double lengthScale = 0.25, double noise = 1e-6, int candidates = 4000)
 {
     readonly Random _random = new(seed);
     readonly List<(double[] X, double Y)> _observations = [];
-
-    public int RandomEvaluations => randomEvaluations;
 
     public IReadOnlyList<(double[] X, double Y)> Observations => _observations;
 

@@ -70,15 +70,46 @@ public class TaskLogicTests
     }
 
     [Fact]
-    public void Methods_known_to_the_build_are_the_ones_the_host_accepts()
+    public void Every_method_in_the_catalogue_is_accepted_by_the_build_the_host_and_the_experiment_protocol()
     {
-        // The build's list is the one list: every name on it that is not a search is a change to one run.
         var run = global::TrainTune.TuningRun.Of(Training.Tasks.Mlp, new global::TrainTune.SgdMomentum(), global::TrainTune.Loss.MeanSquaredError).On(Training.Tasks.Regression());
-        foreach (var name in HostProtocol.Methods.Except(HostProtocol.Searches))
-            Assert.NotSame(run, global::TrainTune.ExperimentProtocol.Apply(name, run));
-        foreach (var name in HostProtocol.Methods)
-            Assert.Equal(name, global::TrainTune.ExperimentProtocol.Canonical(name.ToLowerInvariant()));
-        Assert.Equal(HostProtocol.Searches, HostProtocol.Methods.Where(global::TrainTune.ExperimentProtocol.IsSearch));
+        var target = new global::TrainTune.TrainingTarget("Tiny", "Tiny", () => run);
+        var folder = Path.GetTempPath();
+        foreach (var method in MethodCatalogue.All)
+        {
+            // The build: the knob check of one target and of an experiment.
+            Assert.Empty(KnobValidation.Errors("", method.Name.ToLowerInvariant(), "", "", "", "", folder));
+            Assert.Empty(KnobValidation.ExperimentErrors("4", method.Name));
+            // The runtime: the same name, the same kind.
+            Assert.Equal(method.Name, global::TrainTune.ExperimentProtocol.Canonical(method.Name.ToLowerInvariant()));
+            Assert.Equal(method.Kind == MethodKind.Search, global::TrainTune.ExperimentProtocol.IsSearch(method.Name));
+            Assert.Equal(method.Kind == MethodKind.OwnRule, global::TrainTune.ExperimentProtocol.UsesItsOwnRule(method.Name));
+            // The host: prepares the target's run with it (a search runs the target with fixed hyperparameters).
+            var request = new global::TrainTune.Hosting.HostRunRequest("Tiny.dll", "Tiny", folder, Method: method.Name, RandomInitial: true);
+            var search = method.Kind == MethodKind.Search ? method.Name : null;
+            var prepared = global::TrainTune.Hosting.TargetRunner.Prepare(request, target, run, search, seed: 5);
+            var expected = search is null ? global::TrainTune.ExperimentProtocol.Apply(method.Name, run.WithSeed(5)).Method : global::TrainTune.Method.Fixed();
+            Assert.Equal(Describe(expected), Describe(prepared.Method));
+        }
+        Assert.Equal(MethodCatalogue.Names, global::TrainTune.ExperimentProtocol.All);
+    }
+
+    static string Describe(global::TrainTune.Method method) => method.Name + JsonSerializer.Serialize(method, method.GetType());
+
+    [Fact]
+    public void A_refusal_of_the_catalogue_says_the_same_in_the_build_and_the_host()
+    {
+        var run = global::TrainTune.TuningRun.Of(Training.Tasks.Mlp, new global::TrainTune.SgdMomentum(), global::TrainTune.Loss.MeanSquaredError).On(Training.Tasks.Regression());
+        var target = new global::TrainTune.TrainingTarget("Tiny", "Tiny", () => run);
+        var folder = Path.GetTempPath();
+        foreach (var (method, resume, starts) in new[] { ("BayesOpt", true, (int?)null), ("Random3Batched", false, (int?)2), ("Prodigy", false, (int?)3) })
+        {
+            var build = KnobValidation.Errors("", method, "", "", resume.ToString(), "", folder, starts: starts?.ToString()).Single();
+            var request = new global::TrainTune.Hosting.HostRunRequest(typeof(TaskLogicTests).Assembly.Location, "Tiny", folder, Method: method, Resume: resume, Starts: starts);
+            var host = Assert.Throws<global::TrainTune.TrainTuneException>(() => global::TrainTune.Hosting.TargetRunner.Run(request, TextWriter.Null));
+            Assert.Equal(build, host.Message);
+            Assert.Contains($"TrainTuneMethod={method}", build);
+        }
     }
 
     [Fact]
