@@ -6,7 +6,9 @@ namespace TrainTune;
 /// <summary>A multilayer perceptron with ReLU between its linear layers: <c>new Mlp(8, 50, 1)</c>.</summary>
 public sealed class Mlp : nn.Module<Tensor, Tensor>, ILayerSequence
 {
+#pragma warning disable IDE1006 // RegisterComponents names the submodule after the field: its parameters are "layers.…"
     readonly nn.Module<Tensor, Tensor> layers;
+#pragma warning restore IDE1006
 
     /// <param name="sizes">Input size, hidden sizes, output size (at least two numbers).</param>
     public Mlp(params int[] sizes) : base(nameof(Mlp))

@@ -37,8 +37,8 @@ internal static class HyperparameterParser
         }
 
         double initial = 0, min = double.NegativeInfinity, max = double.PositiveInfinity;
-        string transform = "Identity";
-        bool perWeight = false;
+        var transform = "Identity";
+        var perWeight = false;
         foreach (var argument in attribute.NamedArguments)
         {
             var value = argument.Value;

@@ -23,7 +23,7 @@ internal static class RuleBodyChecks
     public static void Check(MethodDeclarationSyntax method, SemanticModel model, IReadOnlyList<IFieldSymbol> hyperparameters,
         string ruleName, bool reportUnused, List<DiagnosticInfo> diagnostics, System.Threading.CancellationToken cancellation)
     {
-        SyntaxNode? body = (SyntaxNode?)method.Body ?? method.ExpressionBody;
+        var body = (SyntaxNode?)method.Body ?? method.ExpressionBody;
         if (body is null) return;
 
         foreach (var invocation in body.DescendantNodes().OfType<InvocationExpressionSyntax>())

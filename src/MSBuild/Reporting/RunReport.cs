@@ -66,7 +66,7 @@ internal sealed record RunReport(
                 value.PerTensor?.ToDictionary(t => t.Key, t => new TensorRange(t.Value.Value, t.Value.Min, t.Value.Max)));
 
         var norms = blocks.Where(b => b.HypergradientNorm is { } n && double.IsFinite(n)).Select(b => b.HypergradientNorm!.Value).ToList();
-        NormSummary? normSummary = norms.Count == 0 ? null
+        var normSummary = norms.Count == 0 ? null
             : new NormSummary(norms[0], norms[^1], norms.Order().ElementAt(norms.Count / 2), norms.Max());
         var diverged = result.DivergedAtStep;
         return new RunReport(SchemaName, summary.Target, summary.Configuration["method_name"]?.GetValue<string>() ?? "",

@@ -19,7 +19,7 @@ internal static class UnrolledHypergradient
     public static Tensor[] Compute(IReadOnlyList<Step> steps, Tensor[] leaves, Tensor[] adjointWeights, Tensor[] direct)
     {
         var hypergradient = direct;
-        Tensor?[][] adjointState = steps[^1].StateOut.Select(perWeight => new Tensor?[perWeight.Length]).ToArray();
+        var adjointState = steps[^1].StateOut.Select(perWeight => new Tensor?[perWeight.Length]).ToArray();
         for (var k = steps.Count - 1; k >= 0; k--)
         {
             var (weights, stateIn, u, stateOut) = steps[k];

@@ -9,6 +9,7 @@ namespace TrainTune;
 [WeightUpdate]
 public sealed partial class SgdMomentum
 {
+#pragma warning disable IDE1006 // [Hyperparameter] fields are named as the hyperparameters they declare
     /// <summary>Step size η.</summary>
     [Hyperparameter(Initial = 1e-2, Transform = Transform.Log10, Min = 1e-10, Max = 1)]
     private Tensor learningRate;
@@ -20,6 +21,7 @@ public sealed partial class SgdMomentum
     /// <summary>L2 weight decay coefficient ξ.</summary>
     [Hyperparameter(Initial = 1e-4, Transform = Transform.Log10)]
     private Tensor weightDecay;
+#pragma warning restore IDE1006
 
     /// <param name="learningRate">η, tuned in log10 space and clamped to [1e-10, 1].</param>
     /// <param name="momentum">μ, tuned in logit space.</param>

@@ -47,7 +47,7 @@ internal sealed partial class Trainer
     /// <summary>Restores the loop from the run's checkpoint when resuming from one, or starts it and its records afresh.</summary>
     Progress[] StartOrResume(Learner learner, IBlockTuner tuner, IBatchSource trainBatches, IBatchSource validationBatches, Device device, ThreadChoice threads)
     {
-        var resumed = run.Resume && run.CheckpointPath is not null && File.Exists(run.CheckpointPath) ? Checkpoint.Load(run.CheckpointPath) : null;
+        var resumed = _run.Resume && _run.CheckpointPath is not null && File.Exists(_run.CheckpointPath) ? Checkpoint.Load(_run.CheckpointPath) : null;
         if (resumed is null)
         {
             var initial = learner.Hyperparameters.Snapshots(learner.WeightNames);
@@ -59,13 +59,13 @@ internal sealed partial class Trainer
                     Method = member.Method.Name,
                     MethodOptions = (object)member.Method,
                     member.Seed,
-                    run.Steps,
-                    run.BatchSize,
-                    run.ValidationBatchSize,
+                    _run.Steps,
+                    _run.BatchSize,
+                    _run.ValidationBatchSize,
                     Device = device.ToString(),
-                    Precision = run.Precision.ToString(),
-                    Rule = run.Rule.GetType().Name,
-                    Loss = run.Loss.Name,
+                    Precision = _run.Precision.ToString(),
+                    Rule = _run.Rule.GetType().Name,
+                    Loss = _run.Loss.Name,
                     Threads = threads,
                     Population = _layout == MemberLayout.Single ? null : new { Members = _members.Count, Member = m },
                     Weights = learner.WeightNames,
@@ -76,8 +76,8 @@ internal sealed partial class Trainer
         }
 
         var saved = resumed.Progress;
-        if (saved.Method != run.Method.Name || saved.Seed != run.Seed)
-            throw new TrainTuneException($"The checkpoint '{run.CheckpointPath}' belongs to a {saved.Method} run with seed {saved.Seed}, not to this {run.Method.Name} run with seed {run.Seed}; delete it or run without resuming.");
+        if (saved.Method != _run.Method.Name || saved.Seed != _run.Seed)
+            throw new TrainTuneException($"The checkpoint '{_run.CheckpointPath}' belongs to a {saved.Method} run with seed {saved.Seed}, not to this {_run.Method.Name} run with seed {_run.Seed}; delete it or run without resuming.");
         learner.Load(resumed);
         tuner.Load(resumed);
         trainBatches.Load(resumed, "sampler/train");
@@ -88,11 +88,11 @@ internal sealed partial class Trainer
             Done = saved.StepsDone,
             Skipped = saved.SkippedHypersteps,
             Initial = saved.InitialHyperparameters,
-            Recorder = run.RecordPath is null ? null : new RunRecorder(run.RecordPath, keepLines: saved.RecordLines),
-            TensorBoard = run.TensorBoardPath is { } board ? new TensorBoardLog(board) : null,
+            Recorder = _run.RecordPath is null ? null : new RunRecorder(_run.RecordPath, keepLines: saved.RecordLines),
+            TensorBoard = _run.TensorBoardPath is { } board ? new TensorBoardLog(board) : null,
         };
         progress.History.AddRange(saved.History);
-        progress.Recorder?.Write(RecordFile.Resumed, new { Step = progress.Done, Checkpoint = run.CheckpointPath });
+        progress.Recorder?.Write(RecordFile.Resumed, new { Step = progress.Done, Checkpoint = _run.CheckpointPath });
         return [progress];
     }
 
@@ -127,7 +127,7 @@ internal sealed partial class Trainer
             member.TensorBoard?.Block(record, member.Skipped);
             member.Recorder?.Write(RecordFile.Block, new RecordFile.BlockLine(record.Step, record.TrainLoss, record.ValidationLoss,
                 HyperparameterValue.ToNumbers(record.Hyperparameters), record.HypergradientNorm, record.HyperstepSkipped));
-            _members[m].Progress?.Invoke(new RunProgress(done, run.Steps, record.TrainLoss, record.ValidationLoss, record.Hyperparameters, elapsed));
+            _members[m].Progress?.Invoke(new RunProgress(done, _run.Steps, record.TrainLoss, record.ValidationLoss, record.Hyperparameters, elapsed));
         }
     }
 
@@ -135,14 +135,14 @@ internal sealed partial class Trainer
     {
         var checkpoint = new Checkpoint
         {
-            Progress = new(run.Method.Name, run.Seed, progress.Done, progress.Skipped, progress.Recorder?.LinesWritten ?? 0, progress.Initial, progress.History),
+            Progress = new(_run.Method.Name, _run.Seed, progress.Done, progress.Skipped, progress.Recorder?.LinesWritten ?? 0, progress.Initial, progress.History),
         };
         learner.Save(checkpoint);
         tuner.Save(checkpoint);
         trainBatches.Save(checkpoint, "sampler/train");
         validationBatches.Save(checkpoint, "sampler/validation");
         checkpoint.Put("rng", torch.get_rng_state());
-        checkpoint.Save(run.CheckpointPath!);
+        checkpoint.Save(_run.CheckpointPath!);
     }
 
     /// <summary>
@@ -172,7 +172,7 @@ internal sealed partial class Trainer
             var result = new RunResult(_members[m].Method.Name, _members[m].Seed, member.Done, member.DivergedAt, trainLoss, validationLoss, testLoss,
                 member.Initial, final, member.Skipped, stopwatch.Elapsed.TotalSeconds * share, member.History)
             {
-                Metric = new RunMetric(run.MetricName, trainLoss * run.MetricScale, validationLoss * run.MetricScale, testLoss * run.MetricScale),
+                Metric = new RunMetric(_run.MetricName, trainLoss * _run.MetricScale, validationLoss * _run.MetricScale, testLoss * _run.MetricScale),
                 Threads = threads,
                 Timing = timing,
             };
@@ -190,11 +190,11 @@ internal sealed partial class Trainer
             });
             results[m] = result;
         }
-        if (run.CheckpointPath is not null) File.Delete(run.CheckpointPath);
+        if (_run.CheckpointPath is not null) File.Delete(_run.CheckpointPath);
         return results;
     }
 
     RunResult Interrupted(Progress progress, Stopwatch stopwatch) =>
-        new(run.Method.Name, run.Seed, progress.Done, null, double.NaN, double.NaN, null, progress.Initial, progress.History[^1].Hyperparameters, 0,
+        new(_run.Method.Name, _run.Seed, progress.Done, null, double.NaN, double.NaN, null, progress.Initial, progress.History[^1].Hyperparameters, 0,
             stopwatch.Elapsed.TotalSeconds, progress.History);
 }

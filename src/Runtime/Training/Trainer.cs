@@ -18,13 +18,13 @@ internal sealed partial class Trainer
     static readonly Lock SeedGate = new();
 
     /// <summary>What every member shares (a population's first member; the run itself otherwise).</summary>
-    readonly TuningRun run;
+    readonly TuningRun _run;
     readonly IReadOnlyList<TuningRun> _members;
     readonly MemberLayout _layout;
 
-    public Trainer(TuningRun run) => (this.run, _members, _layout) = (run, [run], MemberLayout.Single);
+    public Trainer(TuningRun run) => (_run, _members, _layout) = (run, [run], MemberLayout.Single);
 
-    Trainer(IReadOnlyList<TuningRun> members) => (run, _members, _layout) = (members[0], members, MemberLayout.Stacked(members.Count));
+    Trainer(IReadOnlyList<TuningRun> members) => (_run, _members, _layout) = (members[0], members, MemberLayout.Stacked(members.Count));
 
     /// <summary>Trains <paramref name="members"/> as one population; see <see cref="TuningRun.RunPopulation"/>.</summary>
     public static IReadOnlyList<RunResult> RunPopulation(IReadOnlyList<TuningRun> members)
@@ -41,37 +41,37 @@ internal sealed partial class Trainer
     IReadOnlyList<RunResult> RunAll()
     {
         Validate();
-        var device = run.ResolveDevice();
+        var device = _run.ResolveDevice();
         var stopwatch = Stopwatch.StartNew();
         var (model, shadow, copies) = BuildModels(device);
         using var ownedModel = model;
         using var ownedShadow = shadow;
-        var data = MoveData(run.Data!, device);
+        var data = MoveData(_run.Data!, device);
         data.Validate();
         var threads = ThreadPolicy.Apply(ThreadPolicy.Choose(
-            ThreadPolicy.WorkPerStep(model.parameters().Select(p => p.numel()), run.BatchSize ?? data.Train.Inputs.shape[0]),
-            run.Threads, run.CoreShare ?? ThreadPolicy.AvailableCores,
-            run.CoreShare is { } share ? $"{share} of the process's {ThreadPolicy.AvailableCores} cores for this run" : null));
+            ThreadPolicy.WorkPerStep(model.parameters().Select(p => p.numel()), _run.BatchSize ?? data.Train.Inputs.shape[0]),
+            _run.Threads, _run.CoreShare ?? ThreadPolicy.AvailableCores,
+            _run.CoreShare is { } share ? $"{share} of the process's {ThreadPolicy.AvailableCores} cores for this run" : null));
 
-        using var learner = new Learner(model, shadow, run.Rule, run.Loss, _layout, _members.Select(m => m.InitialValues).ToArray(), run.PerWeight, copies);
+        using var learner = new Learner(model, shadow, _run.Rule, _run.Loss, _layout, _members.Select(m => m.InitialValues).ToArray(), _run.PerWeight, copies);
         learner.Probe(data.Train);
         learner.Probe(data.Validation);
-        using var tuner = run.Method.Start(learner, _members.Select(m => m.Method).ToList());
+        using var tuner = _run.Method.Start(learner, _members.Select(m => m.Method).ToList());
         var seeds = _members.Select(m => m.Seed).ToArray();
-        using var trainBatches = _layout.Batches(data.Train, run.BatchSize, seeds);
-        using var validationBatches = _layout.Batches(data.Validation, run.ValidationBatchSize, seeds.Select(s => s + 1).ToArray());
+        using var trainBatches = _layout.Batches(data.Train, _run.BatchSize, seeds);
+        using var validationBatches = _layout.Batches(data.Validation, _run.ValidationBatchSize, seeds.Select(s => s + 1).ToArray());
 
         var progress = StartOrResume(learner, tuner, trainBatches, validationBatches, device, threads);
-        var stepper = new BlockStepper(learner, tuner, run.Method.StepsPerBlock);
+        var stepper = new BlockStepper(learner, tuner, _run.Method.StepsPerBlock);
         try
         {
             var setupSeconds = stopwatch.Elapsed.TotalSeconds;
             var blocksThisProcess = 0;
             var done = progress[0].Done;
             learner.BeginBlock();
-            while (done < run.Steps && progress.Any(p => p.DivergedAt is null))
+            while (done < _run.Steps && progress.Any(p => p.DivergedAt is null))
             {
-                var length = Math.Min(run.Method.StepsPerBlock, run.Steps - done);
+                var length = Math.Min(_run.Method.StepsPerBlock, _run.Steps - done);
                 using var scope = torch.NewDisposeScope();
                 var block = RunBlock(learner, stepper, trainBatches, validationBatches, done, length);
                 var diverged = Diverged(progress, block, done);
@@ -80,9 +80,9 @@ internal sealed partial class Trainer
                 done += length;
                 Record(progress, learner, block, stopwatch.Elapsed, done, diverged);
                 blocksThisProcess++;
-                if (run.CheckpointPath is not null && length == run.Method.StepsPerBlock && (done / length) % run.CheckpointEveryBlocks == 0 && done < run.Steps)
+                if (_run.CheckpointPath is not null && length == _run.Method.StepsPerBlock && (done / length) % _run.CheckpointEveryBlocks == 0 && done < _run.Steps)
                     SaveCheckpoint(progress[0], learner, tuner, trainBatches, validationBatches);
-                if (blocksThisProcess == run.StopAfterBlocks) return [Interrupted(progress[0], stopwatch)];
+                if (blocksThisProcess == _run.StopAfterBlocks) return [Interrupted(progress[0], stopwatch)];
             }
             return Finish(progress, learner, data, threads, stopwatch, setupSeconds);
         }
@@ -101,13 +101,13 @@ internal sealed partial class Trainer
 
     void Validate()
     {
-        if (run.Data is null) throw new TrainTuneException("The run has no data: call On(data) before Run().");
-        if (run.Steps < 1) throw new TrainTuneException($"The run needs at least one step, not {run.Steps}.");
-        if (run.BatchSize is < 1 || run.ValidationBatchSize is < 1)
+        if (_run.Data is null) throw new TrainTuneException("The run has no data: call On(data) before Run().");
+        if (_run.Steps < 1) throw new TrainTuneException($"The run needs at least one step, not {_run.Steps}.");
+        if (_run.BatchSize is < 1 || _run.ValidationBatchSize is < 1)
             throw new TrainTuneException("Batch sizes must be at least 1 (or null for the full split).");
-        if (run.Precision is not (ScalarType.Float32 or ScalarType.Float64))
-            throw new TrainTuneException($"Precision {run.Precision} is not supported: use Float32 or Float64.");
-        if (run.CheckpointEveryBlocks < 1) throw new TrainTuneException($"Checkpoints need at least one block between them, not {run.CheckpointEveryBlocks}.");
+        if (_run.Precision is not (ScalarType.Float32 or ScalarType.Float64))
+            throw new TrainTuneException($"Precision {_run.Precision} is not supported: use Float32 or Float64.");
+        if (_run.CheckpointEveryBlocks < 1) throw new TrainTuneException($"Checkpoints need at least one block between them, not {_run.CheckpointEveryBlocks}.");
     }
 
     /// <summary>
@@ -116,7 +116,7 @@ internal sealed partial class Trainer
     /// </summary>
     Block RunBlock(Learner learner, BlockStepper stepper, IBatchSource trainBatches, IBatchSource validationBatches, int done, int length)
     {
-        var fullBlock = length == run.Method.StepsPerBlock;
+        var fullBlock = length == _run.Method.StepsPerBlock;
         var losses = new List<Tensor>(length);
         BlockOutcome? outcome = null;
         Split? validation = null;
@@ -153,20 +153,20 @@ internal sealed partial class Trainer
         nn.Module<Tensor, Tensor> model;
         try
         {
-            model = run.ModelFactory();
+            model = _run.ModelFactory();
         }
         catch (Exception e) when (e is not TrainTuneException)
         {
             throw new TrainTuneException($"The model factory threw {e.GetType().Name}: {e.Message}", e);
         }
         if (model is null) throw new TrainTuneException("The model factory returned null; it must return a new model each time it is called.");
-        return model.to(run.Precision).to(device);
+        return model.to(_run.Precision).to(device);
     }
 
     TrainingData MoveData(TrainingData data, Device device)
     {
         Split Move(Split s) => new(Convert(s.Inputs), Convert(s.Targets));
-        Tensor Convert(Tensor t) => (t.is_floating_point() ? t.to(run.Precision) : t).to(device).DetachFromDisposeScope();
+        Tensor Convert(Tensor t) => (t.is_floating_point() ? t.to(_run.Precision) : t).to(device).DetachFromDisposeScope();
         return new TrainingData(Move(data.Train), Move(data.Validation), data.Test is null ? null : Move(data.Test));
     }
 }

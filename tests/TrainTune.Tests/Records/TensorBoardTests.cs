@@ -95,7 +95,7 @@ public class TensorBoardTests : IDisposable
     {
         long step = 0;
         string? version = null, tag = null;
-        float value = float.NaN;
+        var value = float.NaN;
         foreach (var (field, wire, payload, number) in Fields(data))
         {
             if (field == 2 && wire == 0) step = (long)number;

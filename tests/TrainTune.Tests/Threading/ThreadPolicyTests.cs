@@ -34,11 +34,9 @@ public class ThreadPolicyTests
     }
 
     [Fact]
-    public void The_cores_are_the_ones_this_process_may_use()
-    {
+    public void The_cores_are_the_ones_this_process_may_use() =>
         // .NET's count honours the affinity mask and a cgroup quota; the end-to-end test runs the host under taskset.
         Assert.Equal(Environment.ProcessorCount, ThreadPolicy.AvailableCores);
-    }
 
     [Fact]
     public void A_run_estimates_its_work_from_parameters_and_rows_and_records_the_threads_it_used()
