@@ -36,8 +36,8 @@ internal static class TargetRunner
     {
         // What the catalogue refuses is refused before anything loads, in the build's words.
         var method = MethodOf(options);
-        if (method is not null && options.Resume && MethodCatalogue.ResumeProblem(method) is { } cannotResume) throw new TrainTuneException(cannotResume);
-        if (method is not null && options.Starts is { } starts && MethodCatalogue.StartsProblem(method, starts) is { } cannotStart) throw new TrainTuneException(cannotStart);
+        if (method is not null && options.Run.Resume && MethodCatalogue.ResumeProblem(method) is { } cannotResume) throw new TrainTuneException(cannotResume);
+        if (method is not null && options.Run.Starts is { } starts && MethodCatalogue.StartsProblem(method, starts) is { } cannotStart) throw new TrainTuneException(cannotStart);
         var clock = HostClock.Start();
         var assemblyPath = options.Assembly;
         var targets = Load(assemblyPath);
@@ -63,29 +63,30 @@ internal static class TargetRunner
         var search = method is { Kind: MethodKind.Search } ? method.Name : null;
         return options.Population is { Count: > 0 } members
             ? RunPopulation(options, members, target, created, search, clock)
-            : [RunOne(options, target, Prepare(options, target, created, search, options.Seed), search, clock, output)];
+            : [RunOne(options, target, Prepare(options, target, created, search, options.Run.Seed), search, clock, output)];
     }
 
     /// <summary>The target's run with the build's options; with <paramref name="seed"/>, for that seed (the seed first, so that a method's per-seed draw follows it).</summary>
     internal static TuningRun Prepare(HostRunRequest options, TrainingTarget target, TuningRun run, string? search, long? seed)
     {
-        if (options.Steps is { } steps) run = run.ForSteps(steps);
+        if (options.Run.Steps is { } steps) run = run.ForSteps(steps);
         if (seed is { } s) run = run.WithSeed(s);
-        if (options.Method is { } method) run = search is null ? ExperimentProtocol.Apply(method, run) : run.Tune(Method.Fixed());
-        if (options.Device is { } device) run = run.OnDevice(device);
-        if (options.WarmStart && target.WarmStart is { Count: > 0 } warm)
+        if (options.Run.Method is { } method) run = search is null ? ExperimentProtocol.Apply(method, run) : run.Tune(Method.Fixed());
+        if (options.Run.Device is { } device) run = run.OnDevice(device);
+        if (options.Run.WarmStart && target.WarmStart is { Count: > 0 } warm)
             run = run.StartingFrom(MergeInitial(run.InitialValues, warm));
         if (options.RandomInitial && MethodOf(options) is not { DrawsInitialValues: false })
             run = run.StartingFrom(MergeInitial(run.InitialValues, ExperimentProtocol.RandomInitial(run.Seed, run.Rule)));
-        if (options.Threads is { } threads) run = run.WithThreads(threads);
+        if (options.Run.Threads is { } threads) run = run.WithThreads(threads);
+        if (options.Run.ValidationBatchSize is { } validationBatch) run = run.WithBatchSize(run.BatchSize, validationBatch);
         if (options.Cores is { } cores) run = run with { CoreShare = cores };
-        if (options.Starts is > 1 and var starts) run = run.Tune(Method.BestOf(starts, run.Method));
+        if (options.Run.Starts is > 1 and var starts) run = run.Tune(Method.BestOf(starts, run.Method));
         return run;
     }
 
     /// <summary>The request's method from the catalogue (checked by the build; an unknown name is a clear error here too), or null for the target's own.</summary>
     internal static MethodEntry? MethodOf(HostRunRequest options) =>
-        options.Method is not { } name ? null
+        options.Run.Method is not { } name ? null
         : MethodCatalogue.Find(name) ?? throw new TrainTuneException(MethodCatalogue.UnknownProblem("TrainTuneMethod", name)!);
 
     static RunResult RunOne(HostRunRequest options, TrainingTarget target, TuningRun run, string? search, HostClock clock, TextWriter output)
@@ -134,8 +135,8 @@ internal static class TargetRunner
         else
         {
             result = run
-                .CheckpointTo(Path.Combine(options.OutputDirectory, HostProtocol.CheckpointFile), options.CheckpointEveryBlocks)
-                .ResumeFromCheckpoint(options.Resume)
+                .CheckpointTo(Path.Combine(options.OutputDirectory, HostProtocol.CheckpointFile), options.Run.CheckpointEveryBlocks)
+                .ResumeFromCheckpoint(options.Run.Resume)
                 .Run();
             first = result;
         }
@@ -187,9 +188,9 @@ internal static class TargetRunner
     /// <summary>With TensorBoard asked for: event files in the run's folder, those of an earlier run removed.</summary>
     static TuningRun WithTensorBoard(TuningRun run, HostRunRequest options, string folder)
     {
-        if (!options.TensorBoard) return run;
+        if (!options.Run.TensorBoard) return run;
         var board = Path.Combine(folder, HostProtocol.TensorBoardFolder);
-        if (Directory.Exists(board) && !options.Resume) Directory.Delete(board, recursive: true);
+        if (Directory.Exists(board) && !options.Run.Resume) Directory.Delete(board, recursive: true);
         return run.LogToTensorBoard(board);
     }
 
@@ -200,7 +201,7 @@ internal static class TargetRunner
         {
             MethodName = search ?? run.Method.Name,
             // The method as the build named it (the paper's name in an experiment).
-            MethodRequested = options.Method is { } requested ? ExperimentProtocol.Canonical(requested) : null,
+            MethodRequested = options.Run.Method is { } requested ? ExperimentProtocol.Canonical(requested) : null,
             Note = note,
             MethodOptions = (object)run.Method,
             run.Steps,
@@ -213,8 +214,8 @@ internal static class TargetRunner
             Loss = run.Loss.Name,
             RandomInitial = options.RandomInitial,
             Metric = run.MetricName,
-            WarmStart = options.WarmStart && target.WarmStart is { Count: > 0 } ? target.WarmStartSource : null,
-            Resumed = options.Resume,
+            WarmStart = options.Run.WarmStart && target.WarmStart is { Count: > 0 } ? target.WarmStartSource : null,
+            Resumed = options.Run.Resume,
             Starts = run.Method is BestOfMethod b ? b.Starts : (int?)null,
             BestStart = bestStart,
             result.Threads,

@@ -12,19 +12,10 @@ namespace TrainTune.Hosting
         string Assembly,
         string Target,
         string OutputDirectory,
-        int? Steps = null,
-        string? Method = null,
-        long? Seed = null,
-        string? Device = null,
-        bool Resume = false,
-        int CheckpointEveryBlocks = 20,
-        bool WarmStart = false,
+        RunKnobs? Knobs = null,
         bool RandomInitial = false,
-        int? Threads = null,
         int? Cores = null,
-        IReadOnlyList<HostRunRequest.Member>? Population = null,
-        int? Starts = null,
-        bool TensorBoard = false)
+        IReadOnlyList<HostRunRequest.Member>? Population = null)
     {
         /// <summary>
         /// One member of a population request: its seed and output folder. With
@@ -33,6 +24,9 @@ namespace TrainTune.Hosting
         /// <see cref="OutputDirectory"/> are then unused.
         /// </summary>
         internal sealed record Member(long Seed, string OutputDirectory);
+
+        /// <summary>The run's knobs (none set: the target as it is).</summary>
+        public RunKnobs Run => Knobs ?? new RunKnobs();
 
         public string ToJson() => JsonSerializer.Serialize(this, ProtocolJson.Options);
 

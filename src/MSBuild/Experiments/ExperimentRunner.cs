@@ -13,7 +13,7 @@ namespace TrainTune.Build.Experiments;
 internal static class ExperimentRunner
 {
     public sealed record Settings(string Dotnet, Func<Hosting.HostRunRequest, List<string>> HostArguments, string Assembly, string Target, string TargetDirectory,
-        IReadOnlyList<string> Methods, int Inits, string? Steps, string? Device, int? Threads, int Parallelism, int? Population = null, bool TensorBoard = false);
+        IReadOnlyList<string> Methods, int Inits, Hosting.RunKnobs Run, int Parallelism, int? Population = null);
 
     /// <summary>
     /// The most members a population process may have (measured with bench/PopulationBench, README
@@ -40,9 +40,10 @@ internal static class ExperimentRunner
     /// <summary>The host's request for <paramref name="members"/> of one method: one run, or a population.</summary>
     public static Hosting.HostRunRequest Request(Settings settings, string method, IReadOnlyList<Hosting.HostRunRequest.Member> members, int cores) =>
         new(settings.Assembly, settings.Target, members[0].OutputDirectory,
-            Steps: (int?)KnobValidation.Number(settings.Steps), Method: method, Seed: members[0].Seed, Device: KnobValidation.Value(settings.Device),
-            CheckpointEveryBlocks: 1_000_000, RandomInitial: true, Threads: settings.Threads, Cores: cores,
-            Population: members.Count > 1 ? members : null, TensorBoard: settings.TensorBoard);
+            // Each run from the paper's random initial values, to the end: no checkpoints, starts or warm start.
+            new Hosting.RunKnobs(settings.Run.Steps, method, members[0].Seed, settings.Run.Device, settings.Run.Threads,
+                ValidationBatchSize: settings.Run.ValidationBatchSize, TensorBoard: settings.Run.TensorBoard, CheckpointEveryBlocks: 1_000_000),
+            RandomInitial: true, Cores: cores, Population: members.Count > 1 ? members : null);
 
     public static IReadOnlyList<ExperimentRun> Run(Settings settings, Action<string> log)
     {

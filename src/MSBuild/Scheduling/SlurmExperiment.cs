@@ -120,7 +120,7 @@ internal static class SlurmExperiment
             var configuration = Hosting.ResultFile.Read(path).Configuration;
             return string.Equals(configuration["method_requested"]?.GetValue<string>(), method, StringComparison.OrdinalIgnoreCase)
                 && configuration["seed"]?.GetValue<long>() == seed
-                && (Running.KnobValidation.Number(settings.Steps) is not { } steps || configuration["steps"]?.GetValue<long>() == steps);
+                && (settings.Run.Steps is not { } steps || configuration["steps"]?.GetValue<long>() == steps);
         }
         catch (Exception e) when (e is InvalidDataException or InvalidOperationException or FormatException)
         {

@@ -40,7 +40,7 @@ public sealed class TrainTuneListTargets : HostTask
                 "This project has no training targets, so TrainTune has nothing to run. Add one: a 'public static TuningRun Name()' method marked [TrainingTarget].");
             return true;
         }
-        var requested = KnobValidation.SplitNames(Requested);
+        var requested = BuildKnobs.SplitNames(Requested);
         var unknown = requested.Where(r => !available.Contains(r)).ToList();
         if (unknown.Count > 0)
         {

@@ -13,15 +13,9 @@ public sealed class TrainTuneRunExperiment : SlurmHostTask
 {
     [Required] public string Target { get; set; } = "";
     [Required] public string OutputDirectory { get; set; } = "";
-    [Required] public string Methods { get; set; } = "";
-    public int Inits { get; set; }
-    public string? Steps { get; set; }
-    public string? Device { get; set; }
-    public string? Threads { get; set; }
-    public string? Population { get; set; }
-    public bool TensorBoard { get; set; }
-    /// <summary>local (this machine's cores) or slurm (one job array); the TrainTuneSlurm* knobs configure the latter.</summary>
-    public string? Scheduler { get; set; }
+
+    /// <summary>The <c>_TrainTuneKnob</c> items.</summary>
+    [Required] public ITaskItem[] Knobs { get; set; } = [];
 
     /// <summary>The project file, for the command line quoted in results.md.</summary>
     public string? Project { get; set; }
@@ -29,21 +23,24 @@ public sealed class TrainTuneRunExperiment : SlurmHostTask
 
     public override bool Execute()
     {
-        var methods = KnobValidation.SplitNames(Methods);
+        var knobs = KnobItems.Read(Knobs, Log);
+        if (Log.HasLoggedErrors) return false;
+        var methods = knobs.Methods;
+        var inits = knobs.Inits ?? 1;
         var stopwatch = Stopwatch.StartNew();
         var settings = new ExperimentRunner.Settings(DotnetPath,
             request => RunArgumentsFor(DepsFile, HostRuntimeConfig, HostAssembly, request), Assembly, Target, OutputDirectory,
-            methods, Inits, Steps, Device, KnobValidation.Threads(Threads), Parallelism, KnobValidation.Population(Population), TensorBoard);
+            methods, inits, knobs.Run, Parallelism, knobs.Population);
         var members = ExperimentRunner.MembersPerProcess(settings);
-        Log.LogMessage(MessageImportance.High, $"TrainTune: {Target}: {Inits} initialisations x {methods.Count} methods ({string.Join(", ", methods)}), "
+        Log.LogMessage(MessageImportance.High, $"TrainTune: {Target}: {inits} initialisations x {methods.Count} methods ({string.Join(", ", methods)}), "
             + $"{(members == 1 ? "one run" : $"populations of up to {members}")} per process, {Parallelism} processes at a time");
         void Say(string line) => Log.LogMessage(MessageImportance.High, line);
         IReadOnlyList<ExperimentRun>? collected;
-        if (Scheduling.SlurmSettings.IsSlurm(Scheduler))
+        if (knobs.OnSlurm)
         {
             try
             {
-                collected = Scheduling.SlurmExperiment.Run(settings, Slurm, Say, Cancellation);
+                collected = Scheduling.SlurmExperiment.Run(settings, knobs.Slurm, Say, Cancellation);
             }
             catch (Exception e) when (e is InvalidOperationException or OperationCanceledException or IOException)
             {
@@ -57,8 +54,8 @@ public sealed class TrainTuneRunExperiment : SlurmHostTask
         var runs = collected;
         Directory.CreateDirectory(OutputDirectory);
         Hosting.AtomicFile.WriteAllText(Path.Combine(OutputDirectory, "results.csv"), ExperimentResults.Csv(runs));
-        var command = $"dotnet build {Project} -t:TrainTune -p:TrainTuneTargets={Target} -p:TrainTuneInits={Inits} -p:TrainTuneMethods={string.Join("%3B", methods)}"
-            + (string.IsNullOrWhiteSpace(Steps) ? "" : $" -p:TrainTuneSteps={Steps}");
+        var command = $"dotnet build {Project} -t:TrainTune -p:TrainTuneTargets={Target} -p:TrainTuneInits={inits} -p:TrainTuneMethods={string.Join("%3B", methods)}"
+            + (knobs.Run.Steps is { } steps ? $" -p:TrainTuneSteps={steps}" : "");
         var markdown = ExperimentResults.Markdown(Target, runs, command, stopwatch.Elapsed);
         Hosting.AtomicFile.WriteAllText(Path.Combine(OutputDirectory, "results.md"), markdown);
         foreach (var line in markdown.Split('\n').Where(l => l.StartsWith("|"))) Log.LogMessage(MessageImportance.High, "  " + line);

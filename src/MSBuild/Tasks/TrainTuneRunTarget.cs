@@ -12,29 +12,20 @@ public sealed class TrainTuneRunTarget : HostTask
 {
     [Required] public string Target { get; set; } = "";
     [Required] public string OutputDirectory { get; set; } = "";
-    public string? Steps { get; set; }
-    public string? Method { get; set; }
-    public string? Seed { get; set; }
-    public string? Device { get; set; }
-    public string? Threads { get; set; }
-    public string? Starts { get; set; }
-    public bool Resume { get; set; }
-    public bool WarmStart { get; set; }
-    public bool TensorBoard { get; set; }
-    public int ProgressIntervalSeconds { get; set; } = 5;
-    public int CheckpointEvery { get; set; } = 20;
+
+    /// <summary>The <c>_TrainTuneKnob</c> items.</summary>
+    [Required] public ITaskItem[] Knobs { get; set; } = [];
 
     [Output] public bool Succeeded { get; set; }
 
     public override bool Execute()
     {
-        var arguments = RunArguments(new Hosting.HostRunRequest(Assembly, Target, OutputDirectory,
-            Steps: (int?)KnobValidation.Number(Steps), Method: KnobValidation.Value(Method), Seed: KnobValidation.Number(Seed),
-            Device: KnobValidation.Value(Device), Resume: Resume, CheckpointEveryBlocks: CheckpointEvery, WarmStart: WarmStart,
-            Threads: KnobValidation.Threads(Threads), Starts: (int?)KnobValidation.Number(Starts), TensorBoard: TensorBoard));
+        var knobs = KnobItems.Read(Knobs, Log);
+        if (Log.HasLoggedErrors) return false;
+        var arguments = RunArguments(new Hosting.HostRunRequest(Assembly, Target, OutputDirectory, knobs.Run));
 
         Log.LogMessage(MessageImportance.High, $"TrainTune: running {Target} (output in {OutputDirectory})");
-        var progress = new ProgressReporter(Target, TimeSpan.FromSeconds(ProgressIntervalSeconds), () => DateTime.UtcNow);
+        var progress = new ProgressReporter(Target, TimeSpan.FromSeconds(knobs.ProgressIntervalSeconds), () => DateTime.UtcNow);
         var outcome = ChildProcess.Run(DotnetPath, arguments, line =>
         {
             if (progress.Consider(line) is { } message) Log.LogMessage(MessageImportance.High, message);

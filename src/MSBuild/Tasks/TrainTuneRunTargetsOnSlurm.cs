@@ -11,28 +11,24 @@ namespace TrainTune.Build.Tasks;
 public sealed class TrainTuneRunTargetsOnSlurm : SlurmHostTask
 {
     [Required] public ITaskItem[] Targets { get; set; } = [];
-    [Required] public string OutputDirectory { get; set; } = "";
-    public string? Steps { get; set; }
-    public string? Method { get; set; }
-    public string? Seed { get; set; }
-    public string? Device { get; set; }
-    public string? Threads { get; set; }
-    public string? Starts { get; set; }
-    public bool WarmStart { get; set; }
-    public bool TensorBoard { get; set; }
+
+    /// <summary>The <c>_TrainTuneKnob</c> items.</summary>
+    [Required] public ITaskItem[] Knobs { get; set; } = [];
 
     [Output] public ITaskItem[] Finished { get; set; } = [];
 
     public override bool Execute()
     {
-        var slurm = Slurm;
-        Hosting.HostRunRequest Request(string target) => new(Assembly, target, Path.Combine(OutputDirectory, target),
-            Steps: (int?)KnobValidation.Number(Steps), Method: KnobValidation.Value(Method), Seed: KnobValidation.Number(Seed),
-            Device: KnobValidation.Value(Device), CheckpointEveryBlocks: 1_000_000, WarmStart: WarmStart,
-            Threads: KnobValidation.Threads(Threads), Cores: slurm.Cpus, Starts: (int?)KnobValidation.Number(Starts), TensorBoard: TensorBoard);
+        var knobs = KnobItems.Read(Knobs, Log);
+        if (Log.HasLoggedErrors) return false;
+        var slurm = knobs.Slurm;
+        var outputDirectory = knobs.OutputDirectory;
+        // A Slurm task runs to the end: no checkpoints, nothing to resume.
+        Hosting.HostRunRequest Request(string target) => new(Assembly, target, Path.Combine(outputDirectory, target),
+            knobs.Run with { Resume = false, CheckpointEveryBlocks = 1_000_000 }, Cores: slurm.Cpus);
         try
         {
-            var finished = SlurmTargets.Run(Targets.Select(t => t.ItemSpec).ToList(), OutputDirectory, Assembly, Request,
+            var finished = SlurmTargets.Run(Targets.Select(t => t.ItemSpec).ToList(), outputDirectory, Assembly, Request,
                 request => RunArgumentsFor(DepsFile, HostRuntimeConfig, HostAssembly, request), DotnetPath, slurm,
                 line => Log.LogMessage(MessageImportance.High, line),
                 message => Log.LogError(null, BuildCodes.TargetFailed, null, null, 0, 0, 0, 0, message), Cancellation);

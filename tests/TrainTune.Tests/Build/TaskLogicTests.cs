@@ -36,10 +36,33 @@ public class TaskLogicTests
         Assert.Null(reporter.Consider(HostProtocol.ProgressPrefix + "{broken"));
     }
 
+    /// <summary>The build's errors for the knobs given positionally (empty: unset), as the targets file passes them.</summary>
+    static IReadOnlyList<string> Errors(string steps, string method, string seed, string device, string resume, string warmStart, string outputDirectory,
+        string threads = "", string starts = "") =>
+        Errors(new()
+        {
+            ["Steps"] = steps,
+            ["Method"] = method,
+            ["Seed"] = seed,
+            ["Device"] = device,
+            ["Resume"] = resume,
+            ["WarmStart"] = warmStart,
+            ["OutputDir"] = outputDirectory,
+            ["Threads"] = threads,
+            ["Starts"] = starts
+        });
+
+    static IReadOnlyList<string> Errors(Dictionary<string, string?> knobs)
+    {
+        knobs.TryAdd("OutputDir", Path.GetTempPath());
+        BuildKnobs.Read(knobs, out var errors);
+        return errors;
+    }
+
     [Fact]
     public void Invalid_knobs_are_errors_that_name_the_knob()
     {
-        var errors = KnobValidation.Errors("-5", "Bogus", "x", "tpu", "maybe", "yes", "/proc/traintune-cannot-write", "0").ToList();
+        var errors = Errors("-5", "Bogus", "x", "tpu", "maybe", "yes", "/proc/traintune-cannot-write", "0").ToList();
         Assert.Equal(8, errors.Count);
         Assert.StartsWith("TrainTuneSteps='-5'", errors[0]);
         Assert.StartsWith("TrainTuneMethod='Bogus'", errors[1]);
@@ -50,23 +73,52 @@ public class TaskLogicTests
         Assert.StartsWith("TrainTuneResume='maybe'", errors[5]);
         Assert.StartsWith("TrainTuneWarmStart='yes'", errors[6]);
         Assert.StartsWith("TrainTuneOutputDir='/proc/traintune-cannot-write' cannot be written", errors[7]);
-        Assert.Empty(KnobValidation.Errors("100", "onepass", "7", "cuda:1", "true", "False", Path.GetTempPath(), "auto"));
-        Assert.Empty(KnobValidation.Errors("100", "onepass", "7", "cuda:1", "true", "False", Path.GetTempPath(), "2"));
-        Assert.Empty(KnobValidation.Errors("", "", "", "", "", "", Path.GetTempPath()));
+        Assert.Empty(Errors("100", "onepass", "7", "cuda:1", "true", "False", Path.GetTempPath(), "auto"));
+        Assert.Empty(Errors("100", "onepass", "7", "cuda:1", "true", "False", Path.GetTempPath(), "2"));
+        Assert.Empty(Errors("", "", "", "", "", "", Path.GetTempPath()));
         Assert.Equal(["TrainTuneResume=true cannot resume TrainTuneMethod=BayesOpt: a search over whole runs keeps no checkpoint; run it again without TrainTuneResume."],
-            KnobValidation.Errors("", "bayesopt", "", "", "true", "", Path.GetTempPath()));
-        Assert.Single(KnobValidation.Errors("", "Random3Batched", "", "", "True", "", Path.GetTempPath()));
-        Assert.Empty(KnobValidation.Errors("", "BayesOpt", "", "", "false", "", Path.GetTempPath()));
+            Errors("", "bayesopt", "", "", "true", "", Path.GetTempPath()));
+        Assert.Single(Errors("", "Random3Batched", "", "", "True", "", Path.GetTempPath()));
+        Assert.Empty(Errors("", "BayesOpt", "", "", "false", "", Path.GetTempPath()));
         Assert.Equal(["TrainTuneStarts=3 cannot be combined with TrainTuneMethod=Prodigy: its optimiser starts from its own defaults, and the other starts would draw the paper's random values for SGD's hyperparameters; leave TrainTuneStarts at 1."],
-            KnobValidation.Errors("", "prodigy", "", "", "", "", Path.GetTempPath(), starts: "3"));
+            Errors("", "prodigy", "", "", "", "", Path.GetTempPath(), starts: "3"));
+    }
+
+    [Fact]
+    public void The_knobs_are_read_once_into_one_typed_request_that_the_host_receives()
+    {
+        var knobs = BuildKnobs.Read(new Dictionary<string, string?>
+        {
+            ["Steps"] = "300",
+            ["Method"] = "oursWdLrM",
+            ["Seed"] = "4",
+            ["Threads"] = "auto",
+            ["ValidationBatchSize"] = "64",
+            ["TensorBoard"] = "true",
+            ["Methods"] = "Random%3BBaydin",
+            ["Inits"] = "8",
+            ["Population"] = "4",
+            ["Scheduler"] = "slurm",
+            ["SlurmCpus"] = "2",
+            ["OutputDir"] = Path.GetTempPath(),
+        }, out var errors);
+        Assert.Empty(errors);
+        Assert.Equal(new RunKnobs(Steps: 300, Method: "oursWdLrM", Seed: 4, ValidationBatchSize: 64, TensorBoard: true), knobs.Run);
+        Assert.Equal(["Random", "Baydin"], knobs.Methods);
+        Assert.Equal((8, 4, true, 2), (knobs.Inits, knobs.Population, knobs.OnSlurm, knobs.Slurm.Cpus));
+        // The request carries the run's knobs to the host as they were read.
+        var request = new HostRunRequest("a.dll", "T", Path.GetTempPath(), knobs.Run);
+        Assert.Equal(knobs.Run, HostRunRequest.FromJson(request.ToJson()).Run);
+        Assert.Equal(["TrainTuneValidationBatchSize='0' is not a positive whole number of validation rows per hyper step."],
+            Errors(new() { ["ValidationBatchSize"] = "0" }));
     }
 
     [Fact]
     public void Target_lists_accept_commas_and_escaped_semicolons()
     {
-        Assert.Equal(["Energy", "Power", "Kin8nm"], KnobValidation.SplitNames("Energy, Power%3BKin8nm"));
-        Assert.Equal(["Energy", "Power"], KnobValidation.SplitNames("Energy;Power;"));
-        Assert.Empty(KnobValidation.SplitNames("  "));
+        Assert.Equal(["Energy", "Power", "Kin8nm"], BuildKnobs.SplitNames("Energy, Power%3BKin8nm"));
+        Assert.Equal(["Energy", "Power"], BuildKnobs.SplitNames("Energy;Power;"));
+        Assert.Empty(BuildKnobs.SplitNames("  "));
     }
 
     [Fact]
@@ -78,14 +130,14 @@ public class TaskLogicTests
         foreach (var method in MethodCatalogue.All)
         {
             // The build: the knob check of one target and of an experiment.
-            Assert.Empty(KnobValidation.Errors("", method.Name.ToLowerInvariant(), "", "", "", "", folder));
-            Assert.Empty(KnobValidation.ExperimentErrors("4", method.Name));
+            Assert.Empty(Errors("", method.Name.ToLowerInvariant(), "", "", "", "", folder));
+            Assert.Empty(Errors(new() { ["Inits"] = "4", ["Methods"] = method.Name }));
             // The runtime: the same name, the same kind.
             Assert.Equal(method.Name, global::TrainTune.ExperimentProtocol.Canonical(method.Name.ToLowerInvariant()));
             Assert.Equal(method.Kind == MethodKind.Search, global::TrainTune.ExperimentProtocol.IsSearch(method.Name));
             Assert.Equal(method.Kind == MethodKind.OwnRule, global::TrainTune.ExperimentProtocol.UsesItsOwnRule(method.Name));
             // The host: prepares the target's run with it (a search runs the target with fixed hyperparameters).
-            var request = new global::TrainTune.Hosting.HostRunRequest("Tiny.dll", "Tiny", folder, Method: method.Name, RandomInitial: true);
+            var request = new global::TrainTune.Hosting.HostRunRequest("Tiny.dll", "Tiny", folder, new global::TrainTune.Hosting.RunKnobs(Method: method.Name), RandomInitial: true);
             var search = method.Kind == MethodKind.Search ? method.Name : null;
             var prepared = global::TrainTune.Hosting.TargetRunner.Prepare(request, target, run, search, seed: 5);
             var expected = search is null ? global::TrainTune.ExperimentProtocol.Apply(method.Name, run.WithSeed(5)).Method : global::TrainTune.Method.Fixed();
@@ -104,8 +156,8 @@ public class TaskLogicTests
         var folder = Path.GetTempPath();
         foreach (var (method, resume, starts) in new[] { ("BayesOpt", true, (int?)null), ("Random3Batched", false, (int?)2), ("Prodigy", false, (int?)3) })
         {
-            var build = KnobValidation.Errors("", method, "", "", resume.ToString(), "", folder, starts: starts?.ToString()).Single();
-            var request = new global::TrainTune.Hosting.HostRunRequest(typeof(TaskLogicTests).Assembly.Location, "Tiny", folder, Method: method, Resume: resume, Starts: starts);
+            var build = Errors("", method, "", "", resume.ToString(), "", folder, starts: starts?.ToString() ?? "").Single();
+            var request = new global::TrainTune.Hosting.HostRunRequest(typeof(TaskLogicTests).Assembly.Location, "Tiny", folder, new global::TrainTune.Hosting.RunKnobs(Method: method, Resume: resume, Starts: starts));
             var host = Assert.Throws<global::TrainTune.TrainTuneException>(() => global::TrainTune.Hosting.TargetRunner.Run(request, TextWriter.Null));
             Assert.Equal(build, host.Message);
             Assert.Contains($"TrainTuneMethod={method}", build);

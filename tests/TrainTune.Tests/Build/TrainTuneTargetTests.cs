@@ -47,8 +47,10 @@ public class TrainTuneTargetTests : IDisposable
         Assert.Contains("| process start to first step |", File.ReadAllText(Path.Combine(_output, "PerWeight", "report.md")));
 
         var second = DotnetCli.TrainTune("TinyTargets", _output, "-p:TrainTuneTargets=Quick", "-p:TrainTuneSteps=50", "-p:TrainTuneMethod=Fixed", "-p:TrainTuneSeed=3",
-            "-p:TrainTuneThreads=2");
+            "-p:TrainTuneThreads=2", "-p:TrainTuneValidationBatchSize=16");
         Assert.True(second.ExitCode == 0, second.Output);
+        // A knob reaches the run through the one request: the property, the build's read, the host.
+        Assert.Equal(16, Json(Path.Combine(_output, "Quick", "report.json")).GetProperty("configuration").GetProperty("validation_batch_size").GetInt32());
         var explicitThreads = Json(Path.Combine(_output, "Quick", "report.json")).GetProperty("configuration").GetProperty("threads");
         Assert.Equal(2, explicitThreads.GetProperty("intra_op").GetInt32());
         Assert.StartsWith("set to 2 by WithThreads/TrainTuneThreads", explicitThreads.GetProperty("reason").GetString());

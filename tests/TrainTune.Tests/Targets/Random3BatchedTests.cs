@@ -16,7 +16,7 @@ public class Random3BatchedTests : IDisposable
     public void Random3Batched_keeps_the_run_with_the_lowest_final_validation_loss_of_the_three()
     {
         var result = TargetRunner.Run(
-            new HostRunRequest(typeof(TestTargets).Assembly.Location, "SmallRegression", _folder, Steps: 40, Method: "Random3Batched", Seed: 4, RandomInitial: true), TextWriter.Null)[0];
+            new HostRunRequest(typeof(TestTargets).Assembly.Location, "SmallRegression", _folder, new RunKnobs(Steps: 40, Method: "Random3Batched", Seed: 4), RandomInitial: true), TextWriter.Null)[0];
 
         var candidates = Enumerable.Range(0, 3).Select(i => Path.Combine(_folder, $"record-candidate-{i}.jsonl")).ToList();
         var validation = candidates.Select(c => Final(c, "validation_loss")).ToList();
@@ -39,12 +39,10 @@ public class Random3BatchedTests : IDisposable
     public void Random3Batched_runs_three_members_per_seed_in_one_population_with_the_results_of_single_runs()
     {
         var members = new long[] { 4, 5 }.Select(s => new HostRunRequest.Member(s, Path.Combine(_folder, s.ToString()))).ToList();
-        var together = TargetRunner.Run(new HostRunRequest(typeof(TestTargets).Assembly.Location, "SmallRegression", members[0].OutputDirectory, Steps: 40,
-            Method: "Random3Batched", RandomInitial: true, Population: members), TextWriter.Null);
+        var together = TargetRunner.Run(new HostRunRequest(typeof(TestTargets).Assembly.Location, "SmallRegression", members[0].OutputDirectory, new RunKnobs(Steps: 40, Method: "Random3Batched"), RandomInitial: true, Population: members), TextWriter.Null);
         for (var i = 0; i < members.Count; i++)
         {
-            var alone = TargetRunner.Run(new HostRunRequest(typeof(TestTargets).Assembly.Location, "SmallRegression", Path.Combine(_folder, $"alone-{i}"), Steps: 40,
-                Method: "Random3Batched", Seed: members[i].Seed, RandomInitial: true), TextWriter.Null)[0];
+            var alone = TargetRunner.Run(new HostRunRequest(typeof(TestTargets).Assembly.Location, "SmallRegression", Path.Combine(_folder, $"alone-{i}"), new RunKnobs(Steps: 40, Method: "Random3Batched", Seed: members[i].Seed), RandomInitial: true), TextWriter.Null)[0];
             // float32: the stacked sums round differently.
             Assert.Equal(alone.ValidationLoss, together[i].ValidationLoss, alone.ValidationLoss * 1e-4);
             Assert.Equal(alone.Seed, together[i].Seed);
@@ -58,7 +56,7 @@ public class Random3BatchedTests : IDisposable
     public void A_search_cannot_be_resumed_and_says_so_before_it_trains()
     {
         var error = Assert.Throws<TrainTuneException>(() => TargetRunner.Run(
-            new HostRunRequest(typeof(TestTargets).Assembly.Location, "SmallRegression", _folder, Steps: 40, Method: "bayesopt", Resume: true), TextWriter.Null));
+            new HostRunRequest(typeof(TestTargets).Assembly.Location, "SmallRegression", _folder, new RunKnobs(Steps: 40, Method: "bayesopt", Resume: true)), TextWriter.Null));
         // The catalogue's refusal, in the build's words wherever it is met.
         Assert.Equal("TrainTuneResume=true cannot resume TrainTuneMethod=BayesOpt: a search over whole runs keeps no checkpoint; run it again without TrainTuneResume.", error.Message);
         Assert.Empty(Directory.GetFiles(_folder));
