@@ -1,5 +1,4 @@
 using System.Reflection;
-using System.Runtime.CompilerServices;
 using System.Text.Json;
 
 namespace TrainTune.Hosting;
@@ -11,17 +10,12 @@ namespace TrainTune.Hosting;
 /// </summary>
 internal static class TargetRunner
 {
-    /// <summary>Loads <paramref name="assemblyPath"/> so that its generated registry registers its targets.</summary>
+    /// <summary>Loads <paramref name="assemblyPath"/>; its generated registry registers its targets (<see cref="TrainingTarget.All"/>).</summary>
     public static IReadOnlyList<TrainingTarget> Load(string assemblyPath)
     {
         if (!File.Exists(assemblyPath))
             throw new TrainTuneException($"The assembly '{assemblyPath}' does not exist; build the project first.");
-        var assembly = Assembly.LoadFrom(Path.GetFullPath(assemblyPath));
-        RuntimeHelpers.RunModuleConstructor(assembly.ManifestModule.ModuleHandle);
-        var registry = assembly.GetType("TrainTune.Generated.TrainingTargetRegistry");
-        if (registry?.GetProperty("All", BindingFlags.Public | BindingFlags.Static)?.GetValue(null) is IReadOnlyList<TrainingTarget> targets)
-            return targets;
-        return [];
+        return TrainingTarget.Of(Assembly.LoadFrom(Path.GetFullPath(assemblyPath)));
     }
 
     /// <summary>Prints the target names as one protocol line.</summary>
@@ -44,10 +38,7 @@ internal static class TargetRunner
         clock.Mark("target_loading");
         TorchSharp.torch.get_num_threads(); // loads libtorch's natives, so that data loading is timed on its own
         clock.Mark("libtorch_loading");
-        var target = targets.FirstOrDefault(t => t.Name == options.Target)
-            ?? throw new TrainTuneException(targets.Count == 0
-                ? $"'{Path.GetFileName(assemblyPath)}' has no training targets."
-                : $"No training target named '{options.Target}'; the valid ones are: {string.Join(", ", targets.Select(t => t.Name))}.");
+        var target = TrainingTarget.Find(options.Target, targets);
 
         TuningRun created;
         try
@@ -56,7 +47,7 @@ internal static class TargetRunner
         }
         catch (Exception e) when (e is not TrainTuneException)
         {
-            throw new TrainTuneException($"Training target '{target.Name}' ({target.Method}) threw {e.GetType().Name}: {e.Message}", e);
+            throw new TrainTuneException($"Training target '{target.Name}' ({target.DeclaredBy}) threw {e.GetType().Name}: {e.Message}", e);
         }
         clock.Mark("data_loading");
         // A search (Random3Batched, BayesOpt) runs the target as it is, with fixed hyperparameters.
@@ -220,7 +211,7 @@ internal static class TargetRunner
             BestStart = bestStart,
             result.Threads,
         };
-        new ResultFile(target.Name, target.Method, JsonSerializer.SerializeToNode(configuration, ResultFile.Json)!.AsObject(), timing,
+        new ResultFile(target.Name, target.DeclaredBy, JsonSerializer.SerializeToNode(configuration, ResultFile.Json)!.AsObject(), timing,
             Summary(result), DateTimeOffset.UtcNow).Write(Path.Combine(folder, HostProtocol.ResultFile));
     }
 

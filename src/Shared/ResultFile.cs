@@ -11,9 +11,10 @@ namespace TrainTune.Hosting
     /// result.json: what the host returns for one run of a training target. <see cref="Configuration"/>
     /// is open (method options, threads, warm start, …) and goes into the report as it is.
     /// </summary>
+    /// <param name="DeclaredBy">The C# method that declares the target (Namespace.Type.Method).</param>
     internal sealed record ResultFile(
         string Target,
-        string Method,
+        string DeclaredBy,
         JsonObject Configuration,
         IReadOnlyDictionary<string, double?>? Timing,
         ResultFile.RunSummary Result,

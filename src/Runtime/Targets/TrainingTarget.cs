@@ -1,11 +1,12 @@
 namespace TrainTune;
 
 /// <summary>
-/// A <c>[TrainingTarget]</c> method, as listed by the generated registry. <see cref="WarmStart"/>
+/// A <c>[TrainingTarget]</c> method, as listed by the generated registry: its target name and the
+/// C# method that declares it (<see cref="DeclaredBy"/>, Namespace.Type.Method). <see cref="WarmStart"/>
 /// holds the tuned values of a previous build (from <see cref="WarmStartSource"/>) when the
 /// build asked for a warm start.
 /// </summary>
-public sealed record TrainingTarget(string Name, string Method, Func<TuningRun> Create,
+public sealed record TrainingTarget(string Name, string DeclaredBy, Func<TuningRun> Create,
     IReadOnlyDictionary<string, double>? WarmStart = null, string? WarmStartSource = null)
 {
     // Every training target of the assemblies loaded in this process: the generated registry
@@ -18,7 +19,7 @@ public sealed record TrainingTarget(string Name, string Method, Func<TuningRun> 
     {
         lock (Gate)
             foreach (var target in targets)
-                if (!Registered.Any(t => t.Method == target.Method)) Registered.Add(target);
+                if (!Registered.Any(t => t.DeclaredBy == target.DeclaredBy)) Registered.Add(target);
     }
 
     /// <summary>Every training target registered in this process.</summary>
@@ -28,13 +29,20 @@ public sealed record TrainingTarget(string Name, string Method, Func<TuningRun> 
     }
 
     /// <summary>The target named <paramref name="name"/>; an error that lists the valid names otherwise.</summary>
-    public static TrainingTarget Find(string name)
+    public static TrainingTarget Find(string name) => Find(name, All);
+
+    /// <summary>The target named <paramref name="name"/> among <paramref name="targets"/> (one assembly's, for the host).</summary>
+    internal static TrainingTarget Find(string name, IReadOnlyList<TrainingTarget> targets) =>
+        targets.FirstOrDefault(t => t.Name == name)
+        ?? targets.FirstOrDefault(t => string.Equals(t.Name, name, StringComparison.OrdinalIgnoreCase))
+        ?? throw new TrainTuneException(targets.Count == 0
+            ? $"No training target named '{name}': this assembly has no [TrainingTarget] methods. Add a 'public static TuningRun {name}()' method marked [TrainingTarget]."
+            : $"No training target named '{name}'; the valid ones are: {string.Join(", ", targets.Select(t => t.Name))}.");
+
+    /// <summary>The targets <paramref name="assembly"/>'s generated registry registered (it runs when the assembly's module is initialised).</summary>
+    internal static IReadOnlyList<TrainingTarget> Of(System.Reflection.Assembly assembly)
     {
-        var all = All;
-        return all.FirstOrDefault(t => t.Name == name)
-            ?? all.FirstOrDefault(t => string.Equals(t.Name, name, StringComparison.OrdinalIgnoreCase))
-            ?? throw new TrainTuneException(all.Count == 0
-                ? $"No training target named '{name}': this assembly has no [TrainingTarget] methods. Add a 'public static TuningRun {name}()' method marked [TrainingTarget]."
-                : $"No training target named '{name}'; the valid ones are: {string.Join(", ", all.Select(t => t.Name))}.");
+        System.Runtime.CompilerServices.RuntimeHelpers.RunModuleConstructor(assembly.ManifestModule.ModuleHandle);
+        return All.Where(t => t.Create.Method.Module.Assembly == assembly).ToArray();
     }
 }
