@@ -92,15 +92,8 @@ internal static class TargetRunner
                 // At most two lines a second reach the build; it thins them further.
                 if (progress.Step < progress.TotalSteps && (DateTime.UtcNow - lastProgress).TotalSeconds < 0.5) return;
                 lastProgress = DateTime.UtcNow;
-                output.WriteLine(HostProtocol.ProgressPrefix + JsonSerializer.Serialize(new
-                {
-                    progress.Step,
-                    progress.TotalSteps,
-                    progress.TrainLoss,
-                    progress.ValidationLoss,
-                    Hyperparameters = progress.Hyperparameters.ToDictionary(h => h.Key, h => h.Value.Value),
-                    ElapsedSeconds = progress.Elapsed.TotalSeconds,
-                }, ProtocolJson.Options));
+                output.WriteLine(new ProgressLine(progress.Step, progress.TotalSteps, progress.TrainLoss, progress.ValidationLoss,
+                    progress.Hyperparameters.ToDictionary(h => h.Key, h => h.Value.Value), progress.Elapsed.TotalSeconds).Write());
                 output.Flush();
             });
 
@@ -188,31 +181,28 @@ internal static class TargetRunner
     static void WriteResult(string folder, HostRunRequest options, TrainingTarget target, TuningRun run, string? search, string? note,
         Dictionary<string, double?> timing, RunResult result, int? bestStart = null)
     {
-        var configuration = new
-        {
-            MethodName = search ?? run.Method.Name,
+        var configuration = new RunConfiguration(
+            MethodName: search ?? run.Method.Name,
             // The method as the build named it (the paper's name in an experiment).
-            MethodRequested = options.Run.Method is { } requested ? ExperimentProtocol.Canonical(requested) : null,
-            Note = note,
-            MethodOptions = (object)run.Method,
-            run.Steps,
-            run.Seed,
-            run.BatchSize,
-            run.ValidationBatchSize,
-            run.Device,
-            Precision = run.Precision.ToString(),
-            Rule = run.Rule.GetType().FullName,
-            Loss = run.Loss.Name,
-            RandomInitial = options.RandomInitial,
-            Metric = run.MetricName,
-            WarmStart = options.Run.WarmStart && target.WarmStart is { Count: > 0 } ? target.WarmStartSource : null,
-            Resumed = options.Run.Resume,
-            Starts = run.Method is BestOfMethod b ? b.Starts : (int?)null,
-            BestStart = bestStart,
-            result.Threads,
-        };
-        new ResultFile(target.Name, target.DeclaredBy, JsonSerializer.SerializeToNode(configuration, ResultFile.Json)!.AsObject(), timing,
-            Summary(result), DateTimeOffset.UtcNow).Write(Path.Combine(folder, HostProtocol.ResultFile));
+            MethodRequested: options.Run.Method is { } requested ? ExperimentProtocol.Canonical(requested) : null,
+            Note: note,
+            MethodOptions: JsonSerializer.SerializeToNode(run.Method, run.Method.GetType(), ResultFile.Json) as System.Text.Json.Nodes.JsonObject,
+            Steps: run.Steps,
+            Seed: run.Seed,
+            BatchSize: run.BatchSize,
+            ValidationBatchSize: run.ValidationBatchSize,
+            Device: run.Device,
+            Precision: run.Precision.ToString(),
+            Rule: run.Rule.GetType().FullName ?? run.Rule.GetType().Name,
+            Loss: run.Loss.Name,
+            RandomInitial: options.RandomInitial,
+            Metric: run.MetricName,
+            WarmStart: options.Run.WarmStart && target.WarmStart is { Count: > 0 } ? target.WarmStartSource : null,
+            Resumed: options.Run.Resume,
+            Starts: run.Method is BestOfMethod b ? b.Starts : null,
+            BestStart: bestStart,
+            Threads: result.Threads?.ToNumbers());
+        new ResultFile(target.Name, target.DeclaredBy, configuration, timing, Summary(result), DateTimeOffset.UtcNow).Write(Path.Combine(folder, HostProtocol.ResultFile));
     }
 
     static ResultFile.RunSummary Summary(RunResult result)

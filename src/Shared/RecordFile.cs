@@ -4,6 +4,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace TrainTune.Hosting
 {
@@ -32,6 +33,47 @@ namespace TrainTune.Hosting
             double? HypergradientNorm,
             bool HyperstepSkipped);
 
+        /// <summary>The "start" line: what the run is.</summary>
+        internal sealed record StartLine(
+            string Method,
+            JsonObject? MethodOptions,
+            long Seed,
+            int Steps,
+            int? BatchSize,
+            int? ValidationBatchSize,
+            string Device,
+            string Precision,
+            string Rule,
+            string Loss,
+            ThreadNumbers Threads,
+            PopulationPlace? Population,
+            IReadOnlyList<string> Weights,
+            IReadOnlyDictionary<string, HyperparameterNumbers> Hyperparameters);
+
+        /// <summary>A population member's place in it.</summary>
+        internal sealed record PopulationPlace(int Members, int Member);
+
+        /// <summary>A "hyperstep_skipped" line.</summary>
+        internal sealed record SkippedLine(int Step, string Reason, double? HypergradientNorm);
+
+        /// <summary>A "resumed" line.</summary>
+        internal sealed record ResumedLine(int Step, string? Checkpoint);
+
+        /// <summary>A "diverged" line: the first step whose training loss was not finite.</summary>
+        internal sealed record DivergedLine(int Step, string Note, double TrainLoss);
+
+        /// <summary>The closing "finished" (or "stopped", after divergence) line.</summary>
+        internal sealed record FinishedLine(
+            int StepsCompleted,
+            int? DivergedAtStep,
+            string? Note,
+            double TrainLoss,
+            double ValidationLoss,
+            double? TestLoss,
+            int SkippedHypersteps,
+            double Seconds,
+            IReadOnlyDictionary<string, HyperparameterNumbers> Hyperparameters);
+
         sealed record EventOnly(string? Event);
 
         /// <summary>One line: <paramref name="event"/>, then <paramref name="content"/>'s properties.</summary>
@@ -44,23 +86,26 @@ namespace TrainTune.Hosting
         }
 
         /// <summary>The "block" lines of the record at <paramref name="path"/> (none when there is no record).</summary>
-        public static List<BlockLine> ReadBlocks(string path)
+        public static List<BlockLine> ReadBlocks(string path) => Read<BlockLine>(path, Block);
+
+        /// <summary>The lines of event <paramref name="event"/> in the record at <paramref name="path"/>, read as the type they were written as.</summary>
+        public static List<T> Read<T>(string path, string @event)
         {
-            var blocks = new List<BlockLine>();
-            if (!File.Exists(path)) return blocks;
+            var lines = new List<T>();
+            if (!File.Exists(path)) return lines;
             foreach (var line in File.ReadLines(path))
             {
                 try
                 {
-                    if (JsonSerializer.Deserialize<EventOnly>(line, ProtocolJson.Options)?.Event != Block) continue;
-                    if (JsonSerializer.Deserialize<BlockLine>(line, ProtocolJson.Options) is { } block) blocks.Add(block);
+                    if (JsonSerializer.Deserialize<EventOnly>(line, ProtocolJson.Options)?.Event != @event) continue;
+                    if (JsonSerializer.Deserialize<T>(line, ProtocolJson.Options) is { } read) lines.Add(read);
                 }
                 catch (JsonException)
                 {
                     // A line torn by an interrupted run.
                 }
             }
-            return blocks;
+            return lines;
         }
     }
 }

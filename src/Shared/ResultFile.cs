@@ -8,14 +8,14 @@ using System.Text.Json.Nodes;
 namespace TrainTune.Hosting
 {
     /// <summary>
-    /// result.json: what the host returns for one run of a training target. <see cref="Configuration"/>
-    /// is open (method options, threads, warm start, …) and goes into the report as it is.
+    /// result.json: what the host returns for one run of a training target, written and read
+    /// through this one type.
     /// </summary>
     /// <param name="DeclaredBy">The C# method that declares the target (Namespace.Type.Method).</param>
     internal sealed record ResultFile(
         string Target,
         string DeclaredBy,
-        JsonObject Configuration,
+        RunConfiguration Configuration,
         IReadOnlyDictionary<string, double?>? Timing,
         ResultFile.RunSummary Result,
         DateTimeOffset FinishedAt)

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Nodes;
+using TrainTune.Hosting;
 
 namespace TrainTune.Build.Reporting;
 
@@ -13,28 +13,16 @@ namespace TrainTune.Build.Reporting;
 internal static class History
 {
     /// <summary>The history line for a finished run.</summary>
-    public static JsonObject Entry(RunReport report) => new()
-    {
-        ["time"] = report.FinishedAt.ToString("O", CultureInfo.InvariantCulture),
-        ["target"] = report.Target,
-        ["method"] = report.Method,
-        ["seed"] = report.Configuration["seed"]?.DeepClone(),
-        ["steps"] = report.StepsCompleted,
-        ["diverged_at_step"] = report.DivergedAtStep,
-        ["train_loss"] = report.TrainLoss,
-        ["validation_loss"] = report.ValidationLoss,
-        ["test_loss"] = report.TestLoss,
-        ["metric"] = report.Metric?.Name,
-        ["test_metric"] = report.Metric?.Test,
-        ["seconds"] = Math.Round(report.Seconds, 3),
-        ["hyperparameters"] = new JsonObject(report.Hyperparameters.Select(h => KeyValuePair.Create(h.Key, (JsonNode?)JsonValue.Create(h.Value.Final)))),
-    };
+    public static HistoryLine Entry(RunReport report) => new(
+        report.FinishedAt.ToString("O", CultureInfo.InvariantCulture), report.Target, report.Method, report.Settings?.Seed, report.StepsCompleted,
+        report.DivergedAtStep, report.TrainLoss, report.ValidationLoss, report.TestLoss, report.Metric?.Name, report.Metric?.Test, Math.Round(report.Seconds, 3),
+        report.Hyperparameters.ToDictionary(h => h.Key, h => h.Value.Final));
 
     /// <summary>The last entry for <paramref name="target"/>; corrupt lines are reported through <paramref name="warn"/> and skipped.</summary>
-    public static JsonObject? Last(string path, string target, Action<string> warn)
+    public static HistoryLine? Last(string path, string target, Action<string> warn)
     {
         if (!File.Exists(path)) return null;
-        JsonObject? last = null;
+        HistoryLine? last = null;
         var number = 0;
         foreach (var line in File.ReadLines(path))
         {
@@ -42,9 +30,9 @@ internal static class History
             if (string.IsNullOrWhiteSpace(line)) continue;
             try
             {
-                if (JsonNode.Parse(line) is JsonObject entry && entry["target"]?.GetValue<string>() == target) last = entry;
+                if (JsonSerializer.Deserialize<HistoryLine>(line, ProtocolJson.Options) is { } entry && entry.Target == target) last = entry;
             }
-            catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
+            catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or NotSupportedException)
             {
                 warn($"{path} line {number} is not a valid history entry ({e.Message}); it was skipped and left in place.");
             }
@@ -52,27 +40,27 @@ internal static class History
         return last;
     }
 
-    public static void Append(string path, JsonObject entry)
+    public static void Append(string path, HistoryLine entry)
     {
         var existing = File.Exists(path) ? File.ReadAllText(path) : "";
         var text = new StringBuilder(existing);
         if (existing.Length > 0 && !existing.EndsWith('\n')) text.Append('\n');
-        text.Append(entry.ToJsonString(new System.Text.Json.JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping })).Append('\n');
-        Hosting.AtomicFile.WriteAllText(path, text.ToString());
+        text.Append(JsonSerializer.Serialize(entry, ProtocolJson.Options)).Append('\n');
+        AtomicFile.WriteAllText(path, text.ToString());
     }
 
     /// <summary>A short comparison of this run with the previous run of the same target.</summary>
-    public static IReadOnlyList<string> Compare(JsonObject current, JsonObject? previous)
+    public static IReadOnlyList<string> Compare(HistoryLine current, HistoryLine? previous)
     {
-        string F(JsonNode? node) => node is JsonValue v && v.TryGetValue<double>(out var d) ? d.ToString("G4", CultureInfo.InvariantCulture) : "—";
+        static string F(double? value) => value is { } v ? v.ToString("G4", CultureInfo.InvariantCulture) : "—";
         var rows = new List<string>();
-        void Row(string what, JsonNode? before, JsonNode? now) => rows.Add($"{what,-18} {(previous is null ? "(first run)" : F(before)),12} -> {F(now),-12}");
-        Row("validation loss", previous?["validation_loss"], current["validation_loss"]);
-        Row("test loss", previous?["test_loss"], current["test_loss"]);
-        if (current["metric"] is JsonValue metric) Row($"test {metric}", previous?["test_metric"], current["test_metric"]);
-        foreach (var (name, value) in current["hyperparameters"]!.AsObject())
-            Row(name, previous?["hyperparameters"]?[name], value);
-        Row("seconds", previous?["seconds"], current["seconds"]);
+        void Row(string what, double? before, double? now) => rows.Add($"{what,-18} {(previous is null ? "(first run)" : F(before)),12} -> {F(now),-12}");
+        Row("validation loss", previous?.ValidationLoss, current.ValidationLoss);
+        Row("test loss", previous?.TestLoss, current.TestLoss);
+        if (current.Metric is { } metric) Row($"test {metric}", previous?.TestMetric, current.TestMetric);
+        foreach (var (name, value) in current.Hyperparameters)
+            Row(name, previous?.Hyperparameters is { } before && before.TryGetValue(name, out var was) ? was : null, value);
+        Row("seconds", previous?.Seconds, current.Seconds);
         return rows;
     }
 }

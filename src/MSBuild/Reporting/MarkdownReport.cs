@@ -21,8 +21,8 @@ internal static class MarkdownReport
         Line("| setting | value |");
         Line("| --- | --- |");
         foreach (var (name, value) in report.Configuration)
-            if (value is System.Text.Json.Nodes.JsonObject threads && name == "threads")
-                Line($"| threads | {threads["intra_op"]} intra-op, {threads["inter_op"]} inter-op ({threads["reason"]?.GetValue<string>()}) |");
+            if (name == "threads" && report.Settings?.Threads is { } threads)
+                Line($"| threads | {threads.IntraOp} intra-op, {threads.InterOp} inter-op ({threads.Reason}) |");
             else if (value is not null) Line($"| {name} | {value.ToJsonString().Trim('"')} |");
         Line();
         Line("## Losses (full splits, at the end)");

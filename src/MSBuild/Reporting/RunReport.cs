@@ -45,6 +45,10 @@ internal sealed record RunReport(
     NormSummary? HypergradientNorm,
     [property: System.Text.Json.Serialization.JsonIgnore] IReadOnlyList<BlockPoint> Blocks)
 {
+    /// <summary>The configuration as the host wrote it (typed; <see cref="Configuration"/> is the same for display and report.json).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public Hosting.RunConfiguration? Settings { get; init; }
+
     /// <summary>For a multi-start run: the blocks of every start but the counted one (drawn faintly behind it).</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public IReadOnlyList<IReadOnlyList<BlockPoint>> OtherStarts { get; init; } = [];
@@ -69,15 +73,17 @@ internal sealed record RunReport(
         var normSummary = norms.Count == 0 ? null
             : new NormSummary(norms[0], norms[^1], norms.Order().ElementAt(norms.Count / 2), norms.Max());
         var diverged = result.DivergedAtStep;
-        return new RunReport(SchemaName, summary.Target, summary.Configuration["method_name"]?.GetValue<string>() ?? "",
-            (JsonObject)summary.Configuration.DeepClone(), summary.FinishedAt, result.Seconds,
+        var settings = summary.Configuration;
+        return new RunReport(SchemaName, summary.Target, settings.MethodName,
+            JsonSerializer.SerializeToNode(settings, Hosting.ProtocolJson.Options)!.AsObject(), summary.FinishedAt, result.Seconds,
             summary.Timing is null ? null : new JsonObject(summary.Timing.Select(t => KeyValuePair.Create(t.Key, (JsonNode?)(t.Value is { } v ? JsonValue.Create(v) : null)))),
             result.StepsCompleted, diverged, diverged is { } s ? $"diverged at step {s}" : null, result.SkippedHypersteps,
             Finite(result.TrainLoss), Finite(result.ValidationLoss), Finite(result.TestLoss),
             result.Metric is { Name: not "loss" } metric ? new MetricReport(metric.Name, Finite(metric.Train), Finite(metric.Validation), Finite(metric.Test)) : null,
             hyperparameters, normSummary, blocks)
         {
-            OtherStarts = summary.Configuration["best_start"]?.GetValue<int>() is { } best && summary.Configuration["starts"]?.GetValue<int>() is { } starts
+            Settings = settings,
+            OtherStarts = settings.BestStart is { } best && settings.Starts is { } starts
                 ? Enumerable.Range(0, starts).Where(k => k != best)
                     .Select(k => (IReadOnlyList<BlockPoint>)ReadBlocks(Path.Combine(targetDirectory, Hosting.HostProtocol.StartRecordFile(k)))).ToList()
                 : [],

@@ -118,9 +118,9 @@ internal static class SlurmExperiment
         try
         {
             var configuration = Hosting.ResultFile.Read(path).Configuration;
-            return string.Equals(configuration["method_requested"]?.GetValue<string>(), method, StringComparison.OrdinalIgnoreCase)
-                && configuration["seed"]?.GetValue<long>() == seed
-                && (settings.Run.Steps is not { } steps || configuration["steps"]?.GetValue<long>() == steps);
+            return string.Equals(configuration.MethodRequested, method, StringComparison.OrdinalIgnoreCase)
+                && configuration.Seed == seed
+                && (settings.Run.Steps is not { } steps || configuration.Steps == steps);
         }
         catch (Exception e) when (e is InvalidDataException or InvalidOperationException or FormatException)
         {

@@ -29,7 +29,8 @@ internal sealed class RunRecorder : IDisposable
         }
     }
 
-    public void Write(string @event, object content)
+    /// <summary>Writes one line of <paramref name="event"/>: one of <see cref="Hosting.RecordFile"/>'s line records.</summary>
+    public void Write<TLine>(string @event, TLine content) where TLine : class
     {
         _writer.WriteLine(Hosting.RecordFile.Line(@event, content));
         _writer.Flush();

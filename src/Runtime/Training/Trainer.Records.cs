@@ -38,7 +38,7 @@ internal sealed partial class Trainer
             if (firstBad < 0) continue;
             var step = done + firstBad + 1;
             progress[m].DivergedAt = progress[m].Done = step;
-            progress[m].Recorder?.Write(RecordFile.Diverged, new { Step = step, Note = $"diverged at step {step}", TrainLoss = block.StepLosses[firstBad][m] });
+            progress[m].Recorder?.Write(RecordFile.Diverged, new RecordFile.DivergedLine(step, $"diverged at step {step}", block.StepLosses[firstBad][m]));
             diverged.Add(m);
         }
         return diverged;
@@ -54,23 +54,21 @@ internal sealed partial class Trainer
             return _members.Select((member, m) =>
             {
                 var recorder = member.RecordPath is null ? null : new RunRecorder(member.RecordPath);
-                recorder?.Write(RecordFile.Start, new
-                {
-                    Method = member.Method.Name,
-                    MethodOptions = (object)member.Method,
+                recorder?.Write(RecordFile.Start, new RecordFile.StartLine(
+                    member.Method.Name,
+                    System.Text.Json.JsonSerializer.SerializeToNode(member.Method, member.Method.GetType(), ProtocolJson.Options) as System.Text.Json.Nodes.JsonObject,
                     member.Seed,
                     _run.Steps,
                     _run.BatchSize,
                     _run.ValidationBatchSize,
-                    Device = device.ToString(),
-                    Precision = _run.Precision.ToString(),
-                    Rule = _run.Rule.GetType().Name,
-                    Loss = _run.Loss.Name,
-                    Threads = threads,
-                    Population = _layout == MemberLayout.Single ? null : new { Members = _members.Count, Member = m },
-                    Weights = learner.WeightNames,
-                    Hyperparameters = HyperparameterValue.ToNumbers(initial[m]),
-                });
+                    device.ToString(),
+                    _run.Precision.ToString(),
+                    _run.Rule.GetType().Name,
+                    _run.Loss.Name,
+                    threads.ToNumbers(),
+                    _layout == MemberLayout.Single ? null : new RecordFile.PopulationPlace(_members.Count, m),
+                    learner.WeightNames,
+                    HyperparameterValue.ToNumbers(initial[m])));
                 return new Progress { Initial = initial[m], Recorder = recorder, TensorBoard = member.TensorBoardPath is { } board ? new TensorBoardLog(board) : null };
             }).ToArray();
         }
@@ -92,7 +90,7 @@ internal sealed partial class Trainer
             TensorBoard = _run.TensorBoardPath is { } board ? new TensorBoardLog(board) : null,
         };
         progress.History.AddRange(saved.History);
-        progress.Recorder?.Write(RecordFile.Resumed, new { Step = progress.Done, Checkpoint = _run.CheckpointPath });
+        progress.Recorder?.Write(RecordFile.Resumed, new RecordFile.ResumedLine(progress.Done, _run.CheckpointPath));
         return [progress];
     }
 
@@ -120,7 +118,7 @@ internal sealed partial class Trainer
             if (skipped)
             {
                 member.Skipped++;
-                member.Recorder?.Write(RecordFile.HyperstepSkipped, new { Step = done, Reason = "the hypergradient was not finite (NaN or Inf); the hyperparameters were left unchanged", HypergradientNorm = norm });
+                member.Recorder?.Write(RecordFile.HyperstepSkipped, new RecordFile.SkippedLine(done, "the hypergradient was not finite (NaN or Inf); the hyperparameters were left unchanged", norm));
             }
             var record = new BlockRecord(done, block.StepLosses.Average(losses => losses[m]), validationLoss[m], snapshots[m], norm, skipped);
             member.History.Add(record);
@@ -176,18 +174,8 @@ internal sealed partial class Trainer
                 Threads = threads,
                 Timing = timing,
             };
-            member.Recorder?.Write(diverged ? RecordFile.Stopped : RecordFile.Finished, new
-            {
-                result.StepsCompleted,
-                result.DivergedAtStep,
-                Note = result.DivergenceNote,
-                result.TrainLoss,
-                result.ValidationLoss,
-                result.TestLoss,
-                result.SkippedHypersteps,
-                result.Seconds,
-                Hyperparameters = HyperparameterValue.ToNumbers(final),
-            });
+            member.Recorder?.Write(diverged ? RecordFile.Stopped : RecordFile.Finished, new RecordFile.FinishedLine(result.StepsCompleted, result.DivergedAtStep,
+                result.DivergenceNote, result.TrainLoss, result.ValidationLoss, result.TestLoss, result.SkippedHypersteps, result.Seconds, HyperparameterValue.ToNumbers(final)));
             results[m] = result;
         }
         if (_run.CheckpointPath is not null) File.Delete(_run.CheckpointPath);

@@ -1,0 +1,29 @@
+// Shared by the host, which writes a progress line after every block, and the build, which relays it to the log.
+using System.Collections.Generic;
+using System.Text.Json;
+
+namespace TrainTune.Hosting
+{
+    /// <summary>
+    /// One progress line on the host's standard output: <see cref="HostProtocol.ProgressPrefix"/>
+    /// and this record as JSON. Written and read through the same type.
+    /// </summary>
+    internal sealed record ProgressLine(int Step, int TotalSteps, double TrainLoss, double ValidationLoss, IReadOnlyDictionary<string, double> Hyperparameters, double ElapsedSeconds)
+    {
+        public string Write() => HostProtocol.ProgressPrefix + JsonSerializer.Serialize(this, ProtocolJson.Options);
+
+        /// <summary>The progress in <paramref name="outputLine"/>, or null for any other line (or a torn one).</summary>
+        public static ProgressLine? Parse(string outputLine)
+        {
+            if (!outputLine.StartsWith(HostProtocol.ProgressPrefix, System.StringComparison.Ordinal)) return null;
+            try
+            {
+                return JsonSerializer.Deserialize<ProgressLine>(outputLine.Substring(HostProtocol.ProgressPrefix.Length), ProtocolJson.Options);
+            }
+            catch (JsonException)
+            {
+                return null;
+            }
+        }
+    }
+}
