@@ -30,7 +30,6 @@ public sealed class TrainTuneGenerator : IIncrementalGenerator
         public const string TunableModelDiagnostics = nameof(TunableModelDiagnostics);
         public const string TrainingTargetParse = nameof(TrainingTargetParse);
         public const string TrainingTargetRegistry = nameof(TrainingTargetRegistry);
-        public const string WarmStarts = nameof(WarmStarts);
     }
 
     public void Initialize(IncrementalGeneratorInitializationContext context)
@@ -52,14 +51,9 @@ public sealed class TrainTuneGenerator : IIncrementalGenerator
         var targets = context.SyntaxProvider
             .ForAttributeWithMetadataName(KnownNames.TrainingTargetAttribute, static (node, _) => node is MethodDeclarationSyntax, TrainingTargetParser.Parse)
             .WithTrackingName(TrackingNames.TrainingTargetParse)
-            .Collect();
-        var warmStarts = context.AdditionalTextsProvider
-            .Where(static text => System.IO.Path.GetFileName(text.Path) == WarmStartParser.FileName)
-            .Select(static (text, cancellation) => WarmStartParser.Parse(text.Path, text.GetText(cancellation)?.ToString()))
-            .WithTrackingName(TrackingNames.WarmStarts)
-            .Collect();
-        var registry = targets.Combine(warmStarts).WithTrackingName(TrackingNames.TrainingTargetRegistry);
-        context.RegisterSourceOutput(registry, static (output, pair) => EmitRegistry(output, pair.Left, pair.Right));
+            .Collect()
+            .WithTrackingName(TrackingNames.TrainingTargetRegistry);
+        context.RegisterSourceOutput(targets, static (output, results) => EmitRegistry(output, results));
     }
 
     static void ReportDiagnostics(IncrementalGeneratorInitializationContext context, IncrementalValuesProvider<EquatableArray<DiagnosticInfo>> diagnostics) =>
@@ -68,10 +62,8 @@ public sealed class TrainTuneGenerator : IIncrementalGenerator
             foreach (var diagnostic in items) output.ReportDiagnostic(diagnostic.ToDiagnostic());
         });
 
-    static void EmitRegistry(SourceProductionContext output, ImmutableArray<ParseResult<TrainingTargetSpec>> results, ImmutableArray<WarmStartSpec> warmStarts)
+    static void EmitRegistry(SourceProductionContext output, ImmutableArray<ParseResult<TrainingTargetSpec>> results)
     {
-        foreach (var unreadable in warmStarts.Where(w => w.Error is not null))
-            output.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.UnreadableWarmStart, Location.None, unreadable.Path, unreadable.Error));
         foreach (var diagnostic in results.SelectMany(r => r.Diagnostics)) output.ReportDiagnostic(diagnostic.ToDiagnostic());
         var targets = results.Where(r => r.Spec is not null).Select(r => r.Spec!).ToImmutableArray();
         var duplicates = targets.GroupBy(t => t.Name).Where(g => g.Count() > 1).ToList();
@@ -80,13 +72,6 @@ public sealed class TrainTuneGenerator : IIncrementalGenerator
                 output.ReportDiagnostic(DiagnosticInfo.Create(DiagnosticDescriptors.DuplicateTrainingTarget, target.Location,
                     group.Key, string.Join(" and ", group.Select(t => t.DisplayMethod))).ToDiagnostic());
         if (targets.IsEmpty || duplicates.Count > 0) return;
-        var warm = warmStarts.Where(w => w.Error is null).GroupBy(w => w.Target).ToDictionary(g => g.Key, g => g.OrderBy(w => w.Path, System.StringComparer.Ordinal).Last());
-        foreach (var target in targets.Where(t => warm.ContainsKey(t.Name)))
-        {
-            var source = warm[target.Name];
-            var values = string.Join(", ", source.Values.Select(v => $"{v.Name} = {v.Value.ToString("G6", System.Globalization.CultureInfo.InvariantCulture)}"));
-            output.ReportDiagnostic(DiagnosticInfo.Create(DiagnosticDescriptors.WarmStart, target.Location, target.Name, source.Path, values).ToDiagnostic());
-        }
-        output.AddSource("TrainTune.TrainingTargetRegistry.g.cs", TrainingTargetEmitter.Emit(targets, warm));
+        output.AddSource("TrainTune.TrainingTargetRegistry.g.cs", TrainingTargetEmitter.Emit(targets));
     }
 }

@@ -64,8 +64,9 @@ internal static class TargetRunner
         if (seed is { } s) run = run.WithSeed(s);
         if (options.Run.Method is { } method) run = search is null ? ExperimentProtocol.Apply(method, run) : run.Tune(Method.Fixed());
         if (options.Run.Device is { } device) run = run.OnDevice(device);
-        if (options.Run.WarmStart && target.WarmStart is { Count: > 0 } warm)
-            run = run.StartingFrom(MergeInitial(run.InitialValues, warm));
+        // A warm start: the previous build's tuned.json in the target's folder (the build said which values, or why not).
+        if (options.Run.WarmStart && WarmStart(options, target) is { } warm)
+            run = run.StartingFrom(MergeInitial(run.InitialValues, warm.Hyperparameters));
         if (options.RandomInitial && MethodOf(options) is not { DrawsInitialValues: false })
             run = run.StartingFrom(MergeInitial(run.InitialValues, ExperimentProtocol.RandomInitial(run.Seed, run.Rule)));
         if (options.Run.Threads is { } threads) run = run.WithThreads(threads);
@@ -74,6 +75,9 @@ internal static class TargetRunner
         if (options.Run.Starts is > 1 and var starts) run = run.Tune(Method.BestOf(starts, run.Method));
         return run;
     }
+
+    /// <summary>The values a warm start begins from: the target's tuned.json in its folder, or null when there is none (or it cannot be used).</summary>
+    static TunedFile? WarmStart(HostRunRequest options, TrainingTarget target) => TunedFile.ReadFor(options.OutputDirectory, target.Name, out _);
 
     /// <summary>The request's method from the catalogue (checked by the build; an unknown name is a clear error here too), or null for the target's own.</summary>
     internal static MethodEntry? MethodOf(HostRunRequest options) =>
@@ -197,7 +201,7 @@ internal static class TargetRunner
             Loss: run.Loss.Name,
             RandomInitial: options.RandomInitial,
             Metric: run.MetricName,
-            WarmStart: options.Run.WarmStart && target.WarmStart is { Count: > 0 } ? target.WarmStartSource : null,
+            WarmStart: options.Run.WarmStart && WarmStart(options, target) is not null ? Path.Combine(options.OutputDirectory, TunedFile.Name) : null,
             Resumed: options.Run.Resume,
             Starts: run.Method is BestOfMethod b ? b.Starts : null,
             BestStart: bestStart,

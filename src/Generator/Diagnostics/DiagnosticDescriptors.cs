@@ -86,20 +86,6 @@ internal static class DiagnosticDescriptors
         description: "Reports, checkpoints and TrainTuneTargets name a training target by its name, so names must be unique within a project.",
         helpLinkUri: HelpLink("TT0010"));
 
-    public static readonly DiagnosticDescriptor WarmStart = new(
-        "TT0011", "Training target starts from previously tuned values",
-        "Training target '{0}' starts from the values tuned by the previous build, read from '{1}': {2}",
-        Category, DiagnosticSeverity.Info, isEnabledByDefault: true,
-        description: "With TrainTuneWarmStart=true the previous build's tuned.json gives each target its initial values; this says which file and which values.",
-        helpLinkUri: HelpLink("TT0011"));
-
-    public static readonly DiagnosticDescriptor UnreadableWarmStart = new(
-        "TT0012", "Previously tuned values cannot be used",
-        "'{0}' cannot be used for a warm start: {1}; the training targets start from their own values",
-        Category, DiagnosticSeverity.Warning, isEnabledByDefault: true,
-        description: "A tuned.json that cannot be read or does not match the target is ignored, and the target starts from its own values.",
-        helpLinkUri: HelpLink("TT0012"));
-
     public static readonly DiagnosticDescriptor GeneratorFailure = new(
         "TT0099", "TrainTune generator failed",
         "TrainTune could not generate code for '{0}': {1}. Please report this with the code that causes it.",
@@ -110,7 +96,7 @@ internal static class DiagnosticDescriptors
     static readonly Dictionary<string, DiagnosticDescriptor> All = new[]
     {
         NotPartial, NotTensor, BadRuleMethod, BadInitialValue, NoGradient, InPlaceOperation, UnusedHyperparameter,
-        PerWeightOnModel, BadTrainingTarget, DuplicateTrainingTarget, WarmStart, UnreadableWarmStart, GeneratorFailure,
+        PerWeightOnModel, BadTrainingTarget, DuplicateTrainingTarget, GeneratorFailure,
     }.ToDictionary(d => d.Id);
 
     public static DiagnosticDescriptor ById(string id) => All[id];

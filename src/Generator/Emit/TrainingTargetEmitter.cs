@@ -1,6 +1,4 @@
-using System.Collections.Generic;
 using System.Collections.Immutable;
-using System.Linq;
 using TrainTune.Generator.Model;
 
 namespace TrainTune.Generator.Emit;
@@ -8,7 +6,7 @@ namespace TrainTune.Generator.Emit;
 /// <summary>Emits the registry of the assembly's training targets.</summary>
 internal static class TrainingTargetEmitter
 {
-    public static string Emit(ImmutableArray<TrainingTargetSpec> targets, IReadOnlyDictionary<string, WarmStartSpec> warmStarts)
+    public static string Emit(ImmutableArray<TrainingTargetSpec> targets)
     {
         var writer = new SourceWriter();
         foreach (var line in PartialTypeEmitter.Header.TrimEnd('\n').Split('\n')) writer.Line(line);
@@ -22,18 +20,7 @@ internal static class TrainingTargetEmitter
                 writer.Line("public static global::System.Collections.Generic.IReadOnlyList<global::TrainTune.TrainingTarget> All { get; } =");
                 writer.Line("[");
                 foreach (var target in targets)
-                {
-                    var call = $"new global::TrainTune.TrainingTarget({Literals.String(target.Name)}, {Literals.String(target.DisplayMethod)}, static () => {target.CallExpression}";
-                    if (!warmStarts.TryGetValue(target.Name, out var warm))
-                    {
-                        writer.Line($"    {call}),");
-                        continue;
-                    }
-                    var values = string.Join(", ", warm.Values.Select(v => $"[{Literals.String(v.Name)}] = {Literals.Double(v.Value)}"));
-                    writer.Line($"    {call},");
-                    writer.Line($"        WarmStart: new global::System.Collections.Generic.Dictionary<string, double> {{ {values} }},");
-                    writer.Line($"        WarmStartSource: {Literals.String(warm.Path)}),");
-                }
+                    writer.Line($"    new global::TrainTune.TrainingTarget({Literals.String(target.Name)}, {Literals.String(target.DisplayMethod)}, static () => {target.CallExpression}),");
                 writer.Line("];");
                 writer.Line();
                 writer.Line("#pragma warning disable CA2255 // registering the targets on load is the point");

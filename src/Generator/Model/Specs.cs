@@ -26,9 +26,3 @@ internal sealed record TrainingTargetSpec(string Name, string DisplayMethod, str
 
 /// <summary>What a parser found: a spec to emit (null when the code is unusable) and diagnostics.</summary>
 internal sealed record ParseResult<T>(T? Spec, EquatableArray<DiagnosticInfo> Diagnostics) where T : class;
-
-/// <summary>One value of a previous build's tuned.json.</summary>
-internal sealed record WarmValue(string Name, double Value);
-
-/// <summary>A tuned.json: the target it belongs to and its values, or why it cannot be used.</summary>
-internal sealed record WarmStartSpec(string Path, string Target, EquatableArray<WarmValue> Values, string? Error);

@@ -15,7 +15,7 @@ internal static class ReportWriter
         Hosting.AtomicFile.WriteAllText(In(Hosting.HostProtocol.LossPlotFile), Plots.Losses(report));
         Hosting.AtomicFile.WriteAllText(In(Hosting.HostProtocol.HyperparameterPlotFile), Plots.Hyperparameters(report));
         if (report.DivergedAtStep is null)
-            Hosting.AtomicFile.WriteAllText(In(Hosting.HostProtocol.TunedFile), Tuned(report).ToJsonString(RunReport.Json) + "\n");
+            Tuned(report).Write(In(Hosting.HostProtocol.TunedFile));
         else
             warn($"{report.Target} {report.Divergence}; its tuned.json was left as it was.");
 
@@ -30,10 +30,6 @@ internal static class ReportWriter
     }
 
     /// <summary>tuned.json: the final values by name (a per-weight hyperparameter by its mean), for a warm start.</summary>
-    public static JsonObject Tuned(RunReport report) => new()
-    {
-        [Hosting.TunedFile.Target] = report.Target,
-        [Hosting.TunedFile.FinishedAt] = report.FinishedAt.ToString("O"),
-        [Hosting.TunedFile.Hyperparameters] = new JsonObject(report.Hyperparameters.Select(h => KeyValuePair.Create(h.Key, (JsonNode?)JsonValue.Create(h.Value.Final)))),
-    };
+    public static Hosting.TunedFile Tuned(RunReport report) =>
+        new(report.Target, report.FinishedAt.ToString("O", System.Globalization.CultureInfo.InvariantCulture), report.Hyperparameters.ToDictionary(h => h.Key, h => h.Value.Final));
 }

@@ -25,6 +25,9 @@ internal static class BuildCodes
     /// <summary>A training target's process failed.</summary>
     public const string TargetFailed = "TT9020";
 
+    /// <summary>Warning: a target's tuned.json cannot be used for a warm start (the target starts from its own values).</summary>
+    public const string WarmStartUnusable = "TT9021";
+
     /// <summary>A target's report could not be written.</summary>
     public const string ReportFailed = "TT9030";
 

@@ -5,6 +5,9 @@ namespace TrainTune.Build.Tasks;
 /// <summary>A task that starts the host: dotnet exec with the user's deps.json and the host's runtimeconfig.</summary>
 public abstract class HostTask : Microsoft.Build.Utilities.Task
 {
+    // Public only because MSBuild loads public task classes; nothing outside this assembly derives from it.
+    private protected HostTask() { }
+
     [Required] public string Assembly { get; set; } = "";
     [Required] public string DepsFile { get; set; } = "";
     [Required] public string HostAssembly { get; set; } = "";

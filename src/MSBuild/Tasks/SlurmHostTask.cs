@@ -8,6 +8,9 @@ public abstract class SlurmHostTask : HostTask, ICancelableTask
 {
     readonly CancellationTokenSource _cancel = new();
 
+    // Public only because its tasks are; nothing outside this assembly derives from it.
+    private protected SlurmHostTask() { }
+
     /// <summary>Ctrl+C: stops waiting, and cancels a Slurm array the build submitted.</summary>
     public void Cancel() => _cancel.Cancel();
 

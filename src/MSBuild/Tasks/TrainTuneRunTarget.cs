@@ -22,6 +22,7 @@ public sealed class TrainTuneRunTarget : HostTask
     {
         var knobs = KnobItems.Read(Knobs, Log);
         if (Log.HasLoggedErrors) return false;
+        WarmStartLog.Say(knobs.Run, OutputDirectory, Target, Log);
         var arguments = RunArguments(new Hosting.HostRunRequest(Assembly, Target, OutputDirectory, knobs.Run));
 
         Log.LogMessage(MessageImportance.High, $"TrainTune: running {Target} (output in {OutputDirectory})");

@@ -26,6 +26,7 @@ public sealed class TrainTuneRunTargetsOnSlurm : SlurmHostTask
         // A Slurm task runs to the end: no checkpoints, nothing to resume.
         Hosting.HostRunRequest Request(string target) => new(Assembly, target, Path.Combine(outputDirectory, target),
             knobs.Run with { Resume = false, CheckpointEveryBlocks = 1_000_000 }, Cores: slurm.Cpus);
+        foreach (var target in Targets) WarmStartLog.Say(knobs.Run, Path.Combine(outputDirectory, target.ItemSpec), target.ItemSpec, Log);
         try
         {
             var finished = SlurmTargets.Run(Targets.Select(t => t.ItemSpec).ToList(), outputDirectory, Assembly, Request,

@@ -2,12 +2,9 @@ namespace TrainTune;
 
 /// <summary>
 /// A <c>[TrainingTarget]</c> method, as listed by the generated registry: its target name and the
-/// C# method that declares it (<see cref="DeclaredBy"/>, Namespace.Type.Method). <see cref="WarmStart"/>
-/// holds the tuned values of a previous build (from <see cref="WarmStartSource"/>) when the
-/// build asked for a warm start.
+/// C# method that declares it (<see cref="DeclaredBy"/>, Namespace.Type.Method).
 /// </summary>
-public sealed record TrainingTarget(string Name, string DeclaredBy, Func<TuningRun> Create,
-    IReadOnlyDictionary<string, double>? WarmStart = null, string? WarmStartSource = null)
+public sealed record TrainingTarget(string Name, string DeclaredBy, Func<TuningRun> Create)
 {
     // Every training target of the assemblies loaded in this process: the generated registry
     // of each assembly registers its targets when the assembly is loaded.

@@ -166,7 +166,7 @@ public class DiagnosticTests
     {
         var descriptors = typeof(TrainTune.Generator.Diagnostics.DiagnosticDescriptors).GetFields()
             .Where(f => f.FieldType == typeof(DiagnosticDescriptor)).Select(f => (DiagnosticDescriptor)f.GetValue(null)!).ToList();
-        Assert.Equal(13, descriptors.Count);
+        Assert.Equal(11, descriptors.Count);
         var readme = File.ReadAllText(Path.Combine(Build.DotnetCli.RepositoryRoot(), "README.md"));
         foreach (var descriptor in descriptors)
         {
