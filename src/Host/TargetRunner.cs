@@ -87,7 +87,7 @@ internal static class TargetRunner
     static RunResult RunOne(HostRunRequest options, TrainingTarget target, TuningRun run, string? search, HostClock clock, TextWriter output)
     {
         Directory.CreateDirectory(options.OutputDirectory);
-        // Starts of an earlier multi-start run would be drawn in this run's report.
+        // Starts of an earlier BestOf run would be drawn in this run's report.
         foreach (var stale in Directory.GetFiles(options.OutputDirectory, HostProtocol.StartRecordFile(0).Replace("0", "*"))) File.Delete(stale);
         var lastProgress = DateTime.MinValue;
         run = WithTensorBoard(run.RecordTo(Path.Combine(options.OutputDirectory, HostProtocol.RecordFile)), options, options.OutputDirectory)
@@ -108,7 +108,7 @@ internal static class TargetRunner
         clock.Mark("options");
         if (run.Method is BestOfMethod bestOf)
         {
-            var outcome = MultiStart.Run(run, bestOf);
+            var outcome = BestOfStarts.Run(run, bestOf);
             (result, first, note, bestStart) = (outcome.Best, outcome.Evaluations[0], outcome.Note, outcome.BestIndex);
         }
         else if (search is not null)

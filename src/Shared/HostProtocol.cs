@@ -22,7 +22,7 @@ namespace TrainTune.Hosting
         public const string HistoryFile = "history.jsonl";
         public const string TensorBoardFolder = "tensorboard";
 
-        /// <summary>The record of start <paramref name="start"/> of a multi-start run (Method.BestOf), beside its record.jsonl.</summary>
+        /// <summary>The record of start <paramref name="start"/> of a BestOf run (Method.BestOf, TrainTuneStarts), beside its record.jsonl.</summary>
         public static string StartRecordFile(int start) => $"record-start-{start}.jsonl";
 
         /// <summary>Exit codes of the host.</summary>

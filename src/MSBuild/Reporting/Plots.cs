@@ -13,7 +13,7 @@ internal static class Plots
         var model = Model($"{report.Target}: losses", "loss", LogPossible(report.Blocks.SelectMany(b => new[] { b.TrainLoss, b.ValidationLoss })));
         var train = Line("train (mean over the block)", report.Blocks.Select(b => (b.Step, b.TrainLoss)));
         var validation = Line("validation", report.Blocks.Select(b => (b.Step, b.ValidationLoss)));
-        // The other starts of a multi-start run, faint and first, so that the counted one is drawn over them.
+        // The other starts of a BestOf run, faint and first, so that the counted one is drawn over them.
         foreach (var start in report.OtherStarts)
             model.Series.Add(Faint(start.Select(b => (b.Step, b.ValidationLoss)), validation.Color));
         if (report.OtherStarts.Count > 0) model.Series.Add(Legend($"validation, the other {report.OtherStarts.Count} starts", validation.Color));

@@ -49,7 +49,7 @@ internal sealed record RunReport(
     [System.Text.Json.Serialization.JsonIgnore]
     public Hosting.RunConfiguration? Settings { get; init; }
 
-    /// <summary>For a multi-start run: the blocks of every start but the counted one (drawn faintly behind it).</summary>
+    /// <summary>For a BestOf run (several starts): the blocks of every start but the counted one (drawn faintly behind it).</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public IReadOnlyList<IReadOnlyList<BlockPoint>> OtherStarts { get; init; } = [];
 

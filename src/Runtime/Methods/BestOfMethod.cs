@@ -1,7 +1,7 @@
 namespace TrainTune;
 
 /// <summary>
-/// Multi-start tuning: <see cref="Starts"/> runs of <see cref="Inner"/> as one population, start 0
+/// Best of several starts (TrainTuneStarts in the build): <see cref="Starts"/> runs of <see cref="Inner"/> as one population, start 0
 /// from the run's own seed and values, start k from seed s + k·1000003 and the paper's random
 /// initial values for it; the start with the lowest final validation loss is the result.
 /// </summary>

@@ -55,7 +55,7 @@ public abstract record Method
         IReadOnlyList<string>? tune = null) => new OnePassMethod(stepsPerHyperstep, neumannTerms, hyperLearningRate, tune);
 
     /// <summary>
-    /// Multi-start tuning: <paramref name="starts"/> runs of <paramref name="method"/> trained together
+    /// Best of several starts (TrainTuneStarts in the build): <paramref name="starts"/> runs of <paramref name="method"/> trained together
     /// as one population (the model must be an <c>nn.Sequential</c> or <c>Mlp</c> of linear layers and
     /// activations): start 0 from the run's own seed and initial values, the others from seeds of
     /// their own and the paper's random initial values (learning rate, weight decay, momentum). The

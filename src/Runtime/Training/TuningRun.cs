@@ -93,7 +93,7 @@ public sealed record TuningRun
         : this with { Threads = threads };
 
     /// <summary>Trains and tunes; throws <see cref="TrainTuneException"/> for bad input. A diverged run returns normally with <see cref="RunResult.DivergedAtStep"/> set.</summary>
-    public RunResult Run() => Method is BestOfMethod bestOf ? MultiStart.Run(this, bestOf).Best : new Trainer(this).Run();
+    public RunResult Run() => Method is BestOfMethod bestOf ? BestOfStarts.Run(this, bestOf).Best : new Trainer(this).Run();
 
     /// <summary>
     /// Trains <paramref name="members"/> together as one population: their weights stacked into

@@ -4,7 +4,7 @@ using TrainTune.Hosting;
 namespace TrainTune;
 
 /// <summary>Runs a <see cref="BestOfMethod"/>: its starts as one population, the best by final validation loss counted.</summary>
-internal static class MultiStart
+internal static class BestOfStarts
 {
     public static SearchOutcome Run(TuningRun run, BestOfMethod method)
     {
