@@ -10,7 +10,7 @@ namespace TrainTune;
 [WeightUpdate]
 public sealed partial class Adam
 {
-#pragma warning disable IDE1006 // [Hyperparameter] fields are named as the hyperparameters they declare
+#pragma warning disable IDE1006, IDE0044 // [Hyperparameter] fields are named as the hyperparameters they declare, and the generated code assigns them
     /// <summary>Step size η.</summary>
     [Hyperparameter(Initial = 1e-3, Transform = Transform.Log10, Min = 1e-10, Max = 1)]
     private Tensor learningRate;
@@ -30,7 +30,7 @@ public sealed partial class Adam
     /// <summary>L2 weight decay coefficient ξ, added to the gradient.</summary>
     [Hyperparameter(Initial = 1e-6, Transform = Transform.Log10)]
     private Tensor weightDecay;
-#pragma warning restore IDE1006
+#pragma warning restore IDE1006, IDE0044
 
     public Adam(double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8, double weightDecay = 1e-6,
         bool perWeightLearningRate = false)
@@ -57,7 +57,7 @@ public sealed partial class Adam
 [WeightUpdate]
 public sealed partial class AdamW
 {
-#pragma warning disable IDE1006 // [Hyperparameter] fields are named as the hyperparameters they declare
+#pragma warning disable IDE1006, IDE0044 // [Hyperparameter] fields are named as the hyperparameters they declare, and the generated code assigns them
     /// <summary>Step size η.</summary>
     [Hyperparameter(Initial = 1e-3, Transform = Transform.Log10, Min = 1e-10, Max = 1)]
     private Tensor learningRate;
@@ -77,7 +77,7 @@ public sealed partial class AdamW
     /// <summary>Decoupled weight decay coefficient ξ.</summary>
     [Hyperparameter(Initial = 1e-2, Transform = Transform.Log10)]
     private Tensor weightDecay;
-#pragma warning restore IDE1006
+#pragma warning restore IDE1006, IDE0044
 
     public AdamW(double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8, double weightDecay = 1e-2,
         bool perWeightLearningRate = false)

@@ -6,11 +6,11 @@ namespace TrainTune;
 [WeightUpdate]
 public sealed partial class Sgd
 {
-#pragma warning disable IDE1006 // [Hyperparameter] fields are named as the hyperparameters they declare
+#pragma warning disable IDE1006, IDE0044 // [Hyperparameter] fields are named as the hyperparameters they declare, and the generated code assigns them
     /// <summary>Step size η.</summary>
     [Hyperparameter(Initial = 1e-2, Transform = Transform.Log10, Min = 1e-10, Max = 1)]
     private Tensor learningRate;
-#pragma warning restore IDE1006
+#pragma warning restore IDE1006, IDE0044
 
     /// <param name="learningRate">η, tuned in log10 space and clamped to [1e-10, 1].</param>
     /// <param name="perWeightLearningRate">One learning rate per weight instead of one in all.</param>

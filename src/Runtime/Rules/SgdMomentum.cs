@@ -9,7 +9,7 @@ namespace TrainTune;
 [WeightUpdate]
 public sealed partial class SgdMomentum
 {
-#pragma warning disable IDE1006 // [Hyperparameter] fields are named as the hyperparameters they declare
+#pragma warning disable IDE1006, IDE0044 // [Hyperparameter] fields are named as the hyperparameters they declare, and the generated code assigns them
     /// <summary>Step size η.</summary>
     [Hyperparameter(Initial = 1e-2, Transform = Transform.Log10, Min = 1e-10, Max = 1)]
     private Tensor learningRate;
@@ -21,7 +21,7 @@ public sealed partial class SgdMomentum
     /// <summary>L2 weight decay coefficient ξ.</summary>
     [Hyperparameter(Initial = 1e-4, Transform = Transform.Log10)]
     private Tensor weightDecay;
-#pragma warning restore IDE1006
+#pragma warning restore IDE1006, IDE0044
 
     /// <param name="learningRate">η, tuned in log10 space and clamped to [1e-10, 1].</param>
     /// <param name="momentum">μ, tuned in logit space.</param>

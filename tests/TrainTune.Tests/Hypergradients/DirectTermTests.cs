@@ -7,11 +7,11 @@ namespace TrainTune.Tests.Hypergradients;
 [TunableModel]
 internal sealed partial class ScaledLinear : nn.Module<Tensor, Tensor>
 {
-#pragma warning disable IDE1006 // [Hyperparameter] fields are named as the hyperparameters they declare
+#pragma warning disable IDE1006, IDE0044 // [Hyperparameter] fields are named as the hyperparameters they declare, and the generated code assigns them
     /// <summary>Factor applied to the output.</summary>
     [Hyperparameter(Initial = 1.5, Transform = Transform.Identity)]
     private Tensor outputScale;
-#pragma warning restore IDE1006
+#pragma warning restore IDE1006, IDE0044
 
 #pragma warning disable IDE1006 // RegisterComponents names the submodule after the field
     private readonly TorchSharp.Modules.Linear linear;

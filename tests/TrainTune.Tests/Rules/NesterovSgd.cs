@@ -9,7 +9,7 @@ namespace TrainTune.Tests.Rules;
 [WeightUpdate]
 public partial class NesterovSgd
 {
-#pragma warning disable IDE1006 // [Hyperparameter] fields are named as the hyperparameters they declare
+#pragma warning disable IDE1006, IDE0044 // [Hyperparameter] fields are named as the hyperparameters they declare, and the generated code assigns them
     /// <summary>Step size.</summary>
     [Hyperparameter(Initial = 1e-3, Transform = Transform.Log10, Min = 1e-10, Max = 1)]
     private Tensor learningRate;
@@ -21,7 +21,7 @@ public partial class NesterovSgd
     /// <summary>Weight decay.</summary>
     [Hyperparameter(Initial = 1e-4, Transform = Transform.Log10)]
     private Tensor weightDecay;
-#pragma warning restore IDE1006
+#pragma warning restore IDE1006, IDE0044
 
     private Tensor Step(Tensor weight, Tensor grad, ref Tensor? buffer)
     {
