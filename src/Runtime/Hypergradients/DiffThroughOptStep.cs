@@ -36,7 +36,7 @@ internal static class DiffThroughOptStep
         {
             var model = copies[k];
             model.train();
-            var weights = model.parameters().ToArray();
+            var weights = learner.WeightsOf(model);
             using (torch.no_grad())
                 for (var j = 0; j < weights.Length; j++) weights[j].copy_(current[j]);
             // The incoming state of a later step depends on λ and w through the earlier steps.

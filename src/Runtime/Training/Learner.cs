@@ -21,6 +21,7 @@ internal sealed class Learner : IDisposable
     Tensor[][]? _blockValues;
     readonly Func<Module<Tensor, Tensor>>? _copyFactory;
     readonly List<Module<Tensor, Tensor>> _copies = [];
+    readonly int[] _frozen, _trainable;
 
     /// <summary>An ordinary run: one member.</summary>
     /// <param name="model">The model to train; its parameters are the weights.</param>
@@ -48,12 +49,25 @@ internal sealed class Learner : IDisposable
         var named = model.named_parameters().ToArray();
         if (named.Length == 0)
             throw new TrainTuneException($"The model {model.GetType().Name} has no parameters: register its layers as fields (or with register_module) so that there is something to train.");
-        WeightNames = layout.WeightNames(model);
-        _weights = named.Select(p => p.parameter).ToArray();
+        // Frozen parameters (requires_grad = false: a pretrained backbone) are left alone: not
+        // weights of the rule, not in the hypergradient; the shadow holds the model's values of them.
+        var trainable = named.Select((p, k) => (p, k)).Where(x => x.p.parameter.requires_grad).Select(x => x.k).ToArray();
+        if (trainable.Length == 0)
+            throw new TrainTuneException($"Every parameter of the model {model.GetType().Name} is frozen (requires_grad = false): leave at least one trainable, or there is nothing to train.");
+        if (trainable.Length < named.Length && layout != MemberLayout.Single)
+            throw new TrainTuneException($"The model {model.GetType().Name} has frozen parameters, which a population does not stack: run its members one by one (-p:TrainTunePopulation=1, or TuningRun.Run per seed).");
+        var allNames = layout.WeightNames(model);
+        WeightNames = trainable.Select(k => allNames[k]).ToArray();
+        _weights = trainable.Select(k => named[k].parameter).ToArray();
+        if (ReferenceEquals(shadow, model) || shadow.parameters().Any(p => named.Any(n => ReferenceEquals(n.parameter, p))))
+            throw new TrainTuneException("The model factory returned the model being trained (or a model sharing its parameters): it must build a new model each time it is called, e.g. () => new Net(), not () => model.");
         var shadowNamed = shadow.named_parameters().ToArray();
         if (!shadowNamed.Select(p => (p.name, string.Join(",", p.parameter.shape))).SequenceEqual(named.Select(p => (p.name, string.Join(",", p.parameter.shape)))))
             throw new TrainTuneException("The model factory built two models with different parameters; it must build the same architecture every time it is called.");
-        ShadowWeights = shadowNamed.Select(p => p.parameter).ToArray();
+        ShadowWeights = trainable.Select(k => shadowNamed[k].parameter).ToArray();
+        _trainable = trainable;
+        _frozen = Enumerable.Range(0, named.Length).Except(trainable).ToArray();
+        CopyFrozen(Shadow);
         State = new RuleState(_weights.Length, rule.StateNames.Count);
         Point = EvaluationPoint.For(rule);
 
@@ -189,12 +203,36 @@ internal sealed class Learner : IDisposable
     internal Tensor[][] RuleValues(Tensor[][] values) =>
         values.Length == _ruleHyperparameterCount ? values : values.Take(_ruleHyperparameterCount).ToArray();
 
-    /// <summary><paramref name="count"/> further instances of the model, built once (for unrolled steps).</summary>
+    /// <summary><paramref name="count"/> further instances of the model, built once (for unrolled steps), with the model's frozen parameters.</summary>
     internal IReadOnlyList<Module<Tensor, Tensor>> Copies(int count)
     {
         if (_copyFactory is null) throw new TrainTuneException("Diff-through-Opt needs a model factory to build one model per unrolled step.");
-        while (_copies.Count < count) _copies.Add(_copyFactory());
+        while (_copies.Count < count)
+        {
+            var copy = _copyFactory();
+            if (ReferenceEquals(copy, Model) || ReferenceEquals(copy, Shadow))
+                throw new TrainTuneException("The model factory returned a model it had returned before (or the model being trained): it must build a new model each time it is called.");
+            CopyFrozen(copy);
+            _copies.Add(copy);
+        }
         return _copies;
+    }
+
+    /// <summary>The parameters of another instance of the model (shadow, unrolled copy) that correspond to the weights.</summary>
+    internal Parameter[] WeightsOf(Module<Tensor, Tensor> instance)
+    {
+        var parameters = instance.parameters().ToArray();
+        return _trainable.Select(k => parameters[k]).ToArray();
+    }
+
+    /// <summary>Gives <paramref name="instance"/> the model's frozen parameters (the factory may initialise them otherwise).</summary>
+    void CopyFrozen(Module<Tensor, Tensor> instance)
+    {
+        if (_frozen.Length == 0) return;
+        var source = Model.parameters().ToArray();
+        var target = instance.parameters().ToArray();
+        using var _ = torch.no_grad();
+        foreach (var k in _frozen) target[k].copy_(source[k]);
     }
 
     /// <summary>
