@@ -15,8 +15,8 @@ internal sealed record FixedMethod(int StepsPerBlock) : Method
 
     sealed class Tuner : IBlockTuner
     {
-        public BlockOutcome FinishBlock(Learner learner, Func<ModelLoss> nextLoss, ModelLoss validation) =>
-            new(learner.UntrackedStep(nextLoss(), out _));
+        public BlockOutcome FinishBlock(Learner learner, ModelLoss loss, ModelLoss validation) =>
+            new(learner.UntrackedStep(loss, out _));
 
         public void Save(Checkpoint checkpoint) { }
 

@@ -63,19 +63,22 @@ internal abstract class AdamBlockTuner : IBlockTuner
 
     public virtual int FinishingSteps => 1;
 
-    public abstract BlockOutcome FinishBlock(Learner learner, Func<ModelLoss> nextLoss, ModelLoss validation);
+    public virtual TorchSharp.torch.Tensor FinishingStep(Learner learner, ModelLoss loss) =>
+        throw new InvalidOperationException($"{GetType().Name} takes one finishing step; it is taken by FinishBlock.");
 
-    /// <summary>The hyper step on <paramref name="hypergradient"/>, and the block's outcome (its losses moved out of the caller's scope).</summary>
-    protected BlockOutcome Finish(Learner learner, Tensor trainLosses, Tensor validationLoss, IReadOnlyList<Tensor> leaves, IReadOnlyList<Tensor> hypergradient)
+    public abstract BlockOutcome FinishBlock(Learner learner, ModelLoss loss, ModelLoss validation);
+
+    /// <summary>The hyper step on <paramref name="hypergradient"/>, and the block's outcome (the last step's loss moved out of the caller's scope).</summary>
+    protected BlockOutcome Finish(Learner learner, Tensor trainLoss, Tensor validationLoss, IReadOnlyList<Tensor> leaves, IReadOnlyList<Tensor> hypergradient)
     {
         var (norm, skipped) = HyperStep.Apply(_adam, learner, Tuned, leaves, hypergradient);
         var validation = validationLoss.to(ScalarType.Float64).cpu().data<double>().ToArray();
-        return new BlockOutcome(trainLosses.MoveToOuterDisposeScope(), validation, norm, skipped);
+        return new BlockOutcome(trainLoss.MoveToOuterDisposeScope(), validation, norm, skipped);
     }
 
     public void Save(Checkpoint checkpoint) => _adam.Save(checkpoint, _leafNames, _leaves);
 
     public void Load(Checkpoint checkpoint) => _adam.Load(checkpoint, _leafNames, _leaves);
 
-    public void Dispose() => _adam.Dispose();
+    public virtual void Dispose() => _adam.Dispose();
 }

@@ -58,7 +58,7 @@ internal sealed record HypergradientDescentMethod(double HyperLearningRate = 0.0
         /// <summary>h of the last update, or null before the second step (read by tests; it stays on the device until then).</summary>
         internal double? LastHypergradientValue => _lastHypergradient?.to(ScalarType.Float64).item<double>();
 
-        public BlockOutcome FinishBlock(Learner learner, Func<ModelLoss> nextLoss, ModelLoss validation) => new(Step(learner, nextLoss()));
+        public BlockOutcome FinishBlock(Learner learner, ModelLoss loss, ModelLoss validation) => new(Step(learner, loss));
 
         void Keep(Tensor[] gradients)
         {

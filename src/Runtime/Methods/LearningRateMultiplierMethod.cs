@@ -33,9 +33,9 @@ internal sealed record LearningRateMultiplierMethod(double Factor, int StepsPerB
 
     sealed class Tuner(double[] factors, int learningRate) : IBlockTuner
     {
-        public BlockOutcome FinishBlock(Learner learner, Func<ModelLoss> nextLoss, ModelLoss validation)
+        public BlockOutcome FinishBlock(Learner learner, ModelLoss trainingLoss, ModelLoss validation)
         {
-            var loss = learner.UntrackedStep(nextLoss(), out _);
+            var loss = learner.UntrackedStep(trainingLoss, out _);
             // A frozen member of a population keeps its learning rate.
             learner.Hyperparameters.Scale(learningRate, factors.Select((f, i) => learner.Alive[i] ? f : 1).ToArray());
             learner.BeginBlock();

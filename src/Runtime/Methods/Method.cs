@@ -77,15 +77,18 @@ internal interface IBlockTuner : IDisposable
     /// <summary>One of the block's other weight steps (every step of a short last block); plain by default. Returns the training loss per member.</summary>
     TorchSharp.torch.Tensor Step(Learner learner, ModelLoss loss) => learner.UntrackedStep(loss, out _);
 
-    /// <summary>Weight steps at the end of each full block that <see cref="FinishBlock"/> takes itself.</summary>
+    /// <summary>Weight steps at the end of each full block that are the tuner's own: <see cref="FinishingStep"/> takes all but the last, <see cref="FinishBlock"/> the last.</summary>
     int FinishingSteps => 1;
 
+    /// <summary>One of the block's finishing steps before its last, taken now (Diff-through-Opt keeps its graph). Returns the training loss per member.</summary>
+    TorchSharp.torch.Tensor FinishingStep(Learner learner, ModelLoss loss) =>
+        throw new InvalidOperationException($"{GetType().Name} takes one finishing step; it is taken by FinishBlock.");
+
     /// <summary>
-    /// The end of a full block: takes its <see cref="FinishingSteps"/> weight steps, pulling their
-    /// training losses from <paramref name="nextLoss"/>, and tunes on <paramref name="validation"/>.
-    /// The outcome's TrainLoss holds one loss per step taken.
+    /// The end of a full block: takes its last weight step on <paramref name="loss"/> and tunes
+    /// on <paramref name="validation"/>. The outcome's TrainLoss is that step's loss per member.
     /// </summary>
-    BlockOutcome FinishBlock(Learner learner, Func<ModelLoss> nextLoss, ModelLoss validation);
+    BlockOutcome FinishBlock(Learner learner, ModelLoss loss, ModelLoss validation);
 
     /// <summary>Writes the tuner's own state (e.g. the hyper-optimiser's moments).</summary>
     void Save(Checkpoint checkpoint);
@@ -94,7 +97,7 @@ internal interface IBlockTuner : IDisposable
 }
 
 /// <summary>
-/// The end of a block: the training losses of the steps it took ([members], or [steps, members]),
+/// The end of a block: the training loss of its last step ([members]),
 /// and what tuning did for each member (null where it does not tune).
 /// </summary>
 internal sealed record BlockOutcome(TorchSharp.torch.Tensor TrainLoss, double[]? ValidationLoss = null, double[]? HypergradientNorm = null, bool[]? HyperstepSkipped = null);

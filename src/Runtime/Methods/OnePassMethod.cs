@@ -20,10 +20,10 @@ internal sealed record OnePassMethod(int StepsPerBlock, int NeumannTerms, double
 
     sealed class Tuner(OnePassMethod method, Learner learner) : AdamBlockTuner(learner, method.Tune, "OnePass", method.HyperLearningRate)
     {
-        public override BlockOutcome FinishBlock(Learner learner, Func<ModelLoss> nextLoss, ModelLoss validation)
+        public override BlockOutcome FinishBlock(Learner learner, ModelLoss loss, ModelLoss validation)
         {
             using var scope = torch.NewDisposeScope();
-            var step = learner.TrackedStep(nextLoss(), validation, method.NeumannTerms, Tuned);
+            var step = learner.TrackedStep(loss, validation, method.NeumannTerms, Tuned);
             return Finish(learner, step.TrainLoss, step.ValidationLoss, step.Leaves, step.Hypergradient);
         }
     }

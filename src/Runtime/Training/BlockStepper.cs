@@ -5,34 +5,29 @@ namespace TrainTune;
 /// <summary>
 /// The weight steps of a block, one call per step, for the training loop and the
 /// <see cref="Tuner"/> alike: the block's first steps plain (or the tuner's own kind), its last
-/// <see cref="IBlockTuner.FinishingSteps"/> the tuner's, taken together with its hyper step on the
-/// block's last call (a step the tuner takes later is kept as its loss function until then).
+/// <see cref="IBlockTuner.FinishingSteps"/> the tuner's, the last of them with its hyper step.
+/// Every step is taken when it is called, while the caller's batch lives.
 /// </summary>
 internal sealed class BlockStepper(Learner learner, IBlockTuner tuner, int stepsPerBlock)
 {
-    readonly Queue<ModelLoss> _deferred = new();
-
     /// <summary>Steps taken in the current block.</summary>
     public int Position { get; set; }
 
-    /// <summary>Whether steps are waiting for the block's end.</summary>
-    public bool Deferring => _deferred.Count > 0;
-
     int Finishing => Math.Clamp(tuner.FinishingSteps, 1, stepsPerBlock);
 
-    /// <summary>Whether the next step is one the tuner takes at the block's end.</summary>
-    public bool NextIsDeferred => Position >= stepsPerBlock - Finishing && Position < stepsPerBlock - 1;
+    /// <summary>Whether the tuner has taken finishing steps of a block it has not finished (whose graphs it holds).</summary>
+    public bool Deferring => Position > stepsPerBlock - Finishing;
 
     /// <summary>Whether the next step ends the block (and takes the hyper step).</summary>
     public bool NextEndsBlock => Position == stepsPerBlock - 1;
 
     /// <summary>
-    /// One weight step on <paramref name="loss"/>: its training loss per member now, or null when
-    /// the step waits for the block's end; on the block's last step the outcome, whose TrainLoss
-    /// holds the losses of the steps the tuner took. <paramref name="plain"/> takes a plain step
-    /// whatever the position (a short last block).
+    /// One weight step on <paramref name="loss"/>: its training loss per member, and on the
+    /// block's last step the outcome of the hyper step. <paramref name="plain"/> takes a plain
+    /// step whatever the position (a short last block). A last step that fails changes nothing
+    /// and can be called again.
     /// </summary>
-    public (Tensor? Loss, BlockOutcome? Outcome) Step(ModelLoss loss, Func<ModelLoss> validation, bool plain = false)
+    public (Tensor Loss, BlockOutcome? Outcome) Step(ModelLoss loss, Func<ModelLoss> validation, bool plain = false)
     {
         if (plain || Position < stepsPerBlock - Finishing)
         {
@@ -42,15 +37,12 @@ internal sealed class BlockStepper(Learner learner, IBlockTuner tuner, int steps
         }
         if (!NextEndsBlock)
         {
-            _deferred.Enqueue(loss);
+            var taken = tuner.FinishingStep(learner, loss);
             Position++;
-            return (null, null);
+            return (taken, null);
         }
-        // Nothing changes here until the tuner has finished: a step that fails can be called again.
-        var pending = new Queue<ModelLoss>(_deferred.Append(loss));
-        var outcome = tuner.FinishBlock(learner, pending.Dequeue, validation());
-        _deferred.Clear();
+        var outcome = tuner.FinishBlock(learner, loss, validation());
         Position = 0;
-        return (null, outcome);
+        return (outcome.TrainLoss, outcome);
     }
 }

@@ -25,35 +25,30 @@ internal static class Evaluation
         using var scope = torch.NewDisposeScope();
         using var _ = torch.no_grad();
         var layout = learner.Layout;
-        learner.Model.eval();
-        using var evaluationPoint = learner.AtEvaluationPoint();
-        try
+        nn.Module<Tensor, Tensor> shadow;
+        // On the shadow: the trained model's modes and buffers are never touched by an evaluation.
+        using (learner.AtEvaluationPoint()) shadow = ShadowValidation.OfModel(learner);
+        learner.SetModelHyperparameters(shadow, learner.CurrentValues());
+        // Every member evaluates on the same rows: fewer rows per chunk.
+        chunkRows = Math.Max(1, chunkRows / learner.Members);
+        var rowDimension = laidOut ? layout.RowDimension : 0;
+        var rows = split.Inputs.shape[rowDimension];
+        var total = torch.zeros(learner.Members, dtype: ScalarType.Float64);
+        for (long start = 0; start < rows; start += chunkRows)
         {
-            learner.SetModelHyperparameters(learner.Model, learner.CurrentValues());
-            // Every member evaluates on the same rows: fewer rows per chunk.
-            chunkRows = Math.Max(1, chunkRows / learner.Members);
-            var rowDimension = laidOut ? layout.RowDimension : 0;
-            var rows = split.Inputs.shape[rowDimension];
-            var total = torch.zeros(learner.Members, dtype: ScalarType.Float64);
-            for (long start = 0; start < rows; start += chunkRows)
-            {
-                using var chunkScope = torch.NewDisposeScope();
-                var length = Math.Min(chunkRows, rows - start);
-                var chunk = new Split(split.Inputs.narrow(rowDimension, start, length), split.Targets.narrow(rowDimension, start, length));
-                if (!laidOut) chunk = layout.Everyone(chunk);
-                total.add_(Learner.PerMember(learner.Compute(learner.Model, chunk)).to(ScalarType.Float64).cpu() * length);
-            }
-            return (total / rows).data<double>().ToArray();
+            using var chunkScope = torch.NewDisposeScope();
+            var length = Math.Min(chunkRows, rows - start);
+            var chunk = new Split(split.Inputs.narrow(rowDimension, start, length), split.Targets.narrow(rowDimension, start, length));
+            if (!laidOut) chunk = layout.Everyone(chunk);
+            total.add_(Learner.PerMember(learner.Compute(shadow, chunk)).to(ScalarType.Float64).cpu() * length);
         }
-        finally
-        {
-            learner.Model.train();
-        }
+        return (total / rows).data<double>().ToArray();
     }
 
     /// <summary>
     /// Runs the model and the loss once on a few rows, so that a wrong input shape or loss
-    /// is a clear error before training starts.
+    /// is a clear error before training starts: on the shadow in evaluation mode, so that the
+    /// trained model's buffers (BatchNorm's statistics) and the random number generator are not touched.
     /// </summary>
     public static void Probe(this Learner learner, Split split)
     {
@@ -62,11 +57,13 @@ internal static class Evaluation
         var rows = Math.Min(2, split.Rows);
         var probe = learner.Layout.Everyone(new Split(split.Inputs.narrow(0, 0, rows), split.Targets.narrow(0, 0, rows)));
         var loss = learner.Loss;
-        learner.SetModelHyperparameters(learner.Model, learner.Hyperparameters.Values());
+        var shadow = learner.Shadow;
+        shadow.eval();
+        learner.SetModelHyperparameters(shadow, learner.Hyperparameters.Values());
         Tensor output;
         try
         {
-            output = learner.Model.call(probe.Inputs);
+            output = shadow.call(probe.Inputs);
         }
         catch (Exception e) when (e is ExternalException or ArgumentException)
         {

@@ -84,7 +84,8 @@ internal sealed class Learner : IDisposable
         Hyperparameters = new HyperparameterSet(layout, memberInitialValues.Select(values => WithInitial(specs, values)).ToArray(),
             _weights.Select(w => w.shape).ToArray(), first.dtype, first.device);
         Alive = Enumerable.Repeat(true, Members).ToArray();
-        Model.train();
+        // The model's modes are the caller's (a loop of one's own may keep some layers in
+        // evaluation mode); the shadow is only ever evaluated.
         Shadow.eval();
     }
 
@@ -203,13 +204,16 @@ internal sealed class Learner : IDisposable
     internal Tensor[][] RuleValues(Tensor[][] values) =>
         values.Length == _ruleHyperparameterCount ? values : values.Take(_ruleHyperparameterCount).ToArray();
 
-    /// <summary><paramref name="count"/> further instances of the model, built once (for unrolled steps), with the model's frozen parameters.</summary>
+    /// <summary>
+    /// <paramref name="count"/> further instances of the model, built once (for unrolled steps),
+    /// with the model's frozen parameters; they outlive any dispose scope they are first asked for in.
+    /// </summary>
     internal IReadOnlyList<Module<Tensor, Tensor>> Copies(int count)
     {
         if (_copyFactory is null) throw new TrainTuneException("Diff-through-Opt needs a model factory to build one model per unrolled step.");
         while (_copies.Count < count)
         {
-            var copy = _copyFactory();
+            var copy = ModelInstances.Owned(_copyFactory);
             if (ReferenceEquals(copy, Model) || ReferenceEquals(copy, Shadow))
                 throw new TrainTuneException("The model factory returned a model it had returned before (or the model being trained): it must build a new model each time it is called.");
             CopyFrozen(copy);

@@ -11,7 +11,7 @@ namespace TrainTune;
 internal static class LearnerCheckpoint
 {
     /// <summary>Writes the learner into <paramref name="checkpoint"/>.</summary>
-    /// <param name="weights">Also the weights and buffers (a run's checkpoint); without them, the tuning state alone (a tuner's, like an optimiser's state dict).</param>
+    /// <param name="weights">Also the weights (a run's checkpoint); without them, the tuning state and the buffers (a tuner's: its steps update BatchNorm's statistics, so a resume needs them as the weights' owner saves them).</param>
     public static void Save(this Learner learner, Checkpoint checkpoint, bool weights = true)
     {
         var names = learner.WeightNames;
@@ -28,8 +28,7 @@ internal static class LearnerCheckpoint
             if (weights) checkpoint.Put($"weight/{names[k]}", evaluated ? learner.Weights[k].detach().clone() : learner.Weights[k]);
             for (var s = 0; s < stateNames.Count; s++) checkpoint.Put($"state/{names[k]}/{stateNames[s]}", learner.State[k, s]);
         }
-        if (weights)
-            foreach (var (name, buffer) in learner.Model.named_buffers()) checkpoint.Put($"buffer/{name}", buffer);
+        foreach (var (name, buffer) in learner.Model.named_buffers()) checkpoint.Put($"buffer/{name}", buffer);
         var hyperparameters = learner.Hyperparameters;
         for (var h = 0; h < hyperparameters.Specs.Count; h++)
             foreach (var (name, raw) in learner.RawNames(h).Zip(hyperparameters.Raw(h))) checkpoint.Put($"raw/{name}", raw);
@@ -46,7 +45,9 @@ internal static class LearnerCheckpoint
         var hyperparameters = learner.Hyperparameters;
         if (weights) checkpoint.RequireNames("weight", "weights", names);
         checkpoint.RequireNames("state", "rule state", names.SelectMany(w => stateNames.Select(s => $"{w}/{s}")).ToArray());
-        if (weights) checkpoint.RequireNames("buffer", "buffers", learner.Model.named_buffers().Select(b => b.name).ToArray());
+        // A tuner's state saved before buffers were kept has none: the model's stay as they are.
+        var buffers = weights || checkpoint.Tensors.Keys.Any(k => k.StartsWith("buffer/", StringComparison.Ordinal));
+        if (buffers) checkpoint.RequireNames("buffer", "buffers", learner.Model.named_buffers().Select(b => b.name).ToArray());
         checkpoint.RequireNames("raw", "hyperparameters", Enumerable.Range(0, hyperparameters.Specs.Count).SelectMany(learner.RawNames).ToArray());
         var device = learner.Weights[0].device;
         // Every tensor read and checked first, so that a wrong one changes nothing.
@@ -56,8 +57,9 @@ internal static class LearnerCheckpoint
             var trainingPoint = learner.Point.Differs ? "trainingpoint" : "weight";
             if (learner.Point.Differs) checkpoint.RequireNames(trainingPoint, "training points", names);
             for (var k = 0; k < names.Count; k++) copies.Add((learner.Weights[k], Required(checkpoint, $"{trainingPoint}/{names[k]}", device, learner.Weights[k])));
-            foreach (var (name, buffer) in learner.Model.named_buffers()) copies.Add((buffer, Required(checkpoint, $"buffer/{name}", device, buffer)));
         }
+        if (buffers)
+            foreach (var (name, buffer) in learner.Model.named_buffers()) copies.Add((buffer, Required(checkpoint, $"buffer/{name}", device, buffer)));
         for (var h = 0; h < hyperparameters.Specs.Count; h++)
             foreach (var (name, raw) in learner.RawNames(h).Zip(hyperparameters.Raw(h))) copies.Add((raw, Required(checkpoint, $"raw/{name}", device, raw)));
         var states = names.Select(w => stateNames.Select(s => checkpoint.Get($"state/{w}/{s}", device)).ToArray()).ToArray();

@@ -10,20 +10,35 @@ namespace TrainTune;
 internal static class ShadowValidation
 {
     /// <summary>
+    /// The shadow holding <paramref name="weights"/> and the buffers of <paramref name="buffersFrom"/>,
+    /// every layer in evaluation mode (again each time: a loss function that switched it to
+    /// training mode does not leave it so). The trained model itself is never evaluated.
+    /// </summary>
+    public static nn.Module<Tensor, Tensor> Load(Learner learner, IReadOnlyList<Tensor> weights, nn.Module<Tensor, Tensor> buffersFrom)
+    {
+        using (torch.no_grad())
+            for (var k = 0; k < learner.ShadowWeights.Count; k++) learner.ShadowWeights[k].copy_(weights[k]);
+        ModelInstances.CopyBuffers(buffersFrom, learner.Shadow);
+        learner.Shadow.eval();
+        return learner.Shadow;
+    }
+
+    /// <summary>The shadow holding the model's weights and buffers now, in evaluation mode: where every reported loss is computed.</summary>
+    public static nn.Module<Tensor, Tensor> OfModel(Learner learner) => Load(learner, learner.Weights, learner.Model);
+
+    /// <summary>
     /// L_V at <paramref name="newWeights"/>: the loss, ∂L_V/∂w at the new weights, and the direct
     /// term ∂L_V/∂x for each of <paramref name="leaves"/> (zeros unless the model is an
     /// ITunableModel, whose hyperparameters appear in its forward pass). The shadow runs in
-    /// evaluation mode with the model's buffers.
+    /// evaluation mode with the buffers of the instance that took the step.
     /// </summary>
-    public static (Tensor Loss, Tensor[] WeightGradients, Tensor[] Direct) At(Learner learner, IReadOnlyList<Tensor> newWeights, Tensor[][] values, ModelLoss validation, Tensor[] leaves)
+    /// <param name="buffersFrom">The instance whose buffers the new weights go with: the model, or the unrolled copy that took the last step.</param>
+    public static (Tensor Loss, Tensor[] WeightGradients, Tensor[] Direct) At(Learner learner, IReadOnlyList<Tensor> newWeights, Tensor[][] values, ModelLoss validation, Tensor[] leaves,
+        nn.Module<Tensor, Tensor>? buffersFrom = null)
     {
         var shadowWeights = learner.ShadowWeights;
         var weights = learner.Weights;
-        using (torch.no_grad())
-        {
-            for (var k = 0; k < shadowWeights.Count; k++) shadowWeights[k].copy_(newWeights[k]);
-            foreach (var (shadowBuffer, buffer) in learner.Shadow.buffers().Zip(learner.Model.buffers())) shadowBuffer.copy_(buffer);
-        }
+        Load(learner, newWeights, buffersFrom ?? learner.Model);
         learner.SetModelHyperparameters(learner.Shadow, values);
         var loss = learner.Checked(validation(learner.Shadow), "validation loss");
         if (!Learner.Total(loss).requires_grad)

@@ -127,15 +127,10 @@ internal sealed partial class Trainer
                 // The validation batch of the block: drawn before its last step, outside the step's scope (the record may evaluate on it).
                 if (t == length - 1) validation = validationBatches.Next();
                 using var stepScope = torch.NewDisposeScope();
-                // A step the tuner takes at the block's end draws its batch then, in the tuner's scope.
-                Split? batch = null;
-                var (loss, finished) = stepper.Step(m => learner.LossOn(batch ??= trainBatches.Next())(m), () => learner.LossOn(validation!), plain: !fullBlock);
-                if (loss is not null) losses.Add(loss.MoveToOuterDisposeScope());
-                if (finished is not null)
-                {
-                    outcome = finished;
-                    losses.Add(finished.TrainLoss.MoveToOuterDisposeScope());
-                }
+                var batch = trainBatches.Next();
+                var (loss, finished) = stepper.Step(learner.LossOn(batch), () => learner.LossOn(validation!), plain: !fullBlock);
+                losses.Add(loss.MoveToOuterDisposeScope());
+                outcome ??= finished;
             }
         }
         catch (ExternalException e)
@@ -160,6 +155,8 @@ internal sealed partial class Trainer
             throw new TrainTuneException($"The model factory threw {e.GetType().Name}: {e.Message}", e);
         }
         if (model is null) throw new TrainTuneException("The model factory returned null; it must return a new model each time it is called.");
+        if (!model.training)
+            throw new TrainTuneException("The model factory returned a model in evaluation mode (eval()): weight steps are taken in training mode, and every loss is evaluated on a copy in evaluation mode. Return the model as built, in training mode; to keep some layers in evaluation mode (a frozen BatchNorm), call eval() on those layers only.");
         return model.to(_run.Precision).to(device);
     }
 

@@ -40,6 +40,36 @@ public sealed class Tuner : IDisposable
         _tuner = method.Start(_learner);
         _stepper = new BlockStepper(_learner, _tuner, method.StepsPerBlock);
         Initial = Hyperparameters;
+        Threads = ChooseThreads(null);
+    }
+
+    /// <summary>
+    /// The thread policy for a loop of one's own: its rows per step are the caller's and unknown
+    /// here, so the work is the parameters' count alone (one thread for all but very large models:
+    /// never much slower on a small machine, and several times faster than libtorch's default while
+    /// another process is busy; README, "Threads").
+    /// </summary>
+    ThreadChoice ChooseThreads(int? requested)
+    {
+        var work = ThreadPolicy.WorkPerStep(_learner.Weights.Select(w => w.numel()), rows: 1);
+        var choice = ThreadPolicy.Choose(work, requested, ThreadPolicy.AvailableCores);
+        if (requested is null) choice = choice with { Reason = choice.Reason + " (a loop of one's own: rows per step unknown; Tuner.WithThreads(n) sets more)" };
+        return ThreadPolicy.Apply(choice);
+    }
+
+    /// <summary>libtorch's thread counts the tuner set when it was made (or by <see cref="WithThreads"/>), and why.</summary>
+    public ThreadChoice Threads { get; private set; }
+
+    /// <summary>
+    /// Uses <paramref name="threads"/> libtorch intra-op threads (null restores the automatic
+    /// choice). libtorch's thread count is process-wide: it holds for the rest of the loop too.
+    /// </summary>
+    public Tuner WithThreads(int? threads)
+    {
+        if (threads is < 1)
+            throw new TrainTuneException($"WithThreads({threads}) is not valid: use a positive number of threads, or null for the automatic choice.");
+        Threads = ChooseThreads(threads);
+        return this;
     }
 
     /// <summary>
@@ -54,7 +84,7 @@ public sealed class Tuner : IDisposable
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(modelFactory);
         ArgumentNullException.ThrowIfNull(rule);
-        var shadow = modelFactory() ?? throw new TrainTuneException("The model factory returned null; it must return a new model each time it is called.");
+        var shadow = ModelInstances.Owned(modelFactory) ?? throw new TrainTuneException("The model factory returned null; it must return a new model each time it is called.");
         var first = model.parameters().FirstOrDefault();
         if (first is not null) shadow = shadow.to(first.dtype).to(first.device);
         return new Tuner(model, shadow, () => { var copy = modelFactory(); return first is null ? copy : copy.to(first.dtype).to(first.device); },
@@ -123,14 +153,9 @@ public sealed class Tuner : IDisposable
         ArgumentNullException.ThrowIfNull(loss);
         if (DivergedAtStep is not null)
             throw new TrainTuneException($"The training diverged at step {DivergedAtStep}; start again from other hyperparameters or weights.");
+        if (!_learner.Model.training)
+            throw new TrainTuneException($"The model is in evaluation mode at step {Steps + 1}: weight steps are taken in training mode. Call model.train() after evaluating it (the tuner evaluates on a copy of its own and never changes the model's mode); to keep some layers in evaluation mode (a frozen BatchNorm), call eval() on those layers only.");
         ModelLoss training = m => loss(m);
-        if (_stepper.NextIsDeferred)
-        {
-            // A step the method takes at the block's end, on a model of its own: its loss at the weights now.
-            _stepper.Step(training, () => throw new InvalidOperationException());
-            Steps++;
-            using (torch.no_grad()) return loss(_learner.Model).detach();
-        }
         var ends = _stepper.NextEndsBlock;
         ModelLoss validation = validationLoss is null
             ? _ => throw new TrainTuneException($"Step {Steps + 1} ends a block of {_method.StepsPerBlock}: {_method.Name} takes a hyper step here and needs the validation loss, Step(loss, validationLoss: m => lossFn(m.call(xv), yv)).")
@@ -140,7 +165,7 @@ public sealed class Tuner : IDisposable
         using (var scope = torch.NewDisposeScope())
         {
             (var taken, outcome) = _stepper.Step(training, () => validation);
-            result = (taken ?? outcome!.TrainLoss).reshape(-1).detach().clone().DetachFromDisposeScope();
+            result = taken.reshape(-1).detach().clone().DetachFromDisposeScope();
         }
         _blockLosses.Add(result);
         Steps++;
@@ -170,11 +195,15 @@ public sealed class Tuner : IDisposable
         OnBlock?.Invoke(record);
     }
 
+    /// <summary>The validation loss of a block whose method reports none: on the shadow, holding the model's weights (at its evaluation point) and buffers, in evaluation mode.</summary>
     double Evaluate(Func<nn.Module<Tensor, Tensor>, Tensor> validationLoss)
     {
         using var scope = torch.NewDisposeScope();
         using var _ = torch.no_grad();
-        return validationLoss(_learner.Model).to(ScalarType.Float64).item<double>();
+        nn.Module<Tensor, Tensor> shadow;
+        using (_learner.AtEvaluationPoint()) shadow = ShadowValidation.OfModel(_learner);
+        _learner.SetModelHyperparameters(shadow, _learner.CurrentValues());
+        return _learner.Checked(validationLoss(shadow), "validation loss").to(ScalarType.Float64).item<double>();
     }
 
     /// <summary>Hyper steps skipped so far because the hypergradient was not finite.</summary>

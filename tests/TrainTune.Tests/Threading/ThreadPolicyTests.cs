@@ -25,6 +25,23 @@ public class ThreadPolicyTests
     }
 
     [Fact]
+    public void A_tuner_follows_the_thread_policy_and_takes_an_explicit_count()
+    {
+        TorchSharp.torch.set_num_threads(2);
+        using var tuner = Tuner.For(Tasks.Mlp(), Tasks.Mlp, new Sgd(), Method.Fixed());
+        Assert.Equal(1, tuner.Threads.IntraOp);
+        Assert.Equal(1, TorchSharp.torch.get_num_threads());
+        Assert.Contains("rows per step unknown", tuner.Threads.Reason);
+        Assert.Same(tuner, tuner.WithThreads(2));
+        Assert.Equal(2, TorchSharp.torch.get_num_threads());
+        Assert.Contains("set to 2", tuner.Threads.Reason);
+        var error = Assert.Throws<TrainTuneException>(() => tuner.WithThreads(0));
+        Assert.Contains("positive number", error.Message);
+        tuner.WithThreads(null);
+        Assert.Equal(1, TorchSharp.torch.get_num_threads());
+    }
+
+    [Fact]
     public void An_explicit_thread_count_wins_and_says_so()
     {
         var choice = ThreadPolicy.Choose(10, requested: 3, cores: 2);
