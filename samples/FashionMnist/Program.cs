@@ -1,1 +1,1 @@
-Console.WriteLine("The training target FashionMnist runs with: dotnet build samples/FashionMnist -t:TrainTune");
+Console.WriteLine("The training targets FashionMnist and FashionMnistBatchNorm run with: dotnet build samples/FashionMnist -t:TrainTune");

@@ -213,7 +213,7 @@ internal static class TargetRunner
     {
         return new(result.Method, result.Seed, result.StepsCompleted, result.DivergedAtStep, result.TrainLoss, result.ValidationLoss, result.TestLoss,
             HyperparameterValue.ToNumbers(result.InitialHyperparameters), HyperparameterValue.ToNumbers(result.FinalHyperparameters), result.SkippedHypersteps, result.Seconds,
-            result.Metric is { } m ? new ResultFile.Metric(m.Name, m.Train, m.Validation, m.Test) : null);
+            result.Metric is { } m ? new ResultFile.Metric(m.Name, m.Train, m.Validation, m.Test, m.HigherIsBetter) : null);
     }
 
     static Dictionary<string, double> MergeInitial(IReadOnlyDictionary<string, double>? own, IReadOnlyDictionary<string, double> warm)

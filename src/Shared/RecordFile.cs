@@ -72,7 +72,8 @@ namespace TrainTune.Hosting
             double? TestLoss,
             int SkippedHypersteps,
             double Seconds,
-            IReadOnlyDictionary<string, HyperparameterNumbers> Hyperparameters);
+            IReadOnlyDictionary<string, HyperparameterNumbers> Hyperparameters,
+            ResultFile.Metric? Metric = null);
 
         sealed record EventOnly(string? Event);
 

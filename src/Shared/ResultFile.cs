@@ -35,8 +35,8 @@ namespace TrainTune.Hosting
             double Seconds,
             Metric? Metric);
 
-        /// <summary>The final losses in the run's metric (loss × scale).</summary>
-        internal sealed record Metric(string Name, double Train, double Validation, double? Test);
+        /// <summary>The run's metric on the full splits (loss × scale, or computed from the model's output, e.g. accuracy).</summary>
+        internal sealed record Metric(string Name, double Train, double Validation, double? Test, bool HigherIsBetter = false);
 
         public static JsonSerializerOptions Json => ProtocolJson.Options;
 

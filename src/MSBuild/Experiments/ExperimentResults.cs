@@ -35,7 +35,8 @@ internal static class ExperimentResults
         Line();
         Line($"`{command}`, {wallTime.TotalMinutes:F1} min wall time.");
         Line();
-        Line("Mean and median are each averaged over 1000 bootstrap resamples of the runs that did not diverge, ± the bootstrap standard deviation; best is the smallest.");
+        var higherIsBetter = runs.Any(r => r.HigherIsBetter);
+        Line($"Mean and median are each averaged over 1000 bootstrap resamples of the runs that did not diverge, ± the bootstrap standard deviation; best is the {(higherIsBetter ? "largest" : "smallest")}.");
         Line();
         Line($"| method | runs | diverged | failed | mean | median | best |");
         Line("| --- | --- | --- | --- | --- | --- | --- |");
@@ -45,7 +46,7 @@ internal static class ExperimentResults
             var mean = Statistics.BootstrapMean(values);
             var median = Statistics.BootstrapMedian(values);
             Line($"| {group.Key} | {group.Count()} | {group.Count(r => r.Diverged)} | {group.Count(r => r.Failure is not null)} | " +
-                $"{F(mean.Value)} ± {F(mean.Spread)} | {F(median.Value)} ± {F(median.Spread)} | {(values.Count > 0 ? F(values.Min()) : "—")} |");
+                $"{F(mean.Value)} ± {F(mean.Spread)} | {F(median.Value)} ± {F(median.Spread)} | {(values.Count > 0 ? F(higherIsBetter ? values.Max() : values.Min()) : "—")} |");
         }
         return text.ToString();
     }

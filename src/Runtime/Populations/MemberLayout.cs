@@ -69,6 +69,10 @@ public abstract class MemberLayout
     /// <summary>Each member's loss of laid-out <paramref name="output"/> against <paramref name="target"/>: a scalar, or [N].</summary>
     internal abstract Tensor Loss(Loss loss, Tensor output, Tensor target);
 
+    /// <summary><paramref name="metric"/> of laid-out outputs and targets, one value per member ([members]).</summary>
+    internal virtual Tensor Metric(Metric metric, Tensor output, Tensor target) =>
+        torch.stack(Enumerable.Range(0, Members).Select(m => metric.Compute(output[m], target[m]).reshape(-1)).ToArray()).reshape(-1);
+
     /// <summary>Why laid-out outputs and targets do not fit <paramref name="loss"/>, or null (checked on member 0).</summary>
     internal abstract string? ShapeProblem(Loss loss, Tensor output, Tensor target);
 
@@ -104,6 +108,8 @@ public abstract class MemberLayout
         internal override Split Everyone(Split split) => split;
 
         internal override Tensor Loss(Loss loss, Tensor output, Tensor target) => loss.Compute(output, target);
+
+        internal override Tensor Metric(Metric metric, Tensor output, Tensor target) => metric.Compute(output, target);
 
         internal override string? ShapeProblem(Loss loss, Tensor output, Tensor target) => loss.ShapeProblem(output, target);
 

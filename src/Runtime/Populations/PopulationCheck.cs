@@ -26,7 +26,7 @@ internal static class PopulationCheck
                 : member.Precision != first.Precision ? "precision"
                 : member.Device != first.Device ? "device"
                 : !SameNames(member.PerWeight, first.PerWeight) ? "per-weight hyperparameters"
-                : member.MetricName != first.MetricName || member.MetricScale != first.MetricScale ? "metric"
+                : member.MetricName != first.MetricName || member.MetricScale != first.MetricScale || !ReferenceEquals(member.Metric, first.Metric) ? "metric"
                 : member.Threads != first.Threads ? "threads"
                 : !SameData(member.Data, first.Data) ? "data"
                 : null;

@@ -24,6 +24,14 @@ internal sealed class TensorBoardLog(string folder)
         }
     }
 
+    /// <summary>The run's metric on the full splits, at its last step: metric/NAME/train, /validation, /test.</summary>
+    public void Finished(int step, RunMetric metric)
+    {
+        _writer.add_scalar($"metric/{metric.Name}/train", (float)metric.Train, step);
+        _writer.add_scalar($"metric/{metric.Name}/validation", (float)metric.Validation, step);
+        if (metric.Test is { } test) _writer.add_scalar($"metric/{metric.Name}/test", (float)test, step);
+    }
+
     public void Block(BlockRecord block, int skippedSoFar)
     {
         void Add(string tag, double value) => _writer.add_scalar(tag, (float)value, block.Step);

@@ -15,12 +15,19 @@ internal static class Evaluation
 
     /// <summary>Each member's loss on the whole of <paramref name="split"/>, every member on the same rows.</summary>
     public static double[] EvaluateLoss(this Learner learner, Split split, long chunkRows = 8192) =>
-        Evaluate(learner, split, laidOut: false, chunkRows);
+        Evaluate(learner, split, laidOut: false, chunkRows, null).Loss;
+
+    /// <summary>Each member's loss and <paramref name="metric"/> on the whole of <paramref name="split"/>, in one pass.</summary>
+    public static (double[] Loss, double[] Metric) EvaluateLossAndMetric(this Learner learner, Split split, Metric metric, long chunkRows = 8192)
+    {
+        var (loss, values) = Evaluate(learner, split, laidOut: false, chunkRows, metric);
+        return (loss, values!);
+    }
 
     /// <summary>Each member's loss on a batch already laid out for the members (a population's [N, B, …]: each member on its own rows).</summary>
-    public static double[] EvaluateBatch(this Learner learner, Split batch) => Evaluate(learner, batch, laidOut: true, 8192);
+    public static double[] EvaluateBatch(this Learner learner, Split batch) => Evaluate(learner, batch, laidOut: true, 8192, null).Loss;
 
-    static double[] Evaluate(Learner learner, Split split, bool laidOut, long chunkRows)
+    static (double[] Loss, double[]? Metric) Evaluate(Learner learner, Split split, bool laidOut, long chunkRows, Metric? metric)
     {
         using var scope = torch.NewDisposeScope();
         using var _ = torch.no_grad();
@@ -34,15 +41,35 @@ internal static class Evaluation
         var rowDimension = laidOut ? layout.RowDimension : 0;
         var rows = split.Inputs.shape[rowDimension];
         var total = torch.zeros(learner.Members, dtype: ScalarType.Float64);
+        var metricTotal = torch.zeros(learner.Members, dtype: ScalarType.Float64);
         for (long start = 0; start < rows; start += chunkRows)
         {
             using var chunkScope = torch.NewDisposeScope();
             var length = Math.Min(chunkRows, rows - start);
             var chunk = new Split(split.Inputs.narrow(rowDimension, start, length), split.Targets.narrow(rowDimension, start, length));
             if (!laidOut) chunk = layout.Everyone(chunk);
-            total.add_(Learner.PerMember(learner.Compute(shadow, chunk)).to(ScalarType.Float64).cpu() * length);
+            var output = shadow.call(chunk.Inputs);
+            total.add_(Learner.PerMember(layout.Loss(learner.Loss, output, chunk.Targets)).to(ScalarType.Float64).cpu() * length);
+            if (metric is not null) metricTotal.add_(MetricOf(learner, metric, output, chunk.Targets).cpu() * length);
         }
-        return (total / rows).data<double>().ToArray();
+        return ((total / rows).data<double>().ToArray(), metric is null ? null : (metricTotal / rows).data<double>().ToArray());
+    }
+
+    /// <summary><paramref name="metric"/> per member, [members] in float64; a metric that is not one number per member is a clear error.</summary>
+    static Tensor MetricOf(Learner learner, Metric metric, Tensor output, Tensor targets)
+    {
+        Tensor value;
+        try
+        {
+            value = learner.Layout.Metric(metric, output, targets);
+        }
+        catch (Exception e) when (e is ExternalException or ArgumentException)
+        {
+            throw new TrainTuneException($"The metric {metric.Name} failed on the model's output {TrainingData.Shape(output)} and targets {TrainingData.Shape(targets)}: {FirstLine(e.Message)}.", e);
+        }
+        if (value.numel() != learner.Members)
+            throw new TrainTuneException($"The metric {metric.Name} returned a tensor of shape {TrainingData.Shape(value)}; a metric must return a scalar (the mean over the rows it is given).");
+        return value.reshape(-1).to(ScalarType.Float64);
     }
 
     /// <summary>
@@ -50,7 +77,7 @@ internal static class Evaluation
     /// is a clear error before training starts: on the shadow in evaluation mode, so that the
     /// trained model's buffers (BatchNorm's statistics) and the random number generator are not touched.
     /// </summary>
-    public static void Probe(this Learner learner, Split split)
+    public static void Probe(this Learner learner, Split split, Metric? metric = null)
     {
         using var scope = torch.NewDisposeScope();
         using var _ = torch.no_grad();
@@ -82,6 +109,7 @@ internal static class Evaluation
         }
         if (value.numel() != learner.Members)
             throw new TrainTuneException($"The loss {loss.Name} returned a tensor of shape {TrainingData.Shape(value)}; a loss must return a scalar (reduce it with mean() or sum()).");
+        if (metric is not null) MetricOf(learner, metric, output, probe.Targets);
     }
 
     static string FirstLine(string message) => message.Split('\n')[0].Trim();

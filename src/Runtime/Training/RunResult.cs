@@ -34,8 +34,12 @@ public sealed record RunResult(
 public sealed record RunProgress(int Step, int TotalSteps, double TrainLoss, double ValidationLoss,
     IReadOnlyDictionary<string, HyperparameterValue> Hyperparameters, TimeSpan Elapsed);
 
-/// <summary>Final losses expressed in a metric: loss × scale.</summary>
-public sealed record RunMetric(string Name, double Train, double Validation, double? Test);
+/// <summary>The run's metric on the full splits: loss × scale, or a <see cref="TrainTune.Metric"/> computed from the model's output.</summary>
+public sealed record RunMetric(string Name, double Train, double Validation, double? Test)
+{
+    /// <summary>Whether larger values are better (accuracy).</summary>
+    public bool HigherIsBetter { get; init; }
+}
 
 /// <summary>
 /// Seconds of a run: <see cref="Setup"/> from <see cref="TuningRun.Run"/> to the first step (models,

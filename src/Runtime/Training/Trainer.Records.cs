@@ -154,9 +154,9 @@ internal sealed partial class Trainer
         var count = progress.Length;
         var nan = Enumerable.Repeat(double.NaN, count).ToArray();
         var anyTrained = progress.Any(p => p.DivergedAt is null);
-        var trainLosses = anyTrained ? learner.EvaluateLoss(data.Train) : nan;
-        var validationLosses = anyTrained ? learner.EvaluateLoss(data.Validation) : nan;
-        var testLosses = anyTrained && data.Test is not null ? learner.EvaluateLoss(data.Test) : null;
+        var (trainLosses, trainMetric) = anyTrained ? Evaluate(learner, data.Train) : (nan, nan);
+        var (validationLosses, validationMetric) = anyTrained ? Evaluate(learner, data.Validation) : (nan, nan);
+        var (testLosses, testMetric) = anyTrained && data.Test is not null ? Evaluate(learner, data.Test) : (null, null);
         var share = 1.0 / count;
         var timing = new RunTiming(setupSeconds * share, trainingSeconds * share, (stopwatch.Elapsed.TotalSeconds - setupSeconds - trainingSeconds) * share);
         var results = new RunResult[count];
@@ -166,21 +166,30 @@ internal sealed partial class Trainer
             var diverged = member.DivergedAt is not null;
             var (trainLoss, validationLoss) = diverged ? (double.NaN, double.NaN) : (trainLosses[m], validationLosses[m]);
             double? testLoss = diverged || testLosses is null ? null : testLosses[m];
+            var metric = _run.Metric is { } computed
+                ? new RunMetric(computed.Name, diverged ? double.NaN : trainMetric![m], diverged ? double.NaN : validationMetric![m], diverged || testMetric is null ? null : testMetric[m]) { HigherIsBetter = computed.HigherIsBetter }
+                : new RunMetric(_run.MetricName, trainLoss * _run.MetricScale, validationLoss * _run.MetricScale, testLoss * _run.MetricScale);
             var final = member.Final ?? current[m];
             var result = new RunResult(_members[m].Method.Name, _members[m].Seed, member.Done, member.DivergedAt, trainLoss, validationLoss, testLoss,
                 member.Initial, final, member.Skipped, stopwatch.Elapsed.TotalSeconds * share, member.History)
             {
-                Metric = new RunMetric(_run.MetricName, trainLoss * _run.MetricScale, validationLoss * _run.MetricScale, testLoss * _run.MetricScale),
+                Metric = metric,
                 Threads = threads,
                 Timing = timing,
             };
             member.Recorder?.Write(diverged ? RecordFile.Stopped : RecordFile.Finished, new RecordFile.FinishedLine(result.StepsCompleted, result.DivergedAtStep,
-                result.DivergenceNote, result.TrainLoss, result.ValidationLoss, result.TestLoss, result.SkippedHypersteps, result.Seconds, HyperparameterValue.ToNumbers(final)));
+                result.DivergenceNote, result.TrainLoss, result.ValidationLoss, result.TestLoss, result.SkippedHypersteps, result.Seconds, HyperparameterValue.ToNumbers(final),
+                _run.Metric is null ? null : new ResultFile.Metric(metric.Name, metric.Train, metric.Validation, metric.Test, metric.HigherIsBetter)));
+            member.TensorBoard?.Finished(result.StepsCompleted, metric);
             results[m] = result;
         }
         if (_run.CheckpointPath is not null) File.Delete(_run.CheckpointPath);
         return results;
     }
+
+    /// <summary>Each member's loss on <paramref name="split"/>, and the run's computed metric where it has one (one pass for both).</summary>
+    (double[] Loss, double[]? Metric) Evaluate(Learner learner, Split split) =>
+        _run.Metric is { } metric ? learner.EvaluateLossAndMetric(split, metric) : (learner.EvaluateLoss(split), null);
 
     RunResult Interrupted(Progress progress, Stopwatch stopwatch) =>
         new(_run.Method.Name, _run.Seed, progress.Done, null, double.NaN, double.NaN, null, progress.Initial, progress.History[^1].Hyperparameters, 0,

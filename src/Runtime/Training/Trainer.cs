@@ -54,8 +54,8 @@ internal sealed partial class Trainer
             _run.CoreShare is { } share ? $"{share} of the process's {ThreadPolicy.AvailableCores} cores for this run" : null));
 
         using var learner = new Learner(model, shadow, _run.Rule, _run.Loss, _layout, _members.Select(m => m.InitialValues).ToArray(), _run.PerWeight, copies);
-        learner.Probe(data.Train);
-        learner.Probe(data.Validation);
+        learner.Probe(data.Train, _run.Metric);
+        learner.Probe(data.Validation, _run.Metric);
         using var tuner = _run.Method.Start(learner, _members.Select(m => m.Method).ToList());
         var seeds = _members.Select(m => m.Seed).ToArray();
         using var trainBatches = _layout.Batches(data.Train, _run.BatchSize, seeds);

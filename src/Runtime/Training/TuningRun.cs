@@ -51,6 +51,8 @@ public sealed record TuningRun
     /// <summary>The metric reported beside the losses: its name and the factor from the loss to it (e.g. the target variance for MSE in original units).</summary>
     public string MetricName { get; init; } = "loss";
     public double MetricScale { get; init; } = 1;
+    /// <summary>A metric computed from the model's output (e.g. <see cref="TrainTune.Metric.Accuracy"/>), reported instead of the scaled loss; null for none.</summary>
+    public Metric? Metric { get; init; }
     /// <summary>libtorch intra-op threads; null chooses from the run's work per step (one thread for small models, never more than the cores this process may use).</summary>
     public int? Threads { get; init; }
     /// <summary>The cores this run may use, when it shares the process's with other runs (experiments); null: all of the process's.</summary>
@@ -78,7 +80,9 @@ public sealed record TuningRun
     /// <summary>Makes the named hyperparameters hold one value per weight.</summary>
     public TuningRun WithPerWeight(params string[] names) => this with { PerWeight = names };
     /// <summary>Reports losses also as <paramref name="name"/> = loss × <paramref name="scale"/>.</summary>
-    public TuningRun WithMetric(string name, double scale) => this with { MetricName = name, MetricScale = scale };
+    public TuningRun WithMetric(string name, double scale) => this with { MetricName = name, MetricScale = scale, Metric = null };
+    /// <summary>Reports <paramref name="metric"/> (e.g. <see cref="TrainTune.Metric.Accuracy"/>) on the full splits at the end, beside the losses.</summary>
+    public TuningRun WithMetric(Metric metric) => this with { Metric = metric ?? throw new ArgumentNullException(nameof(metric)), MetricName = metric.Name, MetricScale = 1 };
     /// <summary>Checkpoints weights, hyperparameters, optimiser and rule state every <paramref name="everyBlocks"/> hyper steps; deleted when the run ends.</summary>
     public TuningRun CheckpointTo(string path, int everyBlocks = 20) => this with { CheckpointPath = path, CheckpointEveryBlocks = everyBlocks };
     /// <summary>Continues from the checkpoint when one is there (set <see cref="CheckpointTo"/> too).</summary>

@@ -25,6 +25,16 @@ public class ExperimentResultsTests
     }
 
     [Fact]
+    public void The_best_run_of_a_metric_where_higher_is_better_is_the_largest()
+    {
+        IReadOnlyList<ExperimentRun> runs = [Run("OursWdLrM", 1, 0.8) with { MetricName = "accuracy", HigherIsBetter = true }, Run("OursWdLrM", 2, 0.9) with { MetricName = "accuracy", HigherIsBetter = true }];
+        var markdown = ExperimentResults.Markdown("Cnn", runs, "dotnet build x -t:TrainTune", TimeSpan.FromMinutes(1));
+        Assert.Contains("# Cnn: final test accuracy", markdown);
+        Assert.Contains("best is the largest", markdown);
+        Assert.EndsWith("| 0.9 |", markdown.Split('\n').Single(l => l.StartsWith("| OursWdLrM |")));
+    }
+
+    [Fact]
     public void Results_count_diverged_and_failed_runs_and_leave_them_out_of_the_statistics()
     {
         IReadOnlyList<ExperimentRun> runs = [Run("OursWdLrM", 1, 1.0), Run("OursWdLrM", 2, 3.0), Run("OursWdLrM", 3, null, diverged: true), Run("Random", 1, 10.0), Run("Random", 2, null, failure: "exit code 134: boom, again")];

@@ -60,6 +60,19 @@ public class TensorBoardTests : IDisposable
         Assert.Equal(tuner.History.Select(b => (float)b.ValidationLoss), validation.Select(e => e.Value));
     }
 
+    [Fact]
+    public void A_runs_metric_is_written_at_its_last_step()
+    {
+        var board = Path.Combine(_folder, "metric");
+        var result = TuningRun.Of(() => new SmallCnn(), new Sgd(0.1), Loss.CrossEntropy).On(SmallCnn.Task()).ForSteps(20).WithBatchSize(16)
+            .InPrecision(TorchSharp.torch.ScalarType.Float64).WithMetric(Metric.Accuracy).LogToTensorBoard(board).Run();
+        var events = ReadRecords(File.ReadAllBytes(Assert.Single(Directory.GetFiles(board, "events.out.tfevents.*")))).Select(ParseEvent).ToList();
+        var test = Assert.Single(events, e => e.Tag == "metric/accuracy/test");
+        Assert.Equal(20, test.Step);
+        Assert.Equal((float)result.Metric!.Test!.Value, test.Value);
+        Assert.Equal((float)result.Metric.Validation, Assert.Single(events, e => e.Tag == "metric/accuracy/validation").Value);
+    }
+
     sealed record Event(long Step, string? FileVersion, string? Tag, float Value);
 
     /// <summary>The TFRecord framing, each checksum checked.</summary>
