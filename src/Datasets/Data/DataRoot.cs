@@ -24,6 +24,8 @@ public sealed class DataRoot(string? explicitFolder = null)
         FashionMnist("train-labels-idx1-ubyte.gz", "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"),
         FashionMnist("t10k-images-idx3-ubyte.gz", "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"),
         FashionMnist("t10k-labels-idx1-ubyte.gz", "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
+        // CIFAR-10's binary distribution as its authors serve it (170,052,171 bytes).
+        new(TrainTune.Cifar10.Archive, new Uri("https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"), "c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd"),
     ];
 
     static DataFile Uci(string name, string sha256) => new($"uci/{name}/data.txt",

@@ -83,6 +83,22 @@ public class DataRootTests : IDisposable
     }
 
     [Fact]
+    public void A_cifar10_archive_that_is_not_the_published_one_is_discarded()
+    {
+        File.WriteAllText(Path.Combine(_served, "cifar.tar.gz"), "not the archive\n");
+        var root = new DataRoot
+        {
+            UseEnvironment = false,
+            DownloadFolder = _cache,
+            Downloadable = [DataRoot.Known.Single(k => k.RelativePath == Cifar10.Archive)],
+            AddressOverride = _ => new Uri(_address + "cifar.tar.gz"),
+        };
+        var error = Assert.Throws<TrainTuneException>(() => Cifar10.Load(root));
+        Assert.Contains($"has SHA-256 {Hash("not the archive\n")}, not the expected c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd", error.Message);
+        Assert.Empty(Directory.EnumerateFiles(_cache, "*", SearchOption.AllDirectories));
+    }
+
+    [Fact]
     public void A_failed_download_names_every_place_looked_at_and_what_to_do()
     {
         var error = Assert.Throws<TrainTuneException>(() => Root(Hash("x")).Locate("toy/data.txt"));

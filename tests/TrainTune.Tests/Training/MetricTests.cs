@@ -34,6 +34,15 @@ public class MetricTests : IDisposable
     }
 
     [Fact]
+    public void The_final_evaluation_takes_chunks_whose_inputs_stay_small()
+    {
+        Assert.Equal(8192, Evaluation.ChunkRows(8));        // UCI rows: as before
+        Assert.Equal(668, Evaluation.ChunkRows(784));       // Fashion-MNIST images
+        Assert.Equal(170, Evaluation.ChunkRows(3 * 32 * 32)); // CIFAR-10 images
+        Assert.Equal(16, Evaluation.ChunkRows(10_000_000));
+    }
+
+    [Fact]
     public void A_runs_accuracy_is_in_its_result_and_its_records_finished_line()
     {
         var record = Path.Combine(_folder, "run.jsonl");

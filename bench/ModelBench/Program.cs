@@ -1,0 +1,115 @@
+// Benchmark: one-pass tuning against plain training per weight step on the models users train
+// beyond MLPs (a CNN with BatchNorm and Dropout, the batch-normalised MLP, a CPU-sized ResNet),
+// with SGD with momentum and AdamW, through TuningRun as a user runs it; and the final
+// evaluation's time by chunk size. Random data: the timing does not depend on the values.
+using System.CommandLine;
+using System.Globalization;
+using TorchSharp;
+using TrainTune;
+using static TorchSharp.torch;
+
+CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+var repeatsOption = new Option<int>("--repeats") { Description = "Timed runs per method (alternating).", DefaultValueFactory = _ => 3 };
+var root = new RootCommand("TrainTune benchmark: one-pass / plain time per step on a CNN, the BatchNorm MLP and ResNet-8.") { repeatsOption };
+root.SetAction(parsed => Bench(parsed.GetValue(repeatsOption)));
+return root.Parse(args).Invoke();
+
+static int Bench(int repeats)
+{
+    Console.WriteLine($"CPU: {Cpu()}, {Environment.ProcessorCount} cores; {repeats} runs per method, alternating; ms per weight step (training time only, medians)");
+    Console.WriteLine($"{"model",-34} {"rule",-12} {"plain",8} {"one-pass",9} {"ratio",6}  threads");
+    var models = new (string Name, Func<nn.Module<Tensor, Tensor>> Model, long[] Shape, int Steps)[]
+    {
+        ("CNN 16c3-BN-pool-dropout, 28x28", () => new SmallCnn(), [1, 28, 28], 150),
+        ("MLP 784-50(BN)-10", () => nn.Sequential(("linear0", nn.Linear(784, 50, hasBias: false)), ("norm0", nn.BatchNorm1d(50)), ("relu0", nn.ReLU()), ("linear1", nn.Linear(50, 10))), [784], 1000),
+        ("ResNet-8 (CifarResNet 16, 1), 32x32", () => new CifarResNet(16, 1), [3, 32, 32], 40),
+    };
+    var rules = new (string Name, Func<IWeightUpdate> Rule)[] { ("SgdMomentum", () => new SgdMomentum(1e-2, 0.9, 1e-4)), ("AdamW", () => new AdamW()) };
+    foreach (var (name, model, shape, steps) in models)
+    {
+        var data = RandomData(shape, train: 2000, evaluate: 1000);
+        foreach (var (ruleName, rule) in rules)
+        {
+            var run = TuningRun.Of(model, rule(), Loss.CrossEntropy).On(data).WithBatchSize(shape.Length == 1 ? 50 : 100, 100).WithSeed(1);
+            var plain = new List<double>();
+            var tuned = new List<double>();
+            ThreadChoice? threads = null;
+            run.Tune(Method.OnePass()).ForSteps(20).Run(); // warm up
+            for (var r = 0; r < repeats; r++)
+            {
+                var fixedRun = run.Tune(Method.Fixed()).ForSteps(steps).Run();
+                plain.Add(1000 * fixedRun.Timing!.Training / steps);
+                var onePass = run.Tune(Method.OnePass()).ForSteps(steps).Run();
+                tuned.Add(1000 * onePass.Timing!.Training / steps);
+                threads = onePass.Threads;
+            }
+            Console.WriteLine($"{name,-34} {ruleName,-12} {Median(plain),8:F2} {Median(tuned),9:F2} {Median(tuned) / Median(plain),6:F2}  {threads!.IntraOp}");
+        }
+    }
+    EvaluationChunks();
+    return 0;
+}
+
+// The final evaluation's forward passes over 10,000 images of the CNN in evaluation mode, by chunk size.
+static void EvaluationChunks()
+{
+    Console.WriteLine("final evaluation of the CNN over 10,000 28x28 images, evaluation mode, one thread: seconds by rows per chunk");
+    torch.set_num_threads(1);
+    var model = new SmallCnn();
+    model.eval();
+    var images = torch.randn(10_000, 1, 28, 28);
+    using var _ = torch.no_grad();
+    foreach (var chunk in new[] { 8192, 2048, 512, 128 })
+    {
+        var best = double.MaxValue;
+        for (var r = 0; r < 2; r++)
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            for (long start = 0; start < 10_000; start += chunk)
+            {
+                using var scope = torch.NewDisposeScope();
+                model.call(images.narrow(0, start, Math.Min(chunk, 10_000 - start))).sum().item<float>();
+            }
+            best = Math.Min(best, clock.Elapsed.TotalSeconds);
+        }
+        Console.WriteLine($"  {chunk,5} rows per chunk: {best:F2} s");
+    }
+}
+
+static TrainingData RandomData(long[] shape, int train, int evaluate)
+{
+    var generator = new Generator(0);
+    Split Make(int rows) => new(torch.randn([rows, .. shape], generator: generator), torch.randint(10, [rows], generator: generator));
+    return new TrainingData(Make(train), Make(evaluate), Make(evaluate));
+}
+
+static string Cpu()
+{
+    try
+    {
+        return File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown";
+    }
+    catch (IOException)
+    {
+        return "unknown";
+    }
+}
+
+static double Median(List<double> xs) { var s = xs.Order().ToArray(); return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2; }
+
+/// <summary>The CNN users start with: Conv2d(1, 16, 3) → BatchNorm2d → ReLU → MaxPool(2) → Dropout(0.25) → Linear(16·13·13, 10).</summary>
+sealed class SmallCnn : nn.Module<Tensor, Tensor>
+{
+#pragma warning disable IDE1006 // RegisterComponents names the submodules after the fields
+    readonly nn.Module<Tensor, Tensor> features, classifier;
+#pragma warning restore IDE1006
+
+    public SmallCnn() : base(nameof(SmallCnn))
+    {
+        features = nn.Sequential(nn.Conv2d(1, 16, 3), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2), nn.Dropout(0.25));
+        classifier = nn.Linear(16 * 13 * 13, 10);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor input) => classifier.call(features.call(input).flatten(1));
+}

@@ -1,0 +1,1 @@
+Console.WriteLine("The training targets Cifar10ResNet18 (the paper's, for a GPU) and Cifar10Small (minutes on a CPU) run with: dotnet build samples/Cifar10 -t:TrainTune -p:TrainTuneTargets=Cifar10Small");
