@@ -97,7 +97,7 @@ internal static class TargetRunner
                 if (progress.Step < progress.TotalSteps && (DateTime.UtcNow - lastProgress).TotalSeconds < 0.5) return;
                 lastProgress = DateTime.UtcNow;
                 output.WriteLine(new ProgressLine(progress.Step, progress.TotalSteps, progress.TrainLoss, progress.ValidationLoss,
-                    progress.Hyperparameters.ToDictionary(h => h.Key, h => h.Value.Value), progress.Elapsed.TotalSeconds).Write());
+                    progress.Hyperparameters.ToDictionary(h => h.Key, h => h.Value.Value), progress.Elapsed.TotalSeconds, progress.EvaluationSeconds).Write());
                 output.Flush();
             });
 

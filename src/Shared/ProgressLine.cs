@@ -8,7 +8,9 @@ namespace TrainTune.Hosting
     /// One progress line on the host's standard output: <see cref="HostProtocol.ProgressPrefix"/>
     /// and this record as JSON. Written and read through the same type.
     /// </summary>
-    internal sealed record ProgressLine(int Step, int TotalSteps, double TrainLoss, double ValidationLoss, IReadOnlyDictionary<string, double> Hyperparameters, double ElapsedSeconds)
+    /// <param name="EvaluationSeconds">The final evaluation's expected seconds, counted in the time left; null when not yet known.</param>
+    internal sealed record ProgressLine(int Step, int TotalSteps, double TrainLoss, double ValidationLoss, IReadOnlyDictionary<string, double> Hyperparameters, double ElapsedSeconds,
+        double? EvaluationSeconds = null)
     {
         public string Write() => HostProtocol.ProgressPrefix + JsonSerializer.Serialize(this, ProtocolJson.Options);
 

@@ -24,7 +24,8 @@ internal sealed class ProgressReporter(string target, TimeSpan interval, Func<Da
     {
         var (step, total) = (progress.Step, progress.TotalSteps);
         var hyperparameters = string.Join(" ", progress.Hyperparameters.Select(h => $"{h.Key} {Number(h.Value)}"));
-        var left = step > 0 ? progress.ElapsedSeconds / step * (total - step) : double.NaN;
+        // The training left, and the final evaluation on the full splits after it.
+        var left = step > 0 ? progress.ElapsedSeconds / step * (total - step) + (progress.EvaluationSeconds ?? 0) : double.NaN;
         return string.Create(CultureInfo.InvariantCulture,
             $"{target}: step {step}/{total} ({100.0 * step / total:F0}%), train {Number(progress.TrainLoss)}, validation {Number(progress.ValidationLoss)} | {hyperparameters} | {Duration(left)} left");
     }

@@ -32,7 +32,11 @@ public sealed record RunResult(
 
 /// <summary>Progress after a block, for logs and progress displays.</summary>
 public sealed record RunProgress(int Step, int TotalSteps, double TrainLoss, double ValidationLoss,
-    IReadOnlyDictionary<string, HyperparameterValue> Hyperparameters, TimeSpan Elapsed);
+    IReadOnlyDictionary<string, HyperparameterValue> Hyperparameters, TimeSpan Elapsed)
+{
+    /// <summary>The final evaluation's expected seconds (the losses on the full splits after the last step), timed on one chunk after the first block; null before.</summary>
+    public double? EvaluationSeconds { get; init; }
+}
 
 /// <summary>The run's metric on the full splits: loss × scale, or a <see cref="TrainTune.Metric"/> computed from the model's output.</summary>
 public sealed record RunMetric(string Name, double Train, double Validation, double? Test)

@@ -125,8 +125,28 @@ internal sealed partial class Trainer
             member.TensorBoard?.Block(record, member.Skipped);
             member.Recorder?.Write(RecordFile.Block, new RecordFile.BlockLine(record.Step, record.TrainLoss, record.ValidationLoss,
                 HyperparameterValue.ToNumbers(record.Hyperparameters), record.HypergradientNorm, record.HyperstepSkipped));
-            _members[m].Progress?.Invoke(new RunProgress(done, _run.Steps, record.TrainLoss, record.ValidationLoss, record.Hyperparameters, elapsed));
+            _members[m].Progress?.Invoke(new RunProgress(done, _run.Steps, record.TrainLoss, record.ValidationLoss, record.Hyperparameters, elapsed)
+            {
+                EvaluationSeconds = _evaluationSeconds,
+            });
         }
+    }
+
+    /// <summary>The final evaluation's expected seconds, once timed.</summary>
+    double? _evaluationSeconds;
+
+    /// <summary>
+    /// Times the final evaluation's forward passes on one chunk of the validation split and scales
+    /// to every row of every split, so that progress displays count it in the time left.
+    /// </summary>
+    void TimeEvaluation(Learner learner, TrainingData data)
+    {
+        if (_evaluationSeconds is not null || _members.All(m => m.Progress is null)) return;
+        var split = data.Validation;
+        var rows = Math.Min(split.Rows, Evaluation.ChunkRows(split.Inputs.numel() / Math.Max(1, split.Rows)));
+        var clock = Stopwatch.StartNew();
+        learner.EvaluateLoss(new Split(split.Inputs.narrow(0, 0, rows), split.Targets.narrow(0, 0, rows)));
+        _evaluationSeconds = clock.Elapsed.TotalSeconds / rows * (data.Train.Rows + data.Validation.Rows + (data.Test?.Rows ?? 0));
     }
 
     void SaveCheckpoint(Progress progress, Learner learner, IBlockTuner tuner, IBatchSource trainBatches, IBatchSource validationBatches)

@@ -78,6 +78,7 @@ internal sealed partial class Trainer
                 // A member that diverged is frozen; the run stops where its last member diverged.
                 if (progress.All(p => p.DivergedAt is not null)) break;
                 done += length;
+                TimeEvaluation(learner, data);
                 Record(progress, learner, block, stopwatch.Elapsed, done, diverged);
                 blocksThisProcess++;
                 if (_run.CheckpointPath is not null && length == _run.Method.StepsPerBlock && (done / length) % _run.CheckpointEveryBlocks == 0 && done < _run.Steps)

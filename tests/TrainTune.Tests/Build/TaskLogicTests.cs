@@ -36,6 +36,25 @@ public class TaskLogicTests
         Assert.Null(reporter.Consider(HostProtocol.ProgressPrefix + "{broken"));
     }
 
+    [Fact]
+    public void The_time_left_counts_the_final_evaluation()
+    {
+        var progress = new ProgressLine(100, 100, 0.5, 0.25, new Dictionary<string, double>(), 10, EvaluationSeconds: 12);
+        Assert.EndsWith("| 12 s left", ProgressReporter.Format("Cnn", progress));
+        Assert.EndsWith("| 22 s left", ProgressReporter.Format("Cnn", progress with { Step = 50 }));
+        Assert.EndsWith("| 10 s left", ProgressReporter.Format("Cnn", progress with { Step = 50, EvaluationSeconds = null }));
+    }
+
+    [Fact]
+    public void A_run_reports_its_final_evaluations_expected_time_from_the_first_block_on()
+    {
+        var seen = new List<RunProgress>();
+        TuningRun.Of(() => new Training.SmallCnn(), new Sgd(0.1), Loss.CrossEntropy).On(Training.SmallCnn.Task()).ForSteps(30).WithBatchSize(16)
+            .InPrecision(TorchSharp.torch.ScalarType.Float64).OnProgress(seen.Add).Run();
+        Assert.Equal(3, seen.Count);
+        Assert.All(seen, p => Assert.True(p.EvaluationSeconds > 0));
+    }
+
     /// <summary>The build's errors for the knobs given positionally (empty: unset), as the targets file passes them.</summary>
     static IReadOnlyList<string> Errors(string steps, string method, string seed, string device, string resume, string warmStart, string outputDirectory,
         string threads = "", string starts = "") =>
