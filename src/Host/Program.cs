@@ -8,6 +8,9 @@
 using TrainTune;
 using TrainTune.Hosting;
 
+// Before any tensor exists: how libtorch's large blocks are allocated (see NativeAllocator).
+if (args is ["run", _]) NativeAllocator.KeepLargeBlocksInTheHeap();
+
 return args switch
 {
     ["list", var assembly] => Guard(() => TargetRunner.List(assembly, Console.Out)),
