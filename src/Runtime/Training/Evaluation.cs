@@ -23,6 +23,9 @@ internal static class Evaluation
     /// <summary>Rows per chunk for inputs of <paramref name="elementsPerRow"/> elements: up to 8192, at least 16, the chunk's inputs within <see cref="ChunkElements"/>.</summary>
     internal static long ChunkRows(long elementsPerRow) => Math.Clamp(ChunkElements / Math.Max(1, elementsPerRow), 16, 8192);
 
+    /// <summary>Rows per chunk of a split whose rows are its inputs' first dimension.</summary>
+    internal static long ChunkRows(Split split) => ChunkRows(split.Inputs.numel() / Math.Max(1, split.Rows));
+
     /// <summary>Each member's loss on the whole of <paramref name="split"/>, every member on the same rows.</summary>
     public static double[] EvaluateLoss(this Learner learner, Split split, long? chunkRows = null) =>
         Evaluate(learner, split, laidOut: false, chunkRows, null).Loss;

@@ -143,7 +143,7 @@ internal sealed partial class Trainer
     {
         if (_evaluationSeconds is not null || _members.All(m => m.Progress is null)) return;
         var split = data.Validation;
-        var rows = Math.Min(split.Rows, Evaluation.ChunkRows(split.Inputs.numel() / Math.Max(1, split.Rows)));
+        var rows = Math.Min(split.Rows, Evaluation.ChunkRows(split));
         var clock = Stopwatch.StartNew();
         learner.EvaluateLoss(new Split(split.Inputs.narrow(0, 0, rows), split.Targets.narrow(0, 0, rows)));
         _evaluationSeconds = clock.Elapsed.TotalSeconds / rows * (data.Train.Rows + data.Validation.Rows + (data.Test?.Rows ?? 0));
