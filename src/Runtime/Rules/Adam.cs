@@ -107,6 +107,8 @@ internal static class AdamMath
         steps = steps is null ? torch.ones([], dtype: direction.dtype, device: direction.device) : steps + 1;
         var corrected1 = firstMoment / (1 - beta1.pow(steps));
         var corrected2 = secondMoment / (1 - beta2.pow(steps));
-        return learningRate * corrected1 / (corrected2.sqrt() + epsilon);
+        // √v̂ with derivative 0 at v̂ = 0: a weight whose gradients were all 0 (an embedding row not in
+        // any batch yet) has u = 0 for every β2 and nearby w, and would otherwise make the hypergradient NaN.
+        return learningRate * corrected1 / (ZeroSafe.Sqrt(corrected2) + epsilon);
     }
 }

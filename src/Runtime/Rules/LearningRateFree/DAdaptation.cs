@@ -53,23 +53,32 @@ public sealed class DAdaptSgd : IAcrossWeightsUpdate
             }
             at.SetGlobal(D, at.Constant(_d0));
             at.SetGlobal(Numerator, at.Constant(0));
-            at.SetGlobal(FirstGradientNorm, at.Sum(k => grads[k].square()).sqrt());
+            at.SetGlobal(FirstGradientNorm, at.Constant(0));
         }
+        // ‖g₀‖ is the first gradient's norm that is not 0: the reference divides by it and raises
+        // on a first gradient of zeros; a member here skips such steps (no update, nothing
+        // changed) until a gradient is not 0, as the reference does when ‖s‖ = 0.
+        var stored = at.Global(FirstGradientNorm)!;
+        var firstNorm = torch.where(stored.ne(0), stored, ZeroSafe.Sqrt(at.Sum(k => grads[k].square())));
         var d = at.Global(D)!;
-        var dlr = d * at.Scalar(LearningRateIndex) / at.Global(FirstGradientNorm)!;
+        var (perNorm, started) = ZeroSafe.Divide(at.Scalar(LearningRateIndex), firstNorm);
+        var dlr = d * perNorm;
         var g = Enumerable.Range(0, at.Count).Select(k => grads[k] + at.Value(WeightDecayIndex, k) * weights[k]).ToArray();
         var numerator = at.Global(Numerator)! + dlr * at.Sum(k => g[k] * state[k][Sum]!);
         var s = Enumerable.Range(0, at.Count).Select(k => state[k][Sum]! + at.Spread(dlr, k) * g[k]).ToArray();
-        var dHat = 2 * numerator / at.Sum(k => s[k].square()).sqrt();
-        at.SetGlobal(D, d.maximum(dHat.minimum(d * _growthRate)));
-        at.SetGlobal(Numerator, numerator);
+        var (quotient, moved) = ZeroSafe.Divide(2 * numerator, ZeroSafe.Sqrt(at.Sum(k => s[k].square())));
+        var progressed = started.logical_and(moved);
+        at.SetGlobal(D, torch.where(progressed, d.maximum(quotient.minimum(d * _growthRate)), d));
+        at.SetGlobal(Numerator, torch.where(progressed, numerator, at.Global(Numerator)!));
+        at.SetGlobal(FirstGradientNorm, firstNorm);
         var ck = 1 - _momentum;
         var updates = new Tensor[at.Count];
         for (var k = 0; k < at.Count; k++)
         {
-            state[k][Sum] = s[k];
+            var skipped = at.Spread(progressed, k).logical_not();
+            state[k][Sum] = torch.where(skipped, state[k][Sum]!, s[k]);
             // w' = (1 − c) w + c z with z = x₀ − s, so u = c (w − z).
-            updates[k] = ck * (weights[k] - (state[k][InitialWeight]! - s[k]));
+            updates[k] = (ck * (weights[k] - (state[k][InitialWeight]! - s[k]))).masked_fill(skipped, 0);
         }
         return updates;
     }
@@ -136,7 +145,7 @@ public sealed class DAdaptAdam : IAcrossWeightsUpdate
         var g = Enumerable.Range(0, at.Count)
             .Select(k => _decoupled ? grads[k] : grads[k] + at.Value(WeightDecayIndex, k) * weights[k]).ToArray();
         // The numerator uses the second moment from before this step, as the reference does.
-        var accumulated = dlr * at.Sum(k => g[k] * state[k][Sum]! / (state[k][SecondMoment]!.sqrt() + _epsilon));
+        var accumulated = dlr * at.Sum(k => g[k] * state[k][Sum]! / (ZeroSafe.Sqrt(state[k][SecondMoment]!) + _epsilon));
         var m = new Tensor[at.Count];
         var v = new Tensor[at.Count];
         var s = new Tensor[at.Count];
@@ -151,15 +160,18 @@ public sealed class DAdaptAdam : IAcrossWeightsUpdate
             s[k] = sqrtBeta2K * state[k][Sum]! + dlrK * (1 - sqrtBeta2K) * g[k];
         }
         var numerator = sqrtBeta2 * at.Global(Numerator)! + (1 - sqrtBeta2) * accumulated;
-        var dHat = numerator / ((1 - sqrtBeta2) * at.Sum(k => s[k].abs()));
-        at.SetGlobal(D, d.maximum(dHat.minimum(d * _growthRate)));
-        at.SetGlobal(Numerator, numerator);
+        // ‖s‖₁ = 0 only while every gradient so far was 0: the reference then skips the step (d and
+        // the numerator unchanged, no update), and so does a member here.
+        var (dHat, progressed) = ZeroSafe.Divide(numerator, (1 - sqrtBeta2) * at.Sum(k => s[k].abs()));
+        at.SetGlobal(D, torch.where(progressed, d.maximum(dHat.minimum(d * _growthRate)), d));
+        at.SetGlobal(Numerator, torch.where(progressed, numerator, at.Global(Numerator)!));
         var updates = new Tensor[at.Count];
         for (var k = 0; k < at.Count; k++)
         {
             (state[k][FirstMoment], state[k][SecondMoment], state[k][Sum]) = (m[k], v[k], s[k]);
-            updates[k] = m[k] / (v[k].sqrt() + _epsilon);
+            updates[k] = m[k] / (ZeroSafe.Sqrt(v[k]) + _epsilon);
             if (_decoupled) updates[k] = updates[k] + at.Value(WeightDecayIndex, k) * at.Spread(dlr, k) * weights[k];
+            updates[k] = updates[k].masked_fill(at.Spread(progressed, k).logical_not(), 0);
         }
         return updates;
     }

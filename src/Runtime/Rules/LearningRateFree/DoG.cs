@@ -50,12 +50,12 @@ public sealed class DoG : IAcrossWeightsUpdate
         if (at.First(Distance))
         {
             for (var k = 0; k < at.Count; k++) state[k][InitialWeight] = weights[k].detach().clone();
-            distance = _relativeInitialDistance * (1 + at.Sum(k => weights[k].square()).sqrt());
+            distance = _relativeInitialDistance * (1 + ZeroSafe.Sqrt(at.Sum(k => weights[k].square())));
             sum = squares + _epsilon;
         }
         else
         {
-            distance = at.Global(Distance)!.maximum(at.Sum(k => (weights[k] - state[k][InitialWeight]!).square()).sqrt());
+            distance = at.Global(Distance)!.maximum(ZeroSafe.Sqrt(at.Sum(k => (weights[k] - state[k][InitialWeight]!).square())));
             sum = at.Global(GradientSquares)! + squares;
         }
         at.SetGlobal(Distance, distance);

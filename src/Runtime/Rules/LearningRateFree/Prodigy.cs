@@ -82,20 +82,24 @@ public sealed class Prodigy : IAcrossWeightsUpdate
             v[k] = beta2 * state[k][SecondMoment]! + dK.square() * (1 - beta2) * g[k].square();
             s[k] = at.Spread(beta3, k) * state[k][Sum]! + at.Spread(scaled, k) * g[k];
         }
-        var dHat = at.Scalar(DCoefficientIndex) * numerator / at.Sum(k => s[k].abs());
+        // Σ|s| = 0 only while every gradient so far was 0: the reference then skips the step (d,
+        // its maximum and the numerator unchanged, no update), and so does a member here.
+        var (quotient, progressed) = ZeroSafe.Divide(numerator, at.Sum(k => s[k].abs()));
+        var dHat = at.Scalar(DCoefficientIndex) * quotient;
         var raised = torch.where(d.eq(_d0), d.maximum(dHat), d);
-        var dMax = at.Global(DMax)!.maximum(dHat);
-        var dNew = dMax.minimum(raised * _growthRate);
+        var dMax = torch.where(progressed, at.Global(DMax)!.maximum(dHat), at.Global(DMax)!);
+        var dNew = torch.where(progressed, dMax.minimum(raised * _growthRate), d);
         at.SetGlobal(D, dNew);
         at.SetGlobal(DMax, dMax);
-        at.SetGlobal(Numerator, numerator);
+        at.SetGlobal(Numerator, torch.where(progressed, numerator, at.Global(Numerator)!));
         var updates = new Tensor[at.Count];
         for (var k = 0; k < at.Count; k++)
         {
             (state[k][FirstMoment], state[k][SecondMoment], state[k][Sum]) = (m[k], v[k], s[k]);
             var dlrK = at.Spread(dlr, k);
-            updates[k] = dlrK * m[k] / (v[k].sqrt() + at.Spread(dNew, k) * _epsilon);
+            updates[k] = dlrK * m[k] / (ZeroSafe.Sqrt(v[k]) + at.Spread(dNew, k) * _epsilon);
             if (_decoupled) updates[k] = updates[k] + at.Value(WeightDecayIndex, k) * dlrK * weights[k];
+            updates[k] = updates[k].masked_fill(at.Spread(progressed, k).logical_not(), 0);
         }
         return updates;
     }

@@ -122,7 +122,7 @@ public sealed class ScheduleFreeAdamW : IAcrossWeightsUpdate, IEvaluationPoint
             var beta2 = at.Value(Beta2Index, k);
             var v = beta2 * state[k][SecondMoment]! + (1 - beta2) * grads[k].square();
             var correction = 1 - beta2.pow(at.Spread(steps + 1, k));
-            var g = grads[k] / ((v / correction).sqrt() + _epsilon) + at.Value(WeightDecayIndex, k) * weights[k];
+            var g = grads[k] / (ZeroSafe.Sqrt(v / correction) + _epsilon) + at.Value(WeightDecayIndex, k) * weights[k];
             state[k][SecondMoment] = v;
             (updates[k], state[k][Z]) = ScheduleFreeAverage.Update(weights[k], state[k][Z]!, g, at.Spread(gamma, k), at.Spread(c, k), at.Value(Beta1Index, k));
         }
