@@ -90,14 +90,18 @@ internal static class TargetRunner
         // Starts of an earlier BestOf run would be drawn in this run's report.
         foreach (var stale in Directory.GetFiles(options.OutputDirectory, HostProtocol.StartRecordFile(0).Replace("0", "*"))) File.Delete(stale);
         var lastProgress = DateTime.MinValue;
+        var (skipped, notFinite) = (0, (IReadOnlyList<string>?)null);
         run = WithTensorBoard(run.RecordTo(Path.Combine(options.OutputDirectory, HostProtocol.RecordFile)), options, options.OutputDirectory)
             .OnProgress(progress =>
             {
-                // At most two lines a second reach the build; it thins them further.
-                if (progress.Step < progress.TotalSteps && (DateTime.UtcNow - lastProgress).TotalSeconds < 0.5) return;
+                var firstSkip = skipped == 0 && progress.SkippedHypersteps > 0;
+                (skipped, notFinite) = (progress.SkippedHypersteps, progress.NotFinite.Count > 0 ? progress.NotFinite : notFinite);
+                // At most two lines a second reach the build (and the first skipped hyper step); it thins them further.
+                if (progress.Step < progress.TotalSteps && !firstSkip && (DateTime.UtcNow - lastProgress).TotalSeconds < 0.5) return;
                 lastProgress = DateTime.UtcNow;
                 output.WriteLine(new ProgressLine(progress.Step, progress.TotalSteps, progress.TrainLoss, progress.ValidationLoss,
-                    progress.Hyperparameters.ToDictionary(h => h.Key, h => h.Value.Value), progress.Elapsed.TotalSeconds, progress.EvaluationSeconds).Write());
+                    progress.Hyperparameters.ToDictionary(h => h.Key, h => h.Value.Value), progress.Elapsed.TotalSeconds, progress.EvaluationSeconds,
+                    skipped, notFinite).Write());
                 output.Flush();
             });
 

@@ -9,8 +9,10 @@ namespace TrainTune.Hosting
     /// and this record as JSON. Written and read through the same type.
     /// </summary>
     /// <param name="EvaluationSeconds">The final evaluation's expected seconds, counted in the time left; null when not yet known.</param>
+    /// <param name="SkippedHypersteps">Hyper steps skipped so far because their hypergradient was not finite.</param>
+    /// <param name="NotFinite">The hyperparameters whose hypergradient was not finite at the last skip.</param>
     internal sealed record ProgressLine(int Step, int TotalSteps, double TrainLoss, double ValidationLoss, IReadOnlyDictionary<string, double> Hyperparameters, double ElapsedSeconds,
-        double? EvaluationSeconds = null)
+        double? EvaluationSeconds = null, int SkippedHypersteps = 0, IReadOnlyList<string>? NotFinite = null)
     {
         public string Write() => HostProtocol.ProgressPrefix + JsonSerializer.Serialize(this, ProtocolJson.Options);
 

@@ -54,7 +54,11 @@ namespace TrainTune.Hosting
         internal sealed record PopulationPlace(int Members, int Member);
 
         /// <summary>A "hyperstep_skipped" line.</summary>
-        internal sealed record SkippedLine(int Step, string Reason, double? HypergradientNorm);
+        internal sealed record SkippedLine(int Step, string Reason, double? HypergradientNorm)
+        {
+            /// <summary>The hyperparameters whose hypergradient was not finite (absent in records written before it existed).</summary>
+            public IReadOnlyList<string>? Hyperparameters { get; init; }
+        }
 
         /// <summary>A "resumed" line.</summary>
         internal sealed record ResumedLine(int Step, string? Checkpoint);

@@ -4,19 +4,23 @@ namespace TrainTune.Build.Running;
 
 /// <summary>
 /// Turns the host's progress lines into at most one build-log line every few seconds (plus
-/// the last): step, losses, current hyperparameters and time left.
+/// the last, and the first that reports a skipped hyper step): step, losses, current
+/// hyperparameters, hyper steps skipped and time left.
 /// </summary>
 internal sealed class ProgressReporter(string target, TimeSpan interval, Func<DateTime> clock)
 {
     DateTime _lastLogged = DateTime.MinValue;
+    int _skippedLogged;
 
     /// <summary>The line to log for <paramref name="outputLine"/>, or null to stay quiet.</summary>
     public string? Consider(string outputLine)
     {
         if (Hosting.ProgressLine.Parse(outputLine) is not { } progress) return null;
         var now = clock();
-        if (progress.Step < progress.TotalSteps && now - _lastLogged < interval) return null;
+        var firstSkip = _skippedLogged == 0 && progress.SkippedHypersteps > 0;
+        if (progress.Step < progress.TotalSteps && !firstSkip && now - _lastLogged < interval) return null;
         _lastLogged = now;
+        _skippedLogged = progress.SkippedHypersteps;
         return Format(target, progress);
     }
 
@@ -26,8 +30,11 @@ internal sealed class ProgressReporter(string target, TimeSpan interval, Func<Da
         var hyperparameters = string.Join(" ", progress.Hyperparameters.Select(h => $"{h.Key} {Number(h.Value)}"));
         // The training left, and the final evaluation on the full splits after it.
         var left = step > 0 ? progress.ElapsedSeconds / step * (total - step) + (progress.EvaluationSeconds ?? 0) : double.NaN;
+        var skipped = progress.SkippedHypersteps == 0 ? ""
+            : $" | {progress.SkippedHypersteps} hyper step{(progress.SkippedHypersteps == 1 ? "" : "s")} skipped"
+              + (progress.NotFinite is { Count: > 0 } names ? $" (hypergradient of {string.Join(", ", names)} not finite)" : " (hypergradient not finite)");
         return string.Create(CultureInfo.InvariantCulture,
-            $"{target}: step {step}/{total} ({100.0 * step / total:F0}%), train {Number(progress.TrainLoss)}, validation {Number(progress.ValidationLoss)} | {hyperparameters} | {Duration(left)} left");
+            $"{target}: step {step}/{total} ({100.0 * step / total:F0}%), train {Number(progress.TrainLoss)}, validation {Number(progress.ValidationLoss)} | {hyperparameters}{skipped} | {Duration(left)} left");
     }
 
     static string Number(double value) => value.ToString("G4", CultureInfo.InvariantCulture);

@@ -17,26 +17,47 @@ internal static class HyperStep
     /// An Adam step on the tuned raw values with <paramref name="hypergradient"/> and the clamps,
     /// for each member whose hypergradient is finite (for the others nothing changes and the step
     /// counts as skipped); a frozen member of a population changes no more. Returns each member's
-    /// hypergradient norm and whether its step was skipped.
+    /// hypergradient norm, whether its step was skipped, and the tuned hyperparameters whose
+    /// hypergradient was not finite (empty for a step taken).
     /// </summary>
-    public static (double[] Norms, bool[] Skipped) Apply(HyperAdam adam, Learner learner, IReadOnlyList<int> tuned, IReadOnlyList<Tensor> leaves, IReadOnlyList<Tensor> hypergradient)
+    public static (double[] Norms, bool[] Skipped, string[][] NotFinite) Apply(HyperAdam adam, Learner learner, IReadOnlyList<int> tuned, IReadOnlyList<Tensor> leaves, IReadOnlyList<Tensor> hypergradient)
     {
         var members = learner.Members;
-        double[] norms;
-        if (hypergradient.Count == 0) norms = new double[members];
-        else
+        var set = learner.Hyperparameters;
+        var norms = new double[members];
+        var notFinite = new string[members][];
+        Array.Fill(notFinite, []);
+        if (hypergradient.Count > 0)
         {
-            var layout = learner.Hyperparameters.Layout;
-            var squares = hypergradient.Select(g => layout.Sum(g.square()).to(ScalarType.Float64)).ToArray();
-            norms = torch.stack(squares).sum([0]).sqrt().reshape(-1).cpu().data<double>().ToArray();
+            // One transfer: the squared norm of each leaf's hypergradient per member, [leaves, members].
+            var squares = torch.stack(hypergradient.Select(g => set.Layout.Sum(g.square()).to(ScalarType.Float64).reshape(-1)).ToArray())
+                .cpu().data<double>().ToArray();
+            for (var m = 0; m < members; m++)
+            {
+                var bad = new List<string>();
+                var (sum, leaf) = (0.0, 0);
+                foreach (var h in tuned)
+                {
+                    var hyperparameter = 0.0;
+                    for (var r = 0; r < set.Raw(h).Count; r++, leaf++) hyperparameter += squares[leaf * members + m];
+                    if (!double.IsFinite(hyperparameter)) bad.Add(set.Specs[h].Name);
+                    sum += hyperparameter;
+                }
+                (norms[m], notFinite[m]) = (Math.Sqrt(sum), [.. bad]);
+            }
         }
         var skipped = norms.Select(n => !double.IsFinite(n)).ToArray();
         adam.Step(leaves, hypergradient, norms.Select((n, i) => !skipped[i] && learner.Alive[i]).ToArray());
         if (skipped.Any(s => !s))
             foreach (var h in tuned) learner.Hyperparameters.Clamp(h);
         learner.BeginBlock();
-        return (norms, skipped);
+        return (norms, skipped, notFinite);
     }
+
+    /// <summary>Why a hyper step was skipped, naming the hyperparameters whose hypergradient was not finite.</summary>
+    public static string SkipReason(IReadOnlyList<string>? notFinite) =>
+        (notFinite is { Count: > 0 } ? $"the hypergradient of {string.Join(", ", notFinite)} was not finite (NaN or Inf)" : "the hypergradient was not finite (NaN or Inf)")
+        + "; the hyperparameters were left unchanged";
 }
 
 /// <summary>
@@ -71,9 +92,9 @@ internal abstract class AdamBlockTuner : IBlockTuner
     /// <summary>The hyper step on <paramref name="hypergradient"/>, and the block's outcome (the last step's loss moved out of the caller's scope).</summary>
     protected BlockOutcome Finish(Learner learner, Tensor trainLoss, Tensor validationLoss, IReadOnlyList<Tensor> leaves, IReadOnlyList<Tensor> hypergradient)
     {
-        var (norm, skipped) = HyperStep.Apply(_adam, learner, Tuned, leaves, hypergradient);
+        var (norm, skipped, notFinite) = HyperStep.Apply(_adam, learner, Tuned, leaves, hypergradient);
         var validation = validationLoss.to(ScalarType.Float64).cpu().data<double>().ToArray();
-        return new BlockOutcome(trainLoss.MoveToOuterDisposeScope(), validation, norm, skipped);
+        return new BlockOutcome(trainLoss.MoveToOuterDisposeScope(), validation, norm, skipped, notFinite);
     }
 
     public void Save(Checkpoint checkpoint) => _adam.Save(checkpoint, _leafNames, _leaves);

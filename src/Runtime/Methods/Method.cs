@@ -100,4 +100,5 @@ internal interface IBlockTuner : IDisposable
 /// The end of a block: the training loss of its last step ([members]),
 /// and what tuning did for each member (null where it does not tune).
 /// </summary>
-internal sealed record BlockOutcome(TorchSharp.torch.Tensor TrainLoss, double[]? ValidationLoss = null, double[]? HypergradientNorm = null, bool[]? HyperstepSkipped = null);
+internal sealed record BlockOutcome(TorchSharp.torch.Tensor TrainLoss, double[]? ValidationLoss = null, double[]? HypergradientNorm = null, bool[]? HyperstepSkipped = null,
+    string[][]? NotFinite = null);

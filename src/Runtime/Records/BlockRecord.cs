@@ -7,4 +7,8 @@ public sealed record BlockRecord(
     double ValidationLoss,
     IReadOnlyDictionary<string, HyperparameterValue> Hyperparameters,
     double? HypergradientNorm,
-    bool HyperstepSkipped);
+    bool HyperstepSkipped)
+{
+    /// <summary>When the hyper step was skipped: the hyperparameters whose hypergradient was not finite.</summary>
+    public IReadOnlyList<string> NotFinite { get; init; } = [];
+}

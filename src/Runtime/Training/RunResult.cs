@@ -36,6 +36,12 @@ public sealed record RunProgress(int Step, int TotalSteps, double TrainLoss, dou
 {
     /// <summary>The final evaluation's expected seconds (the losses on the full splits after the last step), timed on one chunk after the first block; null before.</summary>
     public double? EvaluationSeconds { get; init; }
+
+    /// <summary>Hyper steps skipped so far because their hypergradient was not finite.</summary>
+    public int SkippedHypersteps { get; init; }
+
+    /// <summary>When this block's hyper step was skipped: the hyperparameters whose hypergradient was not finite.</summary>
+    public IReadOnlyList<string> NotFinite { get; init; } = [];
 }
 
 /// <summary>The run's metric on the full splits: loss × scale, or a <see cref="TrainTune.Metric"/> computed from the model's output.</summary>

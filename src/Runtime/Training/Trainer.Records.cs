@@ -115,12 +115,13 @@ internal sealed partial class Trainer
             member.Done = done;
             var skipped = outcome?.HyperstepSkipped?[m] ?? false;
             var norm = outcome?.HypergradientNorm?[m];
+            var notFinite = skipped ? outcome?.NotFinite?[m] ?? [] : [];
             if (skipped)
             {
                 member.Skipped++;
-                member.Recorder?.Write(RecordFile.HyperstepSkipped, new RecordFile.SkippedLine(done, "the hypergradient was not finite (NaN or Inf); the hyperparameters were left unchanged", norm));
+                member.Recorder?.Write(RecordFile.HyperstepSkipped, new RecordFile.SkippedLine(done, HyperStep.SkipReason(notFinite), norm) { Hyperparameters = notFinite });
             }
-            var record = new BlockRecord(done, block.StepLosses.Average(losses => losses[m]), validationLoss[m], snapshots[m], norm, skipped);
+            var record = new BlockRecord(done, block.StepLosses.Average(losses => losses[m]), validationLoss[m], snapshots[m], norm, skipped) { NotFinite = notFinite };
             member.History.Add(record);
             member.TensorBoard?.Block(record, member.Skipped);
             member.Recorder?.Write(RecordFile.Block, new RecordFile.BlockLine(record.Step, record.TrainLoss, record.ValidationLoss,
@@ -128,6 +129,8 @@ internal sealed partial class Trainer
             _members[m].Progress?.Invoke(new RunProgress(done, _run.Steps, record.TrainLoss, record.ValidationLoss, record.Hyperparameters, elapsed)
             {
                 EvaluationSeconds = _evaluationSeconds,
+                SkippedHypersteps = member.Skipped,
+                NotFinite = notFinite,
             });
         }
     }

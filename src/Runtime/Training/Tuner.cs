@@ -120,6 +120,13 @@ public sealed class Tuner : IDisposable
     /// <summary>Called after every block with its record (progress displays, logs of your own).</summary>
     public Action<BlockRecord>? OnBlock { get; set; }
 
+    /// <summary>
+    /// Where the tuner says that hyper steps are being skipped (their hypergradient not finite):
+    /// at the first skip and at the 10th, 100th, … Standard error by default; null for silence
+    /// (<see cref="SkippedHypersteps"/> and each <see cref="BlockRecord.NotFinite"/> still count them).
+    /// </summary>
+    public TextWriter? Warnings { get; set; } = Console.Error;
+
     TensorBoardLog? _tensorBoard;
 
     /// <summary>Writes TensorBoard event files into <paramref name="folder"/> after every block, as <see cref="TuningRun.LogToTensorBoard"/> does.</summary>
@@ -187,12 +194,20 @@ public sealed class Tuner : IDisposable
             return;
         }
         var skipped = outcome.HyperstepSkipped?[0] ?? false;
-        if (skipped) _skipped++;
+        var notFinite = skipped ? outcome.NotFinite?[0] ?? [] : [];
+        if (skipped && ++_skipped is var count && PowerOfTen(count))
+            Warnings?.WriteLine($"TrainTune: {count} hyper step{(count == 1 ? "" : "s")} skipped so far (the last at step {Steps}): {HyperStep.SkipReason(notFinite)}.");
         var validation = outcome.ValidationLoss?[0] ?? (validationLoss is null ? double.NaN : Evaluate(validationLoss));
-        var record = new BlockRecord(Steps, losses.Average(), validation, Hyperparameters, outcome.HypergradientNorm?[0], skipped);
+        var record = new BlockRecord(Steps, losses.Average(), validation, Hyperparameters, outcome.HypergradientNorm?[0], skipped) { NotFinite = notFinite };
         _history.Add(record);
         _tensorBoard?.Block(record, _skipped);
         OnBlock?.Invoke(record);
+    }
+
+    static bool PowerOfTen(int n)
+    {
+        while (n % 10 == 0) n /= 10;
+        return n == 1;
     }
 
     /// <summary>The validation loss of a block whose method reports none: on the shadow, holding the model's weights (at its evaluation point) and buffers, in evaluation mode.</summary>
