@@ -48,7 +48,11 @@ namespace TrainTune.Hosting
             ThreadNumbers Threads,
             PopulationPlace? Population,
             IReadOnlyList<string> Weights,
-            IReadOnlyDictionary<string, HyperparameterNumbers> Hyperparameters);
+            IReadOnlyDictionary<string, HyperparameterNumbers> Hyperparameters)
+        {
+            /// <summary>"norm 0.25" or "value 1" when the run clips its gradients; absent otherwise.</summary>
+            public string? GradientClipping { get; init; }
+        }
 
         /// <summary>A population member's place in it.</summary>
         internal sealed record PopulationPlace(int Members, int Member);

@@ -106,7 +106,7 @@ internal sealed class UnrolledBlock : IDisposable
         learner.SetModelHyperparameters(model, _values);
         var trainLoss = learner.Checked(loss(model));
         var grads = Gradients.Of(Learner.Total(trainLoss), weights, createGraph: true);
-        var u = RuleCall.Updates(learner.Rule, learner.Layout, weights, grads, learner.RuleValues(_values), stateOut);
+        var u = RuleCall.Updates(learner.Rule, learner.Layout, weights, learner.ForRule(grads), learner.RuleValues(_values), stateOut);
         var next = weights.Zip(u, (w, update) => (w - update).detach()).ToArray();
         if (!first) Own(stateIn.SelectMany(s => s).OfType<Tensor>());
         Own(stateOut.SelectMany((perWeight, j) => perWeight.Where((t, s) => t is not null && !ReferenceEquals(t, stateIn[j][s]))).OfType<Tensor>());

@@ -31,7 +31,7 @@ internal static class OnePassStep
         var grads = Gradients.Of(Learner.Total(trainLoss), weights, createGraph: true);
 
         var states = learner.State.Copy();
-        var u = RuleCall.Updates(learner.Rule, learner.Layout, weights, grads, learner.RuleValues(values), states);
+        var u = RuleCall.Updates(learner.Rule, learner.Layout, weights, learner.ForRule(grads), learner.RuleValues(values), states);
         if (u.Length != weights.Count)
             throw new TrainTuneException($"The update rule {learner.Rule.GetType().Name} returned {u.Length} updates for {weights.Count} weight tensors.");
 

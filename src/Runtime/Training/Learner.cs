@@ -170,11 +170,17 @@ internal sealed class Learner : IDisposable
         var trainLoss = Checked(loss(Model));
         var grads = Gradients.Of(Total(trainLoss), _weights);
         var state = State.Copy();
-        RuleCall.Apply(Rule, Layout, _weights, grads, RuleValues(values), state);
+        RuleCall.Apply(Rule, Layout, _weights, ForRule(grads), RuleValues(values), state);
         State.Keep(state);
         gradients = grads;
         return PerMember(trainLoss.detach());
     }
+
+    /// <summary>Gradient clipping in front of the rule (null: none); see <see cref="GradientClipping"/>.</summary>
+    public GradientClipping? Clipping { get; set; }
+
+    /// <summary>What the rule is given: the gradients, clipped when the run clips them (out of place, so a graph they carry goes through it).</summary>
+    internal Tensor[] ForRule(Tensor[] grads) => Clipping is null ? grads : Clipping.Apply(Layout, grads);
 
     /// <summary>The loss of <paramref name="model"/> on a laid-out <paramref name="batch"/>: a scalar, or one per member.</summary>
     internal Tensor Compute(Module<Tensor, Tensor> model, Split batch) => Layout.Loss(Loss, model.call(batch.Inputs), batch.Targets);

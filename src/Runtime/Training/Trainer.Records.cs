@@ -68,7 +68,10 @@ internal sealed partial class Trainer
                     threads.ToNumbers(),
                     _layout == MemberLayout.Single ? null : new RecordFile.PopulationPlace(_members.Count, m),
                     learner.WeightNames,
-                    HyperparameterValue.ToNumbers(initial[m])));
+                    HyperparameterValue.ToNumbers(initial[m]))
+                {
+                    GradientClipping = _run.Clipping?.ToString(),
+                });
                 return new Progress { Initial = initial[m], Recorder = recorder, TensorBoard = member.TensorBoardPath is { } board ? new TensorBoardLog(board) : null };
             }).ToArray();
         }

@@ -73,6 +73,18 @@ public sealed class Tuner : IDisposable
     }
 
     /// <summary>
+    /// Clips the gradients before the rule sees them (<see cref="GradientClipping.ByNorm"/> or
+    /// <see cref="GradientClipping.ByValue"/>; null for none), inside the weight update, so the
+    /// hypergradient differentiates through the clipping. Set it before the first step.
+    /// </summary>
+    public Tuner WithGradientClipping(GradientClipping? clipping)
+    {
+        if (Steps > 0) throw new TrainTuneException("WithGradientClipping: set the clipping before the first step, as part of the tuner's rule.");
+        _learner.Clipping = clipping;
+        return this;
+    }
+
+    /// <summary>
     /// A tuner of <paramref name="model"/>'s weights by <paramref name="rule"/>, the hyperparameters
     /// changed as <paramref name="method"/> says (default <see cref="Method.OnePass"/>).
     /// <paramref name="modelFactory"/> builds further instances of the same architecture (same
