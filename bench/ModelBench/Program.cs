@@ -9,21 +9,28 @@ using TrainTune;
 using static TorchSharp.torch;
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+// Every run raises glibc's mmap and trim thresholds; TRAINTUNE_MALLOC=default measures glibc's own behaviour.
+var heap = Environment.GetEnvironmentVariable("TRAINTUNE_MALLOC") == "default" ? "glibc's default thresholds" : "large blocks kept in the heap";
 var repeatsOption = new Option<int>("--repeats") { Description = "Timed runs per method (alternating).", DefaultValueFactory = _ => 3 };
+var onlyOption = new Option<string?>("--only") { Description = "Only the models and rules whose name contains this (e.g. ResNet, AdamW)." };
 var partsOption = new Option<bool>("--cnn-parts") { Description = "Instead: the CNN's one-pass cost by Neumann terms and without each of its layers (where the tracked step's time goes)." };
-var root = new RootCommand("TrainTune benchmark: one-pass / plain time per step on a CNN, the BatchNorm MLP and ResNet-8.") { repeatsOption, partsOption };
-root.SetAction(parsed => parsed.GetValue(partsOption) ? CnnParts(parsed.GetValue(repeatsOption)) : Bench(parsed.GetValue(repeatsOption)));
+var root = new RootCommand("TrainTune benchmark: one-pass / plain time per step on a CNN, the BatchNorm MLP and ResNet-8.") { repeatsOption, onlyOption, partsOption };
+root.SetAction(parsed =>
+{
+    Console.WriteLine($"CPU: {Cpu()}, {Environment.ProcessorCount} cores; allocator: {heap}");
+    return parsed.GetValue(partsOption) ? CnnParts(parsed.GetValue(repeatsOption)) : Bench(parsed.GetValue(repeatsOption), parsed.GetValue(onlyOption));
+});
 return root.Parse(args).Invoke();
 
-static int Bench(int repeats)
+static int Bench(int repeats, string? only)
 {
-    Console.WriteLine($"CPU: {Cpu()}, {Environment.ProcessorCount} cores; {repeats} runs per method, alternating; ms per weight step (training time only, medians)");
+    Console.WriteLine($"{repeats} runs per method, alternating; ms per weight step (training time only, medians)");
     Console.WriteLine($"{"model",-34} {"rule",-12} {"plain",8} {"one-pass",9} {"ratio",6}  threads");
     var models = new (string Name, Func<nn.Module<Tensor, Tensor>> Model, long[] Shape, int Steps)[]
     {
         ("CNN 16c3-BN-pool-dropout, 28x28", () => new SmallCnn(), [1, 28, 28], 150),
         ("MLP 784-50(BN)-10", () => nn.Sequential(("linear0", nn.Linear(784, 50, hasBias: false)), ("norm0", nn.BatchNorm1d(50)), ("relu0", nn.ReLU()), ("linear1", nn.Linear(50, 10))), [784], 1000),
-        ("ResNet-8 (CifarResNet 16, 1), 32x32", () => new CifarResNet(16, 1), [3, 32, 32], 40),
+        ("ResNet-8 (CifarResNet 16, 1), 32x32", () => new CifarResNet(16, 1), [3, 32, 32], 80),
     };
     var rules = new (string Name, Func<IWeightUpdate> Rule)[] { ("SgdMomentum", () => new SgdMomentum(1e-2, 0.9, 1e-4)), ("AdamW", () => new AdamW()) };
     foreach (var (name, model, shape, steps) in models)
@@ -31,6 +38,7 @@ static int Bench(int repeats)
         var data = RandomData(shape, train: 2000, evaluate: 1000);
         foreach (var (ruleName, rule) in rules)
         {
+            if (only is not null && !name.Contains(only, StringComparison.OrdinalIgnoreCase) && !ruleName.Contains(only, StringComparison.OrdinalIgnoreCase)) continue;
             var run = TuningRun.Of(model, rule(), Loss.CrossEntropy).On(data).WithBatchSize(shape.Length == 1 ? 50 : 100, 100).WithSeed(1);
             var plain = new List<double>();
             var tuned = new List<double>();
@@ -47,7 +55,7 @@ static int Bench(int repeats)
             Console.WriteLine($"{name,-34} {ruleName,-12} {Median(plain),8:F2} {Median(tuned),9:F2} {Median(tuned) / Median(plain),6:F2}  {threads!.IntraOp}");
         }
     }
-    EvaluationChunks();
+    if (only is null) EvaluationChunks();
     return 0;
 }
 
@@ -55,7 +63,7 @@ static int Bench(int repeats)
 // Dropout left out: which part makes its tracked step expensive.
 static int CnnParts(int repeats)
 {
-    Console.WriteLine($"CPU: {Cpu()}; CNN on 28x28, batch 100, SgdMomentum, {repeats} runs, ms per weight step (medians)");
+    Console.WriteLine($"CNN on 28x28, batch 100, SgdMomentum, {repeats} runs, ms per weight step (medians)");
     var variants = new (string Name, bool Norm, bool Pool, bool Drop)[] { ("full", true, true, true), ("no BatchNorm", false, true, true), ("no max-pool", true, false, true), ("no Dropout", true, true, false) };
     var data = RandomData([1, 28, 28], train: 2000, evaluate: 1000);
     foreach (var (name, norm, pool, drop) in variants)

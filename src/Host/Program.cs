@@ -9,7 +9,7 @@ using TrainTune;
 using TrainTune.Hosting;
 
 // Before any tensor exists: how libtorch's large blocks are allocated (see NativeAllocator).
-if (args is ["run", _]) NativeAllocator.KeepLargeBlocksInTheHeap();
+if (args is ["run", _]) NativeAllocator.EnsureLargeBlocksStayInTheHeap();
 
 return args switch
 {

@@ -6,11 +6,11 @@ namespace TrainTune;
 /// Gradient clipping as the first part of the weight update, in front of any rule: the rule sees
 /// the clipped gradients, out of place, so that the one-pass and Diff-through-Opt hypergradients
 /// differentiate through the clipping as through the rule (as the paper's authors clip their
-/// Penn Treebank LSTM at a global norm of 0.25). Set it with
+/// Penn Treebank LSTM at a global norm of 0.25). Set with
 /// <see cref="TuningRun.WithGradientClipping"/> or <see cref="Tuner.WithGradientClipping"/>. In a
 /// population each member's gradients are clipped by their own norm.
 /// </summary>
-public sealed record GradientClipping
+internal sealed record GradientClipping
 {
     GradientClipping(string kind, double threshold) => (Kind, Threshold) = (kind, threshold);
 
@@ -24,14 +24,23 @@ public sealed record GradientClipping
     /// g ← g · min(1, c / (‖g‖ + 10⁻⁶)), ‖g‖ over all weight tensors together:
     /// <c>torch.nn.utils.clip_grad_norm_</c>'s scaling, done out of place.
     /// </summary>
-    public static GradientClipping ByNorm(double maxNorm) => new("norm", Positive(maxNorm, nameof(ByNorm), "largest norm", "0.25 for the paper's LSTM"));
+    public static GradientClipping ByNorm(double maxNorm) => new("norm", Positive(maxNorm, nameof(ByNorm), "largest norm maxNorm", "0.25 for the paper's LSTM"));
 
     /// <summary>g ← clamp(g, −c, c) elementwise: <c>torch.nn.utils.clip_grad_value_</c>, done out of place.</summary>
-    public static GradientClipping ByValue(double maxValue) => new("value", Positive(maxValue, nameof(ByValue), "largest absolute value", "e.g. 1"));
+    public static GradientClipping ByValue(double maxValue) => new("value", Positive(maxValue, nameof(ByValue), "largest absolute value maxValue", "e.g. 1"));
+
+    /// <summary>What <c>WithGradientClipping(maxNorm, maxValue)</c> asks for: at most one of them; neither is no clipping.</summary>
+    public static GradientClipping? From(double? maxNorm, double? maxValue) => (maxNorm, maxValue) switch
+    {
+        (null, null) => null,
+        ({ } norm, null) => ByNorm(norm),
+        (null, { } value) => ByValue(value),
+        _ => throw new TrainTuneException($"WithGradientClipping: give maxNorm or maxValue, not both (got {maxNorm} and {maxValue})."),
+    };
 
     static double Positive(double value, string method, string what, string example) =>
         double.IsFinite(value) && value > 0 ? value
-            : throw new TrainTuneException($"GradientClipping.{method}: the {what} must be a positive number ({example}), not {value}; to train without clipping, leave it out.");
+            : throw new TrainTuneException($"WithGradientClipping: the {what} must be a positive number ({example}), not {value}; to train without clipping, leave it out.");
 
     /// <summary>The clipped gradients, out of place (differentiable when <paramref name="grads"/> carry a graph).</summary>
     internal Tensor[] Apply(MemberLayout members, IReadOnlyList<Tensor> grads)

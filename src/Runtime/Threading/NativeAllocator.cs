@@ -8,27 +8,31 @@ namespace TrainTune;
 /// run is fast one time and several times slower the next (README, "Benchmark"). Raising that
 /// threshold, and the one past which the heap's free top is given back to the system, keeps freed
 /// tensors' memory in the process for the next operation (its peak is kept until the process
-/// ends). The build's host process does so when it starts a run; a program of one's own may call
-/// it first thing (it affects the whole process). TRAINTUNE_MALLOC=default keeps glibc's behaviour, and where there is no glibc
-/// (musl, macOS, Windows) nothing changes.
+/// ends). Every run and tuner does so once per process before its first tensor (it affects the
+/// whole process, whose memory is mostly tensors). TRAINTUNE_MALLOC=default keeps glibc's
+/// behaviour, and where there is no glibc (musl, macOS, Windows) nothing changes.
 /// </summary>
-public static class NativeAllocator
+internal static class NativeAllocator
 {
     const int TrimThreshold = -1; // M_TRIM_THRESHOLD
     const int MmapThreshold = -3; // M_MMAP_THRESHOLD
 
+    static readonly Lazy<bool> Once = new(KeepLargeBlocksInTheHeap);
+
     [DllImport("libc", EntryPoint = "mallopt")]
     static extern int Mallopt(int parameter, int value);
 
-    /// <summary>Raises glibc's mmap threshold for this process; whether it was raised.</summary>
-    public static bool KeepLargeBlocksInTheHeap()
+    /// <summary>Raises the thresholds the first time it is called in the process; whether they are raised.</summary>
+    public static bool EnsureLargeBlocksStayInTheHeap() => Once.Value;
+
+    static bool KeepLargeBlocksInTheHeap()
     {
         if (!OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable("TRAINTUNE_MALLOC") == "default") return false;
         try
         {
             // Both: with the mmap threshold alone, the freed top of the heap is given back to the
             // system past 128 KiB and faulted in again by the next step (a CNN's one-pass step
-            // spent a third of its time in the kernel, 536,000 page faults in 11 s; 82,000 in 5 s with both).
+            // spent a third of its time in the kernel: 536,000 page faults in 11 s; 82,000 in 5 s with both).
             return Mallopt(MmapThreshold, int.MaxValue) == 1 && Mallopt(TrimThreshold, int.MaxValue) == 1;
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)

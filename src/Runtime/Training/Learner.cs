@@ -177,7 +177,7 @@ internal sealed class Learner : IDisposable
     }
 
     /// <summary>Gradient clipping in front of the rule (null: none); see <see cref="GradientClipping"/>.</summary>
-    public GradientClipping? Clipping { get; set; }
+    internal GradientClipping? Clipping { get; set; }
 
     /// <summary>What the rule is given: the gradients, clipped when the run clips them (out of place, so a graph they carry goes through it).</summary>
     internal Tensor[] ForRule(Tensor[] grads) => Clipping is null ? grads : Clipping.Apply(Layout, grads);

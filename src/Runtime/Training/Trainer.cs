@@ -41,6 +41,7 @@ internal sealed partial class Trainer
     IReadOnlyList<RunResult> RunAll()
     {
         Validate();
+        NativeAllocator.EnsureLargeBlocksStayInTheHeap();
         var device = _run.ResolveDevice();
         var stopwatch = Stopwatch.StartNew();
         var (model, shadow, copies) = BuildModels(device);

@@ -33,6 +33,7 @@ public sealed class Tuner : IDisposable
     {
         if (method is BestOfMethod)
             throw new TrainTuneException("Method.BestOf trains several starts as one population and cannot tune a single model in a loop; use its inner method.");
+        NativeAllocator.EnsureLargeBlocksStayInTheHeap();
         _shadow = shadow;
         _method = method;
         // The loss is the caller's: the learner's own loss function is never used.
@@ -73,14 +74,14 @@ public sealed class Tuner : IDisposable
     }
 
     /// <summary>
-    /// Clips the gradients before the rule sees them (<see cref="GradientClipping.ByNorm"/> or
-    /// <see cref="GradientClipping.ByValue"/>; null for none), inside the weight update, so the
-    /// hypergradient differentiates through the clipping. Set it before the first step.
+    /// Clips the gradients before the rule sees them, inside the weight update, as
+    /// <see cref="TuningRun.WithGradientClipping"/> does (by global norm or by value; neither clips
+    /// nothing). Set it before the first step.
     /// </summary>
-    public Tuner WithGradientClipping(GradientClipping? clipping)
+    public Tuner WithGradientClipping(double? maxNorm = null, double? maxValue = null)
     {
         if (Steps > 0) throw new TrainTuneException("WithGradientClipping: set the clipping before the first step, as part of the tuner's rule.");
-        _learner.Clipping = clipping;
+        _learner.Clipping = GradientClipping.From(maxNorm, maxValue);
         return this;
     }
 

@@ -54,7 +54,7 @@ public sealed record TuningRun
     /// <summary>A metric computed from the model's output (e.g. <see cref="TrainTune.Metric.Accuracy"/>), reported instead of the scaled loss; null for none.</summary>
     public Metric? Metric { get; init; }
     /// <summary>Gradient clipping in front of the rule, inside the weight update; null for none.</summary>
-    public GradientClipping? Clipping { get; init; }
+    internal GradientClipping? Clipping { get; init; }
     /// <summary>libtorch intra-op threads; null chooses from the run's work per step (one thread for small models, never more than the cores this process may use).</summary>
     public int? Threads { get; init; }
     /// <summary>The cores this run may use, when it shares the process's with other runs (experiments); null: all of the process's.</summary>
@@ -86,11 +86,12 @@ public sealed record TuningRun
     /// <summary>Reports <paramref name="metric"/> (e.g. <see cref="TrainTune.Metric.Accuracy"/>) on the full splits at the end, beside the losses.</summary>
     public TuningRun WithMetric(Metric metric) => this with { Metric = metric ?? throw new ArgumentNullException(nameof(metric)), MetricName = metric.Name, MetricScale = 1 };
     /// <summary>
-    /// Clips the gradients before the rule sees them (<see cref="GradientClipping.ByNorm"/> or
-    /// <see cref="GradientClipping.ByValue"/>; null for none), inside the weight update, so the
-    /// hypergradient differentiates through the clipping.
+    /// Clips the gradients before the rule sees them, inside the weight update, so that the
+    /// hypergradient differentiates through the clipping: by global norm, g · min(1, maxNorm / (‖g‖ + 10⁻⁶))
+    /// (<c>clip_grad_norm_</c>'s factor; the paper's LSTM uses 0.25), or by value, each element
+    /// clamped to [−maxValue, maxValue]. Neither (the default) clips nothing.
     /// </summary>
-    public TuningRun WithGradientClipping(GradientClipping? clipping) => this with { Clipping = clipping };
+    public TuningRun WithGradientClipping(double? maxNorm = null, double? maxValue = null) => this with { Clipping = GradientClipping.From(maxNorm, maxValue) };
     /// <summary>Checkpoints weights, hyperparameters, optimiser and rule state every <paramref name="everyBlocks"/> hyper steps; deleted when the run ends.</summary>
     public TuningRun CheckpointTo(string path, int everyBlocks = 20) => this with { CheckpointPath = path, CheckpointEveryBlocks = everyBlocks };
     /// <summary>Continues from the checkpoint when one is there (set <see cref="CheckpointTo"/> too).</summary>

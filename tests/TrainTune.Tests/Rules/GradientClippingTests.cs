@@ -171,10 +171,10 @@ public class GradientClippingTests
         var path = Path.Combine(Path.GetTempPath(), $"traintune-{Guid.NewGuid():N}.jsonl");
         TuningRun Run(long seed) => TuningRun.Of(Tasks.Mlp, new SgdMomentum(0.05, 0.9, 1e-4), Loss.MeanSquaredError)
             .On(Tasks.Regression()).ForSteps(60).WithBatchSize(32).WithSeed(seed).InPrecision(ScalarType.Float64)
-            .Tune(Method.OnePass()).WithGradientClipping(GradientClipping.ByNorm(0.05));
+            .Tune(Method.OnePass()).WithGradientClipping(maxNorm: 0.05);
         var population = TuningRun.RunPopulation([Run(1).RecordTo(path), Run(2)]);
         var single = Run(2).Run();
-        var unclipped = Run(2).WithGradientClipping(null).Run();
+        var unclipped = Run(2).WithGradientClipping().Run();
 
         Assert.Equal(single.ValidationLoss, population[1].ValidationLoss, 1e-9);
         Assert.NotEqual(unclipped.ValidationLoss, single.ValidationLoss, 1e-6);
@@ -188,9 +188,11 @@ public class GradientClippingTests
     [InlineData(double.NaN)]
     public void A_threshold_that_is_not_positive_is_refused_saying_what_to_do(double threshold)
     {
-        var error = Assert.Throws<TrainTuneException>(() => GradientClipping.ByNorm(threshold));
-        Assert.StartsWith($"GradientClipping.ByNorm: the largest norm must be a positive number (0.25 for the paper's LSTM), not {threshold}", error.Message);
+        var run = TuningRun.Of(Tasks.Mlp, new Sgd(), Loss.MeanSquaredError);
+        var error = Assert.Throws<TrainTuneException>(() => run.WithGradientClipping(maxNorm: threshold));
+        Assert.StartsWith($"WithGradientClipping: the largest norm maxNorm must be a positive number (0.25 for the paper's LSTM), not {threshold}", error.Message);
         Assert.Contains("leave it out", error.Message);
-        Assert.Throws<TrainTuneException>(() => GradientClipping.ByValue(threshold));
+        Assert.Throws<TrainTuneException>(() => run.WithGradientClipping(maxValue: threshold));
+        Assert.Contains("not both", Assert.Throws<TrainTuneException>(() => run.WithGradientClipping(maxNorm: 1, maxValue: 1)).Message);
     }
 }
