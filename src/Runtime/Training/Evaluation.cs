@@ -53,7 +53,8 @@ internal static class Evaluation
         var rows = split.Inputs.shape[rowDimension];
         // Every member evaluates on the same rows: fewer rows per chunk.
         var elementsPerRow = split.Inputs.numel() / Math.Max(1, rowDimension == 0 ? rows : split.Inputs.shape[0] * rows);
-        var chunkRows = Math.Max(1, (rowsPerChunk ?? ChunkRows(elementsPerRow)) / learner.Members);
+        // A window that carries a state is one piece: its streams go through together.
+        var chunkRows = split.State is not null ? rows : Math.Max(1, (rowsPerChunk ?? ChunkRows(elementsPerRow)) / learner.Members);
         var total = torch.zeros(learner.Members, dtype: ScalarType.Float64);
         var metricTotal = torch.zeros(learner.Members, dtype: ScalarType.Float64);
         for (long start = 0; start < rows; start += chunkRows)
@@ -62,11 +63,37 @@ internal static class Evaluation
             var length = Math.Min(chunkRows, rows - start);
             var chunk = new Split(split.Inputs.narrow(rowDimension, start, length), split.Targets.narrow(rowDimension, start, length));
             if (!laidOut) chunk = layout.Everyone(chunk);
-            var output = shadow.call(chunk.Inputs);
+            var output = split.State is { } state ? state.Forward(shadow, chunk.Inputs) : shadow.call(chunk.Inputs);
             total.add_(Learner.PerMember(layout.Loss(learner.Loss, output, chunk.Targets)).to(ScalarType.Float64).cpu() * length);
             if (metric is not null) metricTotal.add_(MetricOf(learner, metric, output, chunk.Targets).cpu() * length);
         }
         return ((total / rows).data<double>().ToArray(), metric is null ? null : (metricTotal / rows).data<double>().ToArray());
+    }
+
+    /// <summary>
+    /// The loss (and <paramref name="metric"/>) over every window of <paramref name="streams"/> in
+    /// order, from the model's initial state carried from window to window: the mean per target token.
+    /// </summary>
+    public static (double[] Loss, double[]? Metric) EvaluateStreams(this Learner learner, SequenceStreams streams, Metric? metric)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var _ = torch.no_grad();
+        nn.Module<Tensor, Tensor> shadow;
+        using (learner.AtEvaluationPoint()) shadow = ShadowValidation.OfModel(learner);
+        learner.SetModelHyperparameters(shadow, learner.CurrentValues());
+        using var state = new CarriedState();
+        var (total, metricTotal, count) = (0.0, 0.0, 0L);
+        for (var i = 0; i < streams.Windows; i++)
+        {
+            using var windowScope = torch.NewDisposeScope();
+            var window = streams.At(i);
+            var output = state.Forward(shadow, window.Inputs);
+            var tokens = window.Targets.numel();
+            total += learner.Loss.Compute(output, window.Targets).to(ScalarType.Float64).item<double>() * tokens;
+            if (metric is not null) metricTotal += MetricOf(learner, metric, output, window.Targets).item<double>() * tokens;
+            count += tokens;
+        }
+        return ([total / count], metric is null ? null : [metricTotal / count]);
     }
 
     /// <summary><paramref name="metric"/> per member, [members] in float64; a metric that is not one number per member is a clear error.</summary>

@@ -183,7 +183,8 @@ internal sealed class Learner : IDisposable
     internal Tensor[] ForRule(Tensor[] grads) => Clipping is null ? grads : Clipping.Apply(Layout, grads);
 
     /// <summary>The loss of <paramref name="model"/> on a laid-out <paramref name="batch"/>: a scalar, or one per member.</summary>
-    internal Tensor Compute(Module<Tensor, Tensor> model, Split batch) => Layout.Loss(Loss, model.call(batch.Inputs), batch.Targets);
+    internal Tensor Compute(Module<Tensor, Tensor> model, Split batch) =>
+        Layout.Loss(Loss, batch.State is { } state ? state.Forward(model, batch.Inputs) : model.call(batch.Inputs), batch.Targets);
 
     /// <summary><paramref name="loss"/> when it is one value per member; a clear error otherwise.</summary>
     internal Tensor Checked(Tensor loss, string what = "training loss")

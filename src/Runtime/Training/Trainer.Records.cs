@@ -149,10 +149,12 @@ internal sealed partial class Trainer
     {
         if (_evaluationSeconds is not null || _members.All(m => m.Progress is null)) return;
         var split = data.Validation;
-        var rows = Math.Min(split.Rows, Evaluation.ChunkRows(split));
+        var rows = data.Streams is null ? Math.Min(split.Rows, Evaluation.ChunkRows(split)) : split.Rows;
         var clock = Stopwatch.StartNew();
         learner.EvaluateLoss(new Split(split.Inputs.narrow(0, 0, rows), split.Targets.narrow(0, 0, rows)));
-        _evaluationSeconds = clock.Elapsed.TotalSeconds / rows * (data.Train.Rows + data.Validation.Rows + (data.Test?.Rows ?? 0));
+        // On streams the evaluation goes through every window of every split; otherwise through every row.
+        _evaluationSeconds = data.Streams is { } streams ? clock.Elapsed.TotalSeconds * streams.Windows
+            : clock.Elapsed.TotalSeconds / rows * (data.Train.Rows + data.Validation.Rows + (data.Test?.Rows ?? 0));
     }
 
     void SaveCheckpoint(Progress progress, Learner learner, IBlockTuner tuner, IBatchSource trainBatches, IBatchSource validationBatches)
@@ -180,9 +182,9 @@ internal sealed partial class Trainer
         var count = progress.Length;
         var nan = Enumerable.Repeat(double.NaN, count).ToArray();
         var anyTrained = progress.Any(p => p.DivergedAt is null);
-        var (trainLosses, trainMetric) = anyTrained ? Evaluate(learner, data.Train) : (nan, nan);
-        var (validationLosses, validationMetric) = anyTrained ? Evaluate(learner, data.Validation) : (nan, nan);
-        var (testLosses, testMetric) = anyTrained && data.Test is not null ? Evaluate(learner, data.Test) : (null, null);
+        var (trainLosses, trainMetric) = anyTrained ? Evaluate(learner, data.Train, data.Streams?.Train) : (nan, nan);
+        var (validationLosses, validationMetric) = anyTrained ? Evaluate(learner, data.Validation, data.Streams?.Validation) : (nan, nan);
+        var (testLosses, testMetric) = anyTrained && data.Test is not null ? Evaluate(learner, data.Test, data.Streams?.Test) : (null, null);
         var share = 1.0 / count;
         var timing = new RunTiming(setupSeconds * share, trainingSeconds * share, (stopwatch.Elapsed.TotalSeconds - setupSeconds - trainingSeconds) * share);
         var results = new RunResult[count];
@@ -214,8 +216,9 @@ internal sealed partial class Trainer
     }
 
     /// <summary>Each member's loss on <paramref name="split"/>, and the run's computed metric where it has one (one pass for both).</summary>
-    (double[] Loss, double[]? Metric) Evaluate(Learner learner, Split split) =>
-        _run.Metric is { } metric ? learner.EvaluateLossAndMetric(split, metric) : (learner.EvaluateLoss(split), null);
+    (double[] Loss, double[]? Metric) Evaluate(Learner learner, Split split, SequenceStreams? streams) =>
+        streams is not null ? learner.EvaluateStreams(streams, _run.Metric)
+        : _run.Metric is { } metric ? learner.EvaluateLossAndMetric(split, metric) : (learner.EvaluateLoss(split), null);
 
     RunResult Interrupted(Progress progress, Stopwatch stopwatch) =>
         new(_run.Method.Name, _run.Seed, progress.Done, null, double.NaN, double.NaN, null, progress.Initial, progress.History[^1].Hyperparameters, 0,

@@ -49,8 +49,12 @@ internal sealed partial class Trainer
         using var ownedShadow = shadow;
         var data = MoveData(_run.Data!, device);
         data.Validate();
+        if (data.Streams is not null && _layout != MemberLayout.Single)
+            throw new TrainTuneException("A population does not train on token streams (its members would share the carried state): run the seeds one at a time (-p:TrainTunePopulation=1, or TuningRun.Run per seed).");
+        if (data.Streams is not null && (_run.BatchSize is not null || _run.ValidationBatchSize is not null))
+            throw new TrainTuneException("On token streams a batch is a window of every stream: set the streams and the window length in SequenceStreams and leave WithBatchSize out.");
         var threads = ThreadPolicy.Apply(ThreadPolicy.Choose(
-            ThreadPolicy.WorkPerStep(model.parameters().Select(p => p.numel()), _run.BatchSize ?? data.Train.Inputs.shape[0]),
+            ThreadPolicy.WorkPerStep(model.parameters().Select(p => p.numel()), data.Streams is { } s ? s.Train.Streams * s.Train.Window : _run.BatchSize ?? data.Train.Inputs.shape[0]),
             _run.Threads, _run.CoreShare ?? ThreadPolicy.AvailableCores,
             _run.CoreShare is { } share ? $"{share} of the process's {ThreadPolicy.AvailableCores} cores for this run" : null));
 
@@ -62,8 +66,9 @@ internal sealed partial class Trainer
         learner.Probe(data.Validation, _run.Metric);
         using var tuner = _run.Method.Start(learner, _members.Select(m => m.Method).ToList());
         var seeds = _members.Select(m => m.Seed).ToArray();
-        using var trainBatches = _layout.Batches(data.Train, _run.BatchSize, seeds);
-        using var validationBatches = _layout.Batches(data.Validation, _run.ValidationBatchSize, seeds.Select(s => s + 1).ToArray());
+        using var trainBatches = data.Streams is { } streams ? new SequenceBatches(streams.Train) : _layout.Batches(data.Train, _run.BatchSize, seeds);
+        using var validationBatches = data.Streams is { } validationStreams ? new SequenceBatches(validationStreams.Validation)
+            : _layout.Batches(data.Validation, _run.ValidationBatchSize, seeds.Select(s => s + 1).ToArray());
 
         var progress = StartOrResume(learner, tuner, trainBatches, validationBatches, device, threads);
         var stepper = new BlockStepper(learner, tuner, _run.Method.StepsPerBlock);
@@ -169,6 +174,6 @@ internal sealed partial class Trainer
     {
         Split Move(Split s) => new(Convert(s.Inputs), Convert(s.Targets));
         Tensor Convert(Tensor t) => (t.is_floating_point() ? t.to(_run.Precision) : t).to(device).DetachFromDisposeScope();
-        return new TrainingData(Move(data.Train), Move(data.Validation), data.Test is null ? null : Move(data.Test));
+        return new TrainingData(Move(data.Train), Move(data.Validation), data.Test is null ? null : Move(data.Test)) { Streams = data.Streams?.To(device) };
     }
 }

@@ -6,6 +6,9 @@ namespace TrainTune;
 public sealed record Split(Tensor Inputs, Tensor Targets)
 {
     public long Rows => Inputs.shape[0];
+
+    /// <summary>The state a window of token streams starts from and leaves its own in (see <see cref="CarriedState"/>); null for rows that stand alone.</summary>
+    public CarriedState? State { get; init; }
 }
 
 /// <summary>The training, validation and (optional) test splits of a task.</summary>
@@ -15,6 +18,20 @@ public sealed record TrainingData(Split Train, Split Validation, Split? Test = n
         Tensor? testInputs = null, Tensor? testTargets = null) =>
         new(new Split(trainInputs, trainTargets), new Split(validationInputs, validationTargets),
             testInputs is null || testTargets is null ? null : new Split(testInputs, testTargets));
+
+    /// <summary>
+    /// Token streams for a model that carries its state from window to window
+    /// (<see cref="IRecurrentModel"/>): a run's batches are the windows of the training streams in
+    /// order, its validation losses those of the validation streams, each set with its own carried
+    /// state (the batch sizes are the streams'); the final losses are over every window of each
+    /// split, from the model's initial state. <see cref="Train"/>, <see cref="Validation"/> and
+    /// <see cref="Test"/> are their first windows.
+    /// </summary>
+    public static TrainingData FromStreams(SequenceStreams train, SequenceStreams validation, SequenceStreams? test = null) =>
+        new(train.At(0), validation.At(0), test?.At(0)) { Streams = new(train, validation, test) };
+
+    /// <summary>The token streams of a run on sequences; null for rows.</summary>
+    internal StreamSplits? Streams { get; init; }
 
     /// <summary>Throws a <see cref="TrainTuneException"/> when the splits do not fit together.</summary>
     public void Validate()
@@ -42,4 +59,12 @@ public sealed record TrainingData(Split Train, Split Validation, Split? Test = n
     }
 
     internal static string Shape(Tensor t) => $"[{string.Join(", ", t.shape)}]";
+}
+
+/// <summary>The stream sets of <see cref="TrainingData.FromStreams"/>.</summary>
+internal sealed record StreamSplits(SequenceStreams Train, SequenceStreams Validation, SequenceStreams? Test)
+{
+    public StreamSplits To(Device device) => new(Train.To(device), Validation.To(device), Test?.To(device));
+
+    public int Windows => Train.Windows + Validation.Windows + (Test?.Windows ?? 0);
 }

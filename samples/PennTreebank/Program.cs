@@ -1,0 +1,1 @@
+Console.WriteLine("The training targets PennTreebankLstm (the paper's, for a GPU) and PennTreebankSmall (a CPU) run with: dotnet build samples/PennTreebank -t:TrainTune -p:TrainTuneTargets=PennTreebankSmall");
