@@ -14,11 +14,14 @@ var heap = Environment.GetEnvironmentVariable("TRAINTUNE_MALLOC") == "default" ?
 var repeatsOption = new Option<int>("--repeats") { Description = "Timed runs per method (alternating).", DefaultValueFactory = _ => 3 };
 var onlyOption = new Option<string?>("--only") { Description = "Only the models and rules whose name contains this (e.g. ResNet, AdamW)." };
 var partsOption = new Option<bool>("--cnn-parts") { Description = "Instead: the CNN's one-pass cost by Neumann terms and without each of its layers (where the tracked step's time goes)." };
-var root = new RootCommand("TrainTune benchmark: one-pass / plain time per step on a CNN, the BatchNorm MLP and ResNet-8.") { repeatsOption, onlyOption, partsOption };
+var lstmOption = new Option<bool>("--lstm") { Description = "Instead: the CPU-sized word LSTM (one layer of 200, 10,000 words, 20 streams of 35 tokens), time per step and peak memory." };
+var root = new RootCommand("TrainTune benchmark: one-pass / plain time per step on a CNN, the BatchNorm MLP and ResNet-8.") { repeatsOption, onlyOption, partsOption, lstmOption };
 root.SetAction(parsed =>
 {
     Console.WriteLine($"CPU: {Cpu()}, {Environment.ProcessorCount} cores; allocator: {heap}");
-    return parsed.GetValue(partsOption) ? CnnParts(parsed.GetValue(repeatsOption)) : Bench(parsed.GetValue(repeatsOption), parsed.GetValue(onlyOption));
+    return parsed.GetValue(partsOption) ? CnnParts(parsed.GetValue(repeatsOption))
+        : parsed.GetValue(lstmOption) ? Lstm(parsed.GetValue(repeatsOption))
+        : Bench(parsed.GetValue(repeatsOption), parsed.GetValue(onlyOption));
 });
 return root.Parse(args).Invoke();
 
@@ -127,6 +130,36 @@ static string Cpu()
         return "unknown";
     }
 }
+
+// The CPU-sized Penn Treebank model on random tokens, through TuningRun on token streams with
+// gradient clipping at 0.25 (PennTreebankSmall's configuration): ms per weight step, plain and
+// one-pass, and the process's peak resident memory after each. The heap keeps its peak (every run
+// raises glibc's trim threshold), so the plain runs go first and each peak includes those before.
+static int Lstm(int repeats)
+{
+    const int steps = 60, vocabulary = 10_000;
+    Console.WriteLine($"WordLstm(10000, 200, 200), 20 streams x 35 tokens, clipping 0.25, {steps} steps, {repeats} runs, ms per weight step (medians); peak resident memory (VmHWM) after each");
+    var generator = new Generator(0);
+    SequenceStreams Streams(int windows) => new(torch.randint(vocabulary, [20 * (35 * windows + 1)], generator: generator), 20, 35, vocabulary);
+    var data = TrainingData.FromStreams(Streams(steps), Streams(steps / 10 + 1), Streams(2));
+    var rules = new (string Name, Func<IWeightUpdate> Rule)[] { ("SgdMomentum", () => new SgdMomentum(0.05, 0.5, 1e-9)), ("AdamW", () => new AdamW()) };
+    var times = new Dictionary<string, double>();
+    foreach (var (label, method) in new[] { ("plain", Method.Fixed()), ("one-pass", Method.OnePass()) })
+        foreach (var (ruleName, rule) in rules)
+        {
+            var run = TuningRun.Of(() => new WordLstm(vocabulary, 200, 200), rule(), Loss.CrossEntropy).On(data).WithGradientClipping(maxNorm: 0.25).WithSeed(1);
+            var perStep = new List<double>();
+            for (var r = 0; r < repeats; r++) perStep.Add(1000 * run.Tune(method).ForSteps(steps).Run().Timing!.Training / steps);
+            times[label + ruleName] = Median(perStep);
+            Console.WriteLine($"  {ruleName,-12} {label,-9} {Median(perStep),8:F1} ms   peak {PeakMiB():F0} MiB");
+        }
+    foreach (var (ruleName, _) in rules) Console.WriteLine($"  {ruleName,-12} one-pass / plain {times["one-pass" + ruleName] / times["plain" + ruleName]:F2}");
+    return 0;
+}
+
+static double PeakMiB() =>
+    File.ReadLines("/proc/self/status").Where(l => l.StartsWith("VmHWM:", StringComparison.Ordinal))
+        .Select(l => double.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024).FirstOrDefault();
 
 static double Median(List<double> xs) { var s = xs.Order().ToArray(); return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2; }
 
