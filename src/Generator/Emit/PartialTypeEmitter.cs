@@ -33,7 +33,7 @@ internal static class PartialTypeEmitter
         }
     }
 
-    /// <summary>The descriptor array, the Hyperparameters property and SetInitial.</summary>
+    /// <summary>The descriptor array, the Hyperparameters property, SetInitial and SetBounds.</summary>
     public static void EmitDescriptors(SourceWriter writer, EquatableArray<HyperparameterSpec> hyperparameters, bool withPerWeight)
     {
         writer.Generated();
@@ -54,6 +54,14 @@ internal static class PartialTypeEmitter
         {
             writer.Line("var i = __TraintuneIndexOf(name);");
             writer.Line("__traintuneHyperparameters[i] = __traintuneHyperparameters[i] with { Initial = initial };");
+        }
+        writer.Line();
+        writer.Line("/// <summary>Changes the bounds of hyperparameter <paramref name=\"name\"/> for this instance (null: unbounded on that side), e.g. a learning rate above the declared Max; checked when a run starts.</summary>");
+        writer.Generated();
+        using (writer.Block("public void SetBounds(string name, double? min, double? max)"))
+        {
+            writer.Line("var i = __TraintuneIndexOf(name);");
+            writer.Line("__traintuneHyperparameters[i] = __traintuneHyperparameters[i] with { Min = min, Max = max };");
         }
         if (withPerWeight)
         {

@@ -29,8 +29,12 @@ public sealed record HyperparameterSpec(
         if (string.IsNullOrWhiteSpace(Name))
             throw new TrainTuneException("A hyperparameter has no name: give every hyperparameter a non-empty name.");
         if (Hosting.HyperparameterValueRules.Problem(Transform.ToString(), Initial, Min, Max) is { } problem)
-            throw new TrainTuneException($"Hyperparameter '{Name}': {problem}.");
+            throw new TrainTuneException($"Hyperparameter '{Name}': {problem}." + (OutsideBounds(Initial)
+                ? $" A rule declared with [WeightUpdate] widens them for one instance with rule.SetBounds(\"{Name}\", min, max) (null for no bound)."
+                : ""));
     }
+
+    bool OutsideBounds(double value) => (Min is { } min && value < min) || (Max is { } max && value > max);
 
     /// <summary>This spec with another initial value (validated when the run starts).</summary>
     public HyperparameterSpec WithInitial(double initial) => this with { Initial = initial };

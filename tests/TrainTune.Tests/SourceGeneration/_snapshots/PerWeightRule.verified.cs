@@ -24,6 +24,14 @@ namespace Samples
             __traintuneHyperparameters[i] = __traintuneHyperparameters[i] with { Initial = initial };
         }
 
+        /// <summary>Changes the bounds of hyperparameter <paramref name="name"/> for this instance (null: unbounded on that side), e.g. a learning rate above the declared Max; checked when a run starts.</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("TrainTune.Generator", "1.0.0.0")]
+        public void SetBounds(string name, double? min, double? max)
+        {
+            var i = __TraintuneIndexOf(name);
+            __traintuneHyperparameters[i] = __traintuneHyperparameters[i] with { Min = min, Max = max };
+        }
+
         /// <summary>Makes hyperparameter <paramref name="name"/> hold one value per weight (or one in all) for this instance.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("TrainTune.Generator", "1.0.0.0")]
         public void SetPerWeight(string name, bool perWeight)
