@@ -99,11 +99,20 @@ public static class ExperimentProtocol
     static TrainingData TrainOnTrainingAndValidation(TuningRun run)
     {
         var data = run.Data ?? throw new TrainTuneException("The run has no data.");
-        return Joined.GetValue(data, d => d with
+        return Joined.GetValue(data, d =>
         {
-            Train = new Split(
-                TorchSharp.torch.cat([d.Train.Inputs, d.Validation.Inputs]).DetachFromDisposeScope(),
-                TorchSharp.torch.cat([d.Train.Targets, d.Validation.Targets]).DetachFromDisposeScope()),
+            if (d.Streams is { } streams)
+            {
+                // Token streams: the validation text follows the training text, laid out in the training streams again.
+                var joined = streams.Train.Then(streams.Validation);
+                return d with { Train = joined.At(0), Streams = streams with { Train = joined } };
+            }
+            return d with
+            {
+                Train = new Split(
+                    TorchSharp.torch.cat([d.Train.Inputs, d.Validation.Inputs]).DetachFromDisposeScope(),
+                    TorchSharp.torch.cat([d.Train.Targets, d.Validation.Targets]).DetachFromDisposeScope()),
+            };
         });
     }
 

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace TrainTune;
@@ -43,6 +44,10 @@ public sealed class SequenceStreams
 
     SequenceStreams(Tensor data, int window) =>
         (_data, Streams, Window, Length, Windows) = (data, (int)data.shape[0], window, data.shape[1], (int)((data.shape[1] - 1 + window - 1) / window));
+
+    /// <summary>This text followed by <paramref name="next"/>'s, laid out in this one's streams and windows.</summary>
+    internal SequenceStreams Then(SequenceStreams next) =>
+        new(torch.cat([_data.flatten(), next._data.flatten().to(_data.device)]), Streams, Window);
 
     /// <summary>The same streams on <paramref name="device"/>.</summary>
     internal SequenceStreams To(Device device) => new(_data.to(device).DetachFromDisposeScope(), Window);

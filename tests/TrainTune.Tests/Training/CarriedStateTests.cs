@@ -177,6 +177,22 @@ public class CarriedStateTests
     }
 
     [Fact]
+    public void Methods_that_train_on_training_and_validation_data_take_the_validation_text_after_the_training_text()
+    {
+        var data = Streams(out var train, out var validation, out _);
+        var run = ExperimentProtocol.Apply("Random", TuningRun.Of(() => new TinyLstm(), new SgdMomentum(), Loss.CrossEntropy).On(data).WithSeed(3));
+        var joined = run.Data!.Streams!.Train;
+        Assert.Equal(train.Streams, joined.Streams);
+        Assert.Equal((train.Streams * train.Length + validation.Streams * validation.Length) / train.Streams, joined.Length);
+        // Stream 0 starts with the training text; the last stream ends with the validation text's last tokens.
+        Assert.Equal(train.At(0).Inputs[0].data<long>().ToArray(), joined.At(0).Inputs[0].data<long>().ToArray());
+        var lastValidation = validation.At(validation.Windows - 1).Targets[validation.Streams - 1];
+        var lastJoined = joined.At(joined.Windows - 1).Targets[joined.Streams - 1];
+        Assert.Equal(lastValidation.data<long>().TakeLast(1).ToArray(), lastJoined.data<long>().TakeLast(1).ToArray());
+        Assert.Same(validation, run.Data.Streams.Validation);
+    }
+
+    [Fact]
     public void A_run_on_token_streams_refuses_batch_sizes_and_populations()
     {
         var data = Streams(out _, out _, out _);
