@@ -17,6 +17,7 @@ namespace TrainTune;
 public sealed class CarriedState : IDisposable
 {
     Tensor[]? _state;
+    long _streams = -1; // the streams of the window that left the state; -1 when unknown (loaded)
 
     /// <summary>The state the next window starts from; null before the first (the model's initial state).</summary>
     public IReadOnlyList<Tensor>? Current => _state;
@@ -33,11 +34,13 @@ public sealed class CarriedState : IDisposable
         if (window.dim() < 1) throw new TrainTuneException("A window must have its streams as the first dimension; it is a scalar.");
         var streams = window.shape[0];
         var state = _state ?? recurrent.InitialState(streams);
-        if (_state is not null) Check(recurrent, streams);
+        // Only a window of another width can misfit: the state came from a window of _streams.
+        if (_state is not null && streams != _streams) Check(recurrent, streams);
         var (output, next) = recurrent.Forward(window, state);
         if (next.Length != state.Length)
             throw new TrainTuneException($"{model.GetType().Name}.Forward returned {next.Length} state tensors for the {state.Length} it was given; it must return the state in the form it takes it.");
         Carry(next);
+        _streams = streams;
         return output;
     }
 
@@ -77,6 +80,7 @@ public sealed class CarriedState : IDisposable
     {
         var count = checkpoint.Get($"{name}/count", torch.CPU)?.item<int>() ?? 0;
         Carry(count == 0 ? null : Enumerable.Range(0, count).Select(k => checkpoint.Get($"{name}/{k}", device)!).ToArray());
+        _streams = -1;
     }
 
     public void Dispose() => Carry(null);

@@ -39,11 +39,14 @@ public sealed class SequenceStreams
         }
         (Streams, Window, Length) = (streams, window, length);
         _data = tokens.to(ScalarType.Int64).narrow(0, 0, streams * length).reshape(streams, length).DetachFromDisposeScope();
-        Windows = (int)((length - 1 + window - 1) / window);
+        Windows = WindowsOf(length, window);
     }
 
     SequenceStreams(Tensor data, int window) =>
-        (_data, Streams, Window, Length, Windows) = (data, (int)data.shape[0], window, data.shape[1], (int)((data.shape[1] - 1 + window - 1) / window));
+        (_data, Streams, Window, Length, Windows) = (data, (int)data.shape[0], window, data.shape[1], WindowsOf(data.shape[1], window));
+
+    /// <summary>Windows of <paramref name="window"/> tokens over a stream of <paramref name="length"/>: every token but the last is an input once.</summary>
+    static int WindowsOf(long length, int window) => (int)((length - 1 + window - 1) / window);
 
     /// <summary>This text followed by <paramref name="next"/>'s, laid out in this one's streams and windows.</summary>
     internal SequenceStreams Then(SequenceStreams next) =>
