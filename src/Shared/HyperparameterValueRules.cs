@@ -15,10 +15,22 @@ namespace TrainTune.Hosting
             : transform == "Logit" && (value <= 0 || value >= 1) ? "a Logit hyperparameter must lie strictly between 0 and 1"
             : null;
 
-        /// <summary>What is wrong with an initial value and its bounds (null: unbounded), in words, or null.</summary>
-        public static string? Problem(string transform, double initial, double? min, double? max)
+        /// <summary>
+        /// Whether <paramref name="value"/> is 0 where the transform reaches it only at an infinite raw
+        /// value (Log10, Logit): torch.optim's zero momentum and weight decay. (Logit's other limit, 1,
+        /// stays refused: a momentum or β of 1 never forgets, and Adam's bias correction divides by 0.)
+        /// </summary>
+        public static bool IsLimit(string transform, double value) =>
+            (transform == "Log10" || transform == "Logit") && value == 0;
+
+        /// <summary>
+        /// What is wrong with an initial value and its bounds (null: unbounded), in words, or null.
+        /// <paramref name="limitAllowed"/>: an initial value at the transform's limit is accepted (an
+        /// instance's value, held unless its transform is changed; a declared default must be tunable).
+        /// </summary>
+        public static string? Problem(string transform, double initial, double? min, double? max, bool limitAllowed = false)
         {
-            if (TransformProblem(transform, initial) is { } bad)
+            if (!(limitAllowed && IsLimit(transform, initial)) && TransformProblem(transform, initial) is { } bad)
                 return $"initial value {F(initial)} is invalid for Transform.{transform} ({bad})";
             if (min is { } lo && max is { } hi && lo > hi)
                 return $"Min = {F(lo)} is above Max = {F(hi)}";

@@ -33,7 +33,7 @@ internal static class PartialTypeEmitter
         }
     }
 
-    /// <summary>The descriptor array, the Hyperparameters property, SetInitial and SetBounds.</summary>
+    /// <summary>The descriptor array, the Hyperparameters property, SetInitial, SetBounds and SetTransform.</summary>
     public static void EmitDescriptors(SourceWriter writer, EquatableArray<HyperparameterSpec> hyperparameters, bool withPerWeight)
     {
         writer.Generated();
@@ -62,6 +62,14 @@ internal static class PartialTypeEmitter
         {
             writer.Line("var i = __TraintuneIndexOf(name);");
             writer.Line("__traintuneHyperparameters[i] = __traintuneHyperparameters[i] with { Min = min, Max = max };");
+        }
+        writer.Line();
+        writer.Line("/// <summary>Changes the transform hyperparameter <paramref name=\"name\"/> is tuned in for this instance, e.g. Transform.Identity to tune a momentum or weight decay from 0 (set bounds beside it); checked when a run starts.</summary>");
+        writer.Generated();
+        using (writer.Block("public void SetTransform(string name, global::TrainTune.Transform transform)"))
+        {
+            writer.Line("var i = __TraintuneIndexOf(name);");
+            writer.Line("__traintuneHyperparameters[i] = __traintuneHyperparameters[i] with { Transform = transform };");
         }
         if (withPerWeight)
         {

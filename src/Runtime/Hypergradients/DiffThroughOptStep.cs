@@ -55,6 +55,7 @@ internal sealed class UnrolledBlock : IDisposable
         _learner = learner;
         _copies = learner.Copies(steps);
         using var scope = torch.NewDisposeScope();
+        foreach (var h in tuned) learner.Hyperparameters.Track(h, "DiffThroughOpt");
         _leaves = tuned.SelectMany(h => learner.Hyperparameters.Raw(h)).ToArray();
         _values = learner.Hyperparameters.Values();
         Own(_values.SelectMany(v => v));

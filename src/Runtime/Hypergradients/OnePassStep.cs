@@ -24,6 +24,7 @@ internal static class OnePassStep
     {
         if (neumannTerms < 1) throw new TrainTuneException($"neumannTerms must be at least 1, not {neumannTerms}.");
         var weights = learner.Weights;
+        foreach (var h in tuned) learner.Hyperparameters.Track(h, "OnePass");
         var leaves = tuned.SelectMany(h => learner.Hyperparameters.Raw(h)).ToArray();
         var values = learner.Hyperparameters.Values();
         learner.SetModelHyperparameters(learner.Model, values);

@@ -7,12 +7,17 @@ namespace TrainTune;
 /// The raw values x of every hyperparameter of a run: one 0-dimensional tensor for a scalar
 /// hyperparameter, one weight-shaped tensor per weight tensor for a per-weight one. The raw
 /// tensors are leaves that require grad; they change only in place under no_grad, after the
-/// graph that used them is released.
+/// graph that used them is released. A hyperparameter that no method changes is held at its
+/// exact values instead (<see cref="Track"/>): β = 0.9 stays 0.9, not sigmoid(logit(0.9)), and a
+/// value at its transform's limit (0 in log10 space) is a value like any other.
 /// </summary>
 internal sealed class HyperparameterSet : IDisposable
 {
     readonly Tensor[][] _raw;
     readonly int[] _weightRanks;
+    readonly long[][] _weightShapes;
+    // Per hyperparameter: the members' exact values while it is held, null once a method changes it.
+    readonly double[]?[] _exact;
 
     /// <summary>The hyperparameters of one run with <paramref name="specs"/>.</summary>
     /// <param name="specs">Every hyperparameter, update rule's first, then the model's.</param>
@@ -37,6 +42,8 @@ internal sealed class HyperparameterSet : IDisposable
         Specs = memberSpecs[0];
         WeightCount = weightShapes.Count;
         _weightRanks = weightShapes.Select(shape => shape.Length).ToArray();
+        _weightShapes = weightShapes.ToArray();
+        _exact = Specs.Select((_, h) => (double[]?)memberSpecs.Select(m => m[h].Initial).ToArray()).ToArray();
         _raw = Specs.Select((spec, h) =>
         {
             var initial = layout.Numbers(memberSpecs.Select(m => m[h].InitialRaw).ToArray(), 1, dtype, device);
@@ -72,8 +79,18 @@ internal sealed class HyperparameterSet : IDisposable
         return -1;
     }
 
-    /// <summary>The raw tensors of hyperparameter <paramref name="h"/>: one, or one per weight.</summary>
-    public IReadOnlyList<Tensor> Raw(int h) => _raw[h];
+    /// <summary>
+    /// The raw tensors of hyperparameter <paramref name="h"/> (one, or one per weight), for a method
+    /// that changes them: from then on its values come from them (<see cref="Track"/>).
+    /// </summary>
+    public IReadOnlyList<Tensor> Raw(int h)
+    {
+        Track(h, "A method");
+        return _raw[h];
+    }
+
+    /// <summary>The raw tensors of hyperparameter <paramref name="h"/> as they are, to save or restore; a held one stays held.</summary>
+    internal IReadOnlyList<Tensor> Stored(int h) => _raw[h];
 
     /// <summary>
     /// The values of every hyperparameter, indexed [hyperparameter][weight]; a scalar
@@ -86,7 +103,15 @@ internal sealed class HyperparameterSet : IDisposable
         for (var h = 0; h < Specs.Count; h++)
         {
             var transform = Specs[h].Transform;
-            if (Specs[h].PerWeight)
+            if (_exact[h] is { } exact)
+            {
+                // Held: constants, spread (per weight: expanded) over each weight.
+                var value = Layout.Numbers(exact, 1, _raw[h][0].dtype, _raw[h][0].device);
+                values[h] = Specs[h].PerWeight
+                    ? _weightShapes.Select(shape => Layout.SpreadTo(value, shape.Length).expand(shape)).ToArray()
+                    : _weightRanks.Select(rank => Layout.SpreadTo(value, rank)).ToArray();
+            }
+            else if (Specs[h].PerWeight)
                 values[h] = _raw[h].Select(raw => transform.ToValue(raw)).ToArray();
             else
             {
@@ -98,15 +123,66 @@ internal sealed class HyperparameterSet : IDisposable
         return values;
     }
 
-    /// <summary>Sets hyperparameter <paramref name="h"/> to <paramref name="value"/> (every element where per weight).</summary>
+    /// <summary>Whether hyperparameter <paramref name="h"/> is held at exact values (no method changes it).</summary>
+    public bool IsHeld(int h) => _exact[h] is not null;
+
+    /// <summary>
+    /// Says that a method changes hyperparameter <paramref name="h"/> (tunes or scales it): its
+    /// values come from the raw tensors from then on. A value at its transform's limit cannot be
+    /// tuned (its raw value is infinite): the error says what to do instead.
+    /// </summary>
+    public void Track(int h, string method)
+    {
+        if (_exact[h] is not { } exact) return;
+        var spec = Specs[h];
+        foreach (var value in exact.Where(v => Transforms.IsLimit(spec.Transform, v)))
+            throw new TrainTuneException(
+                $"{method} cannot tune '{spec.Name}' from {value}: Transform.{spec.Transform} reaches {value} only at an infinite raw value. "
+                + $"Hold it at {value} (leave it out of the method's tune list, e.g. Method.OnePass(tune: [...]) without '{spec.Name}'), "
+                + $"start it from a small value instead, or tune it from {value} in a transform that includes it, "
+                + $"rule.SetTransform(\"{spec.Name}\", Transform.Identity) with rule.SetBounds(\"{spec.Name}\", min, max) (README, \"Zero is a value\").");
+        _exact[h] = null;
+    }
+
+    /// <summary>
+    /// Sets hyperparameter <paramref name="h"/> to <paramref name="value"/> for every member (every
+    /// element where per weight); a value outside its bounds or its transform is refused, and
+    /// nothing changes.
+    /// </summary>
     public void Set(int h, double value)
     {
         var spec = Specs[h];
-        if (spec.Transform.ValueProblem(value) is { } why)
-            throw new TrainTuneException($"Hyperparameter '{spec.Name}' cannot be set to {value}: {why}.");
+        var held = _exact[h] is not null;
+        if (!(held && Transforms.IsLimit(spec.Transform, value)) && spec.Transform.ValueProblem(value) is { } why)
+            throw new TrainTuneException($"Hyperparameter '{spec.Name}' cannot be set to {value}: {why}"
+                + (Transforms.IsLimit(spec.Transform, value) ? $"; it is being tuned, and Transform.{spec.Transform} reaches {value} only at an infinite raw value (rule.SetTransform(\"{spec.Name}\", Transform.Identity) makes it a value)." : "."));
+        if ((spec.Min is { } min && value < min) || (spec.Max is { } max && value > max))
+            throw new TrainTuneException($"Hyperparameter '{spec.Name}' cannot be set to {value}: it lies outside its bounds [{spec.Min?.ToString() ?? "unbounded"}, {spec.Max?.ToString() ?? "unbounded"}]. "
+                + $"Widen them for the rule's instance with rule.SetBounds(\"{spec.Name}\", min, max) (null for no bound) before the run starts.");
         using var _ = torch.no_grad();
         foreach (var raw in _raw[h]) raw.fill_(spec.Transform.ToRaw(value));
-        Clamp(h);
+        if (_exact[h] is { } exact) Array.Fill(exact, value);
+    }
+
+    /// <summary>The held values of hyperparameter <paramref name="h"/>, one per member, or null when a method changes it (a checkpoint keeps them exactly).</summary>
+    public IReadOnlyList<double>? Held(int h) => _exact[h];
+
+    /// <summary>Holds hyperparameter <paramref name="h"/> at <paramref name="values"/> (one per member) as a checkpoint saved them; for a tracked one, nothing changes (its raw tensors hold it).</summary>
+    public void Restore(int h, IReadOnlyList<double> values)
+    {
+        if (_exact[h] is not { } exact) return;
+        if (values.Count != exact.Length)
+            throw new TrainTuneException($"The checkpoint holds '{Specs[h].Name}' for {values.Count} members, but the run has {exact.Length}; delete the checkpoint to start afresh.");
+        for (var m = 0; m < exact.Length; m++) exact[m] = values[m];
+    }
+
+    /// <summary>Holds hyperparameter <paramref name="h"/> at the values of its raw tensors (a checkpoint that kept no exact values).</summary>
+    public void HoldRaw(int h)
+    {
+        if (_exact[h] is not { } exact) return;
+        using var _ = torch.no_grad();
+        var first = _raw[h][0].to(ScalarType.Float64).reshape(Members, -1)[.., 0].cpu().data<double>().ToArray();
+        for (var m = 0; m < exact.Length; m++) exact[m] = Specs[h].Transform.ToValue(first[m]);
     }
 
     /// <summary>
@@ -118,6 +194,7 @@ internal sealed class HyperparameterSet : IDisposable
         var spec = Specs[h];
         if (spec.Transform is not (Transform.Log10 or Transform.Identity))
             throw new TrainTuneException($"Hyperparameter '{spec.Name}' has a {spec.Transform} transform and cannot be multiplied by a factor.");
+        Track(h, "A learning-rate multiplier");
         using (torch.no_grad())
             foreach (var raw in _raw[h])
             {
@@ -154,6 +231,7 @@ internal sealed class HyperparameterSet : IDisposable
         for (var h = 0; h < Specs.Count; h++)
         {
             var transform = Specs[h].Transform;
+            if (_exact[h] is not null) continue;
             if (!Specs[h].PerWeight)
             {
                 columns.Add(transform.ToValue(_raw[h][0]).to(ScalarType.Float64).reshape(members, 1));
@@ -163,9 +241,10 @@ internal sealed class HyperparameterSet : IDisposable
             columns.Add(Summary(torch.cat(all, 1)));
             foreach (var value in all) columns.Add(Summary(value));
         }
-        var table = torch.cat(columns.ToArray(), 1).cpu();
-        var width = (int)table.shape[1];
-        var numbers = table.data<double>().ToArray();
+        // Every hyperparameter held: nothing to copy from the device.
+        var table = columns.Count > 0 ? torch.cat(columns.ToArray(), 1).cpu() : null;
+        var width = (int)(table?.shape[1] ?? 0);
+        var numbers = table?.data<double>().ToArray() ?? [];
         var snapshots = new IReadOnlyDictionary<string, HyperparameterValue>[members];
         for (var m = 0; m < members; m++)
         {
@@ -173,6 +252,14 @@ internal sealed class HyperparameterSet : IDisposable
             var snapshot = new Dictionary<string, HyperparameterValue>();
             for (var h = 0; h < Specs.Count; h++)
             {
+                if (_exact[h] is { } exact)
+                {
+                    var held = exact[m];
+                    snapshot[Specs[h].Name] = Specs[h].PerWeight
+                        ? new HyperparameterValue(held, held, held, weightNames.Take(WeightCount).ToDictionary(w => w, _ => new HyperparameterValue(held, held, held)))
+                        : new HyperparameterValue(held, held, held);
+                    continue;
+                }
                 if (!Specs[h].PerWeight)
                 {
                     snapshot[Specs[h].Name] = new HyperparameterValue(numbers[at], numbers[at], numbers[at]);

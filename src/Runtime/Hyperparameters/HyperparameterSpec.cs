@@ -28,7 +28,7 @@ public sealed record HyperparameterSpec(
     {
         if (string.IsNullOrWhiteSpace(Name))
             throw new TrainTuneException("A hyperparameter has no name: give every hyperparameter a non-empty name.");
-        if (Hosting.HyperparameterValueRules.Problem(Transform.ToString(), Initial, Min, Max) is { } problem)
+        if (Hosting.HyperparameterValueRules.Problem(Transform.ToString(), Initial, Min, Max, limitAllowed: true) is { } problem)
             throw new TrainTuneException($"Hyperparameter '{Name}': {problem}." + (OutsideBounds(Initial)
                 ? $" A rule declared with [WeightUpdate] widens them for one instance with rule.SetBounds(\"{Name}\", min, max) (null for no bound)."
                 : ""));

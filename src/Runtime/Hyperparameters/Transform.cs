@@ -44,6 +44,13 @@ internal static class Transforms
         _ => throw new ArgumentOutOfRangeException(nameof(transform)),
     };
 
+    /// <summary>
+    /// Whether <paramref name="value"/> is 0 where the transform reaches it only at an infinite raw
+    /// value (log10 and logit space): a value a hyperparameter can be held at, not tuned from.
+    /// </summary>
+    public static bool IsLimit(this Transform transform, double value) =>
+        Hosting.HyperparameterValueRules.IsLimit(transform.ToString(), value);
+
     /// <summary>Why a value cannot be represented by the transform, or null when it can.</summary>
     public static string? ValueProblem(this Transform transform, double value) =>
         Hosting.HyperparameterValueRules.TransformProblem(transform.ToString(), value);

@@ -74,6 +74,7 @@ internal abstract class AdamBlockTuner : IBlockTuner
     {
         var set = learner.Hyperparameters;
         Tuned = HyperStep.Tuned(set, tune, method);
+        foreach (var h in Tuned) set.Track(h, method);
         _leaves = Tuned.SelectMany(h => set.Raw(h)).ToArray();
         _leafNames = Tuned.SelectMany(learner.RawNames).ToArray();
         _adam = new HyperAdam(set.Layout, hyperLearningRate);

@@ -21,6 +21,7 @@ internal sealed record HypergradientDescentMethod(double HyperLearningRate = 0.0
         var h = learner.Hyperparameters.IndexOf(LearningRate);
         if (h < 0 || learner.Hyperparameters.Specs[h].Transform != Transform.Log10)
             throw new TrainTuneException($"HypergradientDescent (Baydin) tunes a log10 hyperparameter named '{LearningRate}', which the rule {learner.Rule.GetType().Name} does not have (it has {string.Join(", ", learner.Rule.Hyperparameters.Select(s => s.Name))}).");
+        learner.Hyperparameters.Track(h, "HypergradientDescent (Baydin)");
         return new Tuner(this, h, learner.Weights[0].device, learner.WeightNames);
     }
 

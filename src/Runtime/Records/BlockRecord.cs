@@ -11,4 +11,7 @@ public sealed record BlockRecord(
 {
     /// <summary>When the hyper step was skipped: the hyperparameters whose hypergradient was not finite.</summary>
     public IReadOnlyList<string> NotFinite { get; init; } = [];
+
+    /// <summary>Values the loop set during the block with <see cref="Tuner.Set"/>, by name (the last of each): they are the caller's, not the method's.</summary>
+    public IReadOnlyDictionary<string, double> Set { get; init; } = new Dictionary<string, double>();
 }

@@ -90,4 +90,8 @@ internal sealed class Checkpoint
 
 /// <summary>The run it belongs to, the loop's position (steps done, hyper steps skipped, record lines written) and the history so far.</summary>
 internal sealed record CheckpointProgress(string Method, long Seed, int StepsDone, int SkippedHypersteps, int RecordLines,
-    IReadOnlyDictionary<string, HyperparameterValue> InitialHyperparameters, List<BlockRecord> History);
+    IReadOnlyDictionary<string, HyperparameterValue> InitialHyperparameters, List<BlockRecord> History)
+{
+    /// <summary>The type name of the rule whose state the checkpoint holds (null in checkpoints written before it was kept).</summary>
+    public string? Rule { get; init; }
+}

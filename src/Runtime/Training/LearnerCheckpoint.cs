@@ -16,6 +16,7 @@ internal static class LearnerCheckpoint
     {
         var names = learner.WeightNames;
         var stateNames = learner.Rule.StateNames;
+        checkpoint.Progress = checkpoint.Progress with { Rule = RuleName(learner.Rule) };
         // A rule evaluated elsewhere (Schedule-Free) saves its evaluation point as the weights, and
         // the training point beside them so that a resume continues exactly.
         var evaluated = weights && learner.Point.Differs;
@@ -31,7 +32,12 @@ internal static class LearnerCheckpoint
         foreach (var (name, buffer) in learner.Model.named_buffers()) checkpoint.Put($"buffer/{name}", buffer);
         var hyperparameters = learner.Hyperparameters;
         for (var h = 0; h < hyperparameters.Specs.Count; h++)
-            foreach (var (name, raw) in learner.RawNames(h).Zip(hyperparameters.Raw(h))) checkpoint.Put($"raw/{name}", raw);
+        {
+            foreach (var (name, raw) in learner.RawNames(h).Zip(hyperparameters.Stored(h))) checkpoint.Put($"raw/{name}", raw);
+            // A held hyperparameter's exact values (its raw value rounds them, or is infinite).
+            if (hyperparameters.Held(h) is { } held)
+                using (var values = torch.tensor(held.ToArray(), dtype: ScalarType.Float64)) checkpoint.Put($"held/{hyperparameters.Specs[h].Name}", values);
+        }
     }
 
     /// <summary>
@@ -43,6 +49,9 @@ internal static class LearnerCheckpoint
         var names = learner.WeightNames;
         var stateNames = learner.Rule.StateNames;
         var hyperparameters = learner.Hyperparameters;
+        // Rules with the same state and hyperparameter names (Adam and AdamW) would load into each other.
+        if (checkpoint.Progress.Rule is { } saved && saved != RuleName(learner.Rule))
+            throw new TrainTuneException($"The checkpoint holds the state of the rule {saved}, but this run's rule is {RuleName(learner.Rule)}: resume with a {saved}, or delete the checkpoint to start afresh.");
         if (weights) checkpoint.RequireNames("weight", "weights", names);
         checkpoint.RequireNames("state", "rule state", names.SelectMany(w => stateNames.Select(s => $"{w}/{s}")).ToArray());
         // A tuner's state saved before buffers were kept has none: the model's stay as they are.
@@ -61,7 +70,9 @@ internal static class LearnerCheckpoint
         if (buffers)
             foreach (var (name, buffer) in learner.Model.named_buffers()) copies.Add((buffer, Required(checkpoint, $"buffer/{name}", device, buffer)));
         for (var h = 0; h < hyperparameters.Specs.Count; h++)
-            foreach (var (name, raw) in learner.RawNames(h).Zip(hyperparameters.Raw(h))) copies.Add((raw, Required(checkpoint, $"raw/{name}", device, raw)));
+            foreach (var (name, raw) in learner.RawNames(h).Zip(hyperparameters.Stored(h))) copies.Add((raw, Required(checkpoint, $"raw/{name}", device, raw)));
+        var held = Enumerable.Range(0, hyperparameters.Specs.Count)
+            .Select(h => checkpoint.Tensors.GetValueOrDefault($"held/{hyperparameters.Specs[h].Name}") is { } values ? values.to(ScalarType.Float64).data<double>().ToArray() : null).ToArray();
         var states = names.Select(w => stateNames.Select(s => checkpoint.Get($"state/{w}/{s}", device)).ToArray()).ToArray();
         for (var k = 0; k < names.Count; k++)
             foreach (var state in states[k])
@@ -72,8 +83,13 @@ internal static class LearnerCheckpoint
             foreach (var (target, source) in copies) target.copy_(source);
             learner.State.Replace(states);
         }
+        for (var h = 0; h < hyperparameters.Specs.Count; h++)
+            if (held[h] is { } values) hyperparameters.Restore(h, values);
+            else hyperparameters.HoldRaw(h);
         learner.BeginBlock();
     }
+
+    static string RuleName(IWeightUpdate rule) => rule.GetType().FullName ?? rule.GetType().Name;
 
     static Tensor Required(Checkpoint checkpoint, string name, Device device, Tensor like)
     {

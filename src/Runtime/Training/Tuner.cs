@@ -26,6 +26,7 @@ public sealed class Tuner : IDisposable
     readonly List<Tensor> _blockLosses = [];
     readonly BlockStepper _stepper;
     readonly List<BlockRecord> _history = [];
+    readonly Dictionary<string, double> _setInBlock = [];
     int _skipped;
 
     Tuner(nn.Module<Tensor, Tensor> model, nn.Module<Tensor, Tensor> shadow, Func<nn.Module<Tensor, Tensor>> factory, IWeightUpdate rule, Method method,
@@ -117,6 +118,26 @@ public sealed class Tuner : IDisposable
 
     /// <summary>The hyperparameters now (one host copy).</summary>
     public IReadOnlyDictionary<string, HyperparameterValue> Hyperparameters => _learner.Hyperparameters.Snapshot(_learner.WeightNames);
+
+    /// <summary>
+    /// Sets hyperparameter <paramref name="name"/> to <paramref name="value"/> from the next step on,
+    /// for a loop that manages a value itself (a warm-up or decay of its own, a value read from a
+    /// file): a hyperparameter the method holds stays there; one it tunes is tuned on from there.
+    /// The block's record lists the value in <see cref="BlockRecord.Set"/>. A value outside the
+    /// bounds or the transform is refused, saying what to change, and nothing changes.
+    /// </summary>
+    public void Set(string name, double value)
+    {
+        var set = _learner.Hyperparameters;
+        var h = set.IndexOf(name);
+        if (h < 0)
+            throw new TrainTuneException($"The tuner has no hyperparameter named '{name}'; it has {string.Join(", ", set.Specs.Select(s => s.Name))}.");
+        if (_stepper.Deferring)
+            throw new TrainTuneException($"{_method.Name} is in the middle of the steps it takes at the end of a block, with the values it started them with; set '{name}' at a block boundary (after step {Steps + _method.StepsPerBlock - Steps % _method.StepsPerBlock}).");
+        set.Set(h, value);
+        _learner.BeginBlock();
+        _setInBlock[name] = value;
+    }
 
     /// <summary>The hyperparameters the tuner started from.</summary>
     public IReadOnlyDictionary<string, HyperparameterValue> Initial { get; }
@@ -211,7 +232,12 @@ public sealed class Tuner : IDisposable
         if (skipped && ++_skipped is var count && PowerOfTen(count))
             Warnings?.WriteLine($"TrainTune: {count} hyper step{(count == 1 ? "" : "s")} skipped so far (the last at step {Steps}): {HyperStep.SkipReason(notFinite)}.");
         var validation = outcome.ValidationLoss?[0] ?? (validationLoss is null ? double.NaN : Evaluate(validationLoss));
-        var record = new BlockRecord(Steps, losses.Average(), validation, Hyperparameters, outcome.HypergradientNorm?[0], skipped) { NotFinite = notFinite };
+        var record = new BlockRecord(Steps, losses.Average(), validation, Hyperparameters, outcome.HypergradientNorm?[0], skipped)
+        {
+            NotFinite = notFinite,
+            Set = new Dictionary<string, double>(_setInBlock),
+        };
+        _setInBlock.Clear();
         _history.Add(record);
         _tensorBoard?.Block(record, _skipped);
         OnBlock?.Invoke(record);

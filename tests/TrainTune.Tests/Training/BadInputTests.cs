@@ -26,7 +26,10 @@ public class BadInputTests
     public void Initial_value_invalid_for_its_transform_is_refused()
     {
         Assert.Contains("strictly between 0 and 1", Fails(Valid().StartingFrom(new Dictionary<string, double> { ["momentum"] = 1.0 })).Message);
-        Assert.Contains("greater than 0", Fails(Valid().StartingFrom(new Dictionary<string, double> { ["weightDecay"] = 0 })).Message);
+        Assert.Contains("greater than 0", Fails(Valid().StartingFrom(new Dictionary<string, double> { ["weightDecay"] = -1e-4 })).Message);
+        // The transforms' limits are values to hold (HeldValuesTests), not to tune from.
+        Assert.Contains("cannot tune 'momentum' from 0", Fails(Valid().Tune(Method.OnePass()).StartingFrom(new Dictionary<string, double> { ["momentum"] = 0 })).Message);
+        Assert.Contains("cannot tune 'weightDecay' from 0", Fails(Valid().Tune(Method.OnePass()).StartingFrom(new Dictionary<string, double> { ["weightDecay"] = 0 })).Message);
         Assert.Contains("No hyperparameter is named 'lr'", Fails(Valid().StartingFrom(new Dictionary<string, double> { ["lr"] = 0.1 })).Message);
     }
 

@@ -30,6 +30,14 @@ partial class GlobalRule : global::TrainTune.IWeightUpdate
         __traintuneHyperparameters[i] = __traintuneHyperparameters[i] with { Min = min, Max = max };
     }
 
+    /// <summary>Changes the transform hyperparameter <paramref name="name"/> is tuned in for this instance, e.g. Transform.Identity to tune a momentum or weight decay from 0 (set bounds beside it); checked when a run starts.</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("TrainTune.Generator", "1.0.0.0")]
+    public void SetTransform(string name, global::TrainTune.Transform transform)
+    {
+        var i = __TraintuneIndexOf(name);
+        __traintuneHyperparameters[i] = __traintuneHyperparameters[i] with { Transform = transform };
+    }
+
     /// <summary>Makes hyperparameter <paramref name="name"/> hold one value per weight (or one in all) for this instance.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("TrainTune.Generator", "1.0.0.0")]
     public void SetPerWeight(string name, bool perWeight)
@@ -121,6 +129,14 @@ namespace Outer.Inner
             {
                 var i = __TraintuneIndexOf(name);
                 __traintuneHyperparameters[i] = __traintuneHyperparameters[i] with { Min = min, Max = max };
+            }
+
+            /// <summary>Changes the transform hyperparameter <paramref name="name"/> is tuned in for this instance, e.g. Transform.Identity to tune a momentum or weight decay from 0 (set bounds beside it); checked when a run starts.</summary>
+            [global::System.CodeDom.Compiler.GeneratedCode("TrainTune.Generator", "1.0.0.0")]
+            public void SetTransform(string name, global::TrainTune.Transform transform)
+            {
+                var i = __TraintuneIndexOf(name);
+                __traintuneHyperparameters[i] = __traintuneHyperparameters[i] with { Transform = transform };
             }
 
             /// <summary>Makes hyperparameter <paramref name="name"/> hold one value per weight (or one in all) for this instance.</summary>

@@ -32,6 +32,14 @@ namespace Samples
             __traintuneHyperparameters[i] = __traintuneHyperparameters[i] with { Min = min, Max = max };
         }
 
+        /// <summary>Changes the transform hyperparameter <paramref name="name"/> is tuned in for this instance, e.g. Transform.Identity to tune a momentum or weight decay from 0 (set bounds beside it); checked when a run starts.</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("TrainTune.Generator", "1.0.0.0")]
+        public void SetTransform(string name, global::TrainTune.Transform transform)
+        {
+            var i = __TraintuneIndexOf(name);
+            __traintuneHyperparameters[i] = __traintuneHyperparameters[i] with { Transform = transform };
+        }
+
         [global::System.CodeDom.Compiler.GeneratedCode("TrainTune.Generator", "1.0.0.0")]
         private int __TraintuneIndexOf(string name)
         {
