@@ -52,6 +52,9 @@ namespace TrainTune.Hosting
         {
             /// <summary>"norm 0.25" or "value 1" when the run clips its gradients; absent otherwise.</summary>
             public string? GradientClipping { get; init; }
+
+            /// <summary>The schedules multiplying hyperparameters, by name, in words; absent when there are none.</summary>
+            public IReadOnlyDictionary<string, string>? Schedules { get; init; }
         }
 
         /// <summary>A population member's place in it.</summary>

@@ -116,6 +116,7 @@ internal sealed class UnrolledBlock : IDisposable
 
     void Commit(Pending step)
     {
+        _learner.StepsTaken++;
         _steps.Add(step.Step);
         _losses.Add(step.Loss);
         _current = step.Weights;

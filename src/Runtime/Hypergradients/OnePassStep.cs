@@ -45,6 +45,7 @@ internal static class OnePassStep
         using (torch.no_grad())
             for (var k = 0; k < weights.Count; k++) weights[k].copy_(learner.ShadowWeights[k]);
         learner.State.KeepDetached(states);
+        learner.StepsTaken++;
         return new TrackedStepResult(Learner.PerMember(trainLoss.detach()), Learner.PerMember(validation.detach()), leaves, hypergradient.Select(h => h.detach()).ToArray());
     }
 }

@@ -28,6 +28,8 @@ internal static class PopulationCheck
                 : !SameNames(member.PerWeight, first.PerWeight) ? "per-weight hyperparameters"
                 : member.MetricName != first.MetricName || member.MetricScale != first.MetricScale || !ReferenceEquals(member.Metric, first.Metric) ? "metric"
                 : member.Threads != first.Threads ? "threads"
+                : !Equals(member.Clipping, first.Clipping) ? "gradient clipping"
+                : !SameSchedules(member.Schedules, first.Schedules) ? "schedules"
                 : !SameData(member.Data, first.Data) ? "data"
                 : null;
             if (Differs() is { } what)
@@ -58,4 +60,8 @@ internal static class PopulationCheck
         static bool Equal(Tensor x, Tensor y) => ReferenceEquals(x, y) || (x.shape.SequenceEqual(y.shape) && x.dtype == y.dtype && x.eq(y).all().item<bool>());
         return Same(a.Train, b.Train) && Same(a.Validation, b.Validation) && Same(a.Test, b.Test);
     }
+
+    static bool SameSchedules(IReadOnlyDictionary<string, Schedule>? a, IReadOnlyDictionary<string, Schedule>? b) =>
+        (a ?? new Dictionary<string, Schedule>()).Count == (b ?? new Dictionary<string, Schedule>()).Count
+        && (a ?? new Dictionary<string, Schedule>()).All(s => b is not null && b.TryGetValue(s.Key, out var other) && ReferenceEquals(s.Value, other));
 }

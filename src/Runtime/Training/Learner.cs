@@ -172,6 +172,7 @@ internal sealed class Learner : IDisposable
         var state = State.Copy();
         RuleCall.Apply(Rule, Layout, _weights, ForRule(grads), RuleValues(values), state);
         State.Keep(state);
+        StepsTaken++;
         gradients = grads;
         return PerMember(trainLoss.detach());
     }
@@ -207,9 +208,40 @@ internal sealed class Learner : IDisposable
         tunable.SetHyperparameters(values.Skip(_ruleHyperparameterCount).Select(v => v[0]).ToArray());
     }
 
-    /// <summary>The rule's rows of <paramref name="values"/> (the model's own follow them).</summary>
-    internal Tensor[][] RuleValues(Tensor[][] values) =>
-        values.Length == _ruleHyperparameterCount ? values : values.Take(_ruleHyperparameterCount).ToArray();
+    /// <summary>
+    /// The rule's rows of <paramref name="values"/> (the model's own follow them) as the rule reads
+    /// them at the next step: a scheduled hyperparameter multiplied by its schedule's m(t), t =
+    /// <see cref="StepsTaken"/>, inside the graph when the values are.
+    /// </summary>
+    internal Tensor[][] RuleValues(Tensor[][] values)
+    {
+        var rule = values.Length == _ruleHyperparameterCount ? values : values.Take(_ruleHyperparameterCount).ToArray();
+        if (_schedules.Count == 0) return rule;
+        var scheduled = (Tensor[][])rule.Clone();
+        foreach (var (h, schedule) in _schedules)
+        {
+            var multiplier = schedule.Checked(StepsTaken, Hyperparameters.Specs[h].Name);
+            scheduled[h] = rule[h].Select(value => value * multiplier).ToArray();
+        }
+        return scheduled;
+    }
+
+    readonly Dictionary<int, Schedule> _schedules = [];
+
+    /// <summary>Weight steps taken so far: the step t of the schedules (the next step is t = StepsTaken; a checkpoint restores it).</summary>
+    internal int StepsTaken { get; set; }
+
+    /// <summary>Multiplies rule hyperparameter <paramref name="name"/> by <paramref name="schedule"/> from the next step on (null: no schedule).</summary>
+    internal void Schedule(string name, Schedule? schedule)
+    {
+        var h = Hyperparameters.IndexOf(name);
+        if (h < 0 || h >= _ruleHyperparameterCount)
+            throw new TrainTuneException($"'{name}' cannot be scheduled: the rule {Rule.GetType().Name} has no hyperparameter of that name (it has {string.Join(", ", Rule.Hyperparameters.Select(s => s.Name))}); schedules multiply the rule's hyperparameters.");
+        if (Point.Differs)
+            throw new TrainTuneException($"{Rule.GetType().Name} is schedule-free: it averages its iterates instead of following a schedule, and its evaluation point assumes the values it was given. Use another rule to schedule '{name}'.");
+        if (schedule is null) _schedules.Remove(h);
+        else _schedules[h] = schedule;
+    }
 
     /// <summary>
     /// <paramref name="count"/> further instances of the model, built once (for unrolled steps),

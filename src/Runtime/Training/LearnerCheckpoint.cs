@@ -86,6 +86,8 @@ internal static class LearnerCheckpoint
         for (var h = 0; h < hyperparameters.Specs.Count; h++)
             if (held[h] is { } values) hyperparameters.Restore(h, values);
             else hyperparameters.HoldRaw(h);
+        // The schedules' step.
+        learner.StepsTaken = checkpoint.Progress.StepsDone;
         learner.BeginBlock();
     }
 

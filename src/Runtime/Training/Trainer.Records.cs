@@ -71,6 +71,7 @@ internal sealed partial class Trainer
                     HyperparameterValue.ToNumbers(initial[m]))
                 {
                     GradientClipping = _run.Clipping?.ToString(),
+                    Schedules = _run.Schedules?.ToDictionary(s => s.Key, s => s.Value.Description),
                 });
                 return new Progress { Initial = initial[m], Recorder = recorder, TensorBoard = member.TensorBoardPath is { } board ? new TensorBoardLog(board) : null };
             }).ToArray();

@@ -120,6 +120,20 @@ public sealed class Tuner : IDisposable
     public IReadOnlyDictionary<string, HyperparameterValue> Hyperparameters => _learner.Hyperparameters.Snapshot(_learner.WeightNames);
 
     /// <summary>
+    /// Multiplies rule hyperparameter <paramref name="name"/> by <paramref name="schedule"/> of the
+    /// step from the next step on, as <see cref="TuningRun.WithSchedule"/> does (null removes it):
+    /// the rule reads m(t) · λ at step t (t = <see cref="Steps"/>), and the method tunes λ.
+    /// </summary>
+    public Tuner WithSchedule(string name, Schedule? schedule)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        if (_stepper.Deferring)
+            throw new TrainTuneException($"{_method.Name} is in the middle of the steps it takes at the end of a block; schedule '{name}' at a block boundary.");
+        _learner.Schedule(name, schedule);
+        return this;
+    }
+
+    /// <summary>
     /// Sets hyperparameter <paramref name="name"/> to <paramref name="value"/> from the next step on,
     /// for a loop that manages a value itself (a warm-up or decay of its own, a value read from a
     /// file): a hyperparameter the method holds stays there; one it tunes is tuned on from there.

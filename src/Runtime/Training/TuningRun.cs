@@ -53,6 +53,8 @@ public sealed record TuningRun
     public double MetricScale { get; init; } = 1;
     /// <summary>A metric computed from the model's output (e.g. <see cref="TrainTune.Metric.Accuracy"/>), reported instead of the scaled loss; null for none.</summary>
     public Metric? Metric { get; init; }
+    /// <summary>Schedules multiplying rule hyperparameters by the step, by name; null for none.</summary>
+    public IReadOnlyDictionary<string, Schedule>? Schedules { get; init; }
     /// <summary>Gradient clipping in front of the rule, inside the weight update; null for none.</summary>
     internal GradientClipping? Clipping { get; init; }
     /// <summary>libtorch intra-op threads; null chooses from the run's work per step (one thread for small models, never more than the cores this process may use).</summary>
@@ -92,6 +94,19 @@ public sealed record TuningRun
     /// clamped to [−maxValue, maxValue]. Neither (the default) clips nothing.
     /// </summary>
     public TuningRun WithGradientClipping(double? maxNorm = null, double? maxValue = null) => this with { Clipping = GradientClipping.From(maxNorm, maxValue) };
+    /// <summary>
+    /// Multiplies rule hyperparameter <paramref name="name"/> by <paramref name="schedule"/> of the
+    /// step (a warm-up, a cosine or step decay, a function of your own): the rule reads m(t) · λ at
+    /// step t, and a tuning method tunes the base value λ through the multiplier. Records, progress
+    /// and results show λ; the record's start line lists the schedules.
+    /// </summary>
+    public TuningRun WithSchedule(string name, Schedule schedule)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(schedule);
+        var schedules = new Dictionary<string, Schedule>(Schedules ?? new Dictionary<string, Schedule>()) { [name] = schedule };
+        return this with { Schedules = schedules };
+    }
     /// <summary>Checkpoints weights, hyperparameters, optimiser and rule state every <paramref name="everyBlocks"/> hyper steps; deleted when the run ends.</summary>
     public TuningRun CheckpointTo(string path, int everyBlocks = 20) => this with { CheckpointPath = path, CheckpointEveryBlocks = everyBlocks };
     /// <summary>Continues from the checkpoint when one is there (set <see cref="CheckpointTo"/> too).</summary>
