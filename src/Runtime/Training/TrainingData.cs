@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace TrainTune;
@@ -49,6 +50,45 @@ public sealed record TrainingData(Split Train, Split Validation, Split? Test = n
             if (!split.Targets.shape.Skip(1).SequenceEqual(Train.Targets.shape.Skip(1)))
                 throw new TrainTuneException($"The {name} targets have shape {Shape(split.Targets)} but the training targets have shape {Shape(Train.Targets)}: every split needs the same shape after the first dimension.");
         }
+        // Before training, so that a NaN in the data never reads as a divergence (training) or as
+        // hyper steps skipped for a hypergradient that is not finite (validation).
+        foreach (var (name, split) in Named())
+            foreach (var (part, tensor) in new[] { ("inputs", split.Inputs), ("targets", split.Targets) })
+                if (NonFinite(tensor) is { } where)
+                    throw new TrainTuneException($"The {name} {part} hold {where}: TrainTune trains on finite numbers only. Fix or drop those rows before training (impute a missing value, or filter the rows that hold one).");
+    }
+
+    /// <summary>
+    /// Where <paramref name="tensor"/> first holds a value that is not finite, in words ("NaN at
+    /// row 17, column 3 (2 such values in all)"), or null when every value is finite (or the tensor
+    /// holds integers: token indices, class labels). One pass over the data, on its device.
+    /// </summary>
+    internal static string? NonFinite(Tensor tensor)
+    {
+        if (!tensor.is_floating_point() || tensor.numel() == 0) return null;
+        using var scope = torch.NewDisposeScope();
+        var bad = tensor.isfinite().logical_not_();
+        if (!bad.any().item<bool>()) return null;
+        var count = bad.sum().item<long>();
+        var flat = bad.flatten().nonzero()[0, 0].item<long>();
+        var value = tensor.flatten()[flat].to(ScalarType.Float64).item<double>();
+        var within = tensor.shape.Skip(1).ToArray();
+        var perRow = within.Aggregate(1L, (a, b) => a * b);
+        var (row, rest) = (flat / perRow, flat % perRow);
+        var position = new long[within.Length];
+        for (var d = within.Length - 1; d >= 0; d--)
+        {
+            position[d] = rest % within[d];
+            rest /= within[d];
+        }
+        var where = within.Length switch
+        {
+            0 => $"row {row}",
+            1 => $"row {row}, column {position[0]}",
+            _ => $"row {row}, position [{string.Join(", ", position)}]",
+        };
+        var what = double.IsNaN(value) ? "NaN" : value > 0 ? "+∞" : "−∞";
+        return $"{what} at {where} (counting from 0; {count} value{(count == 1 ? " is" : "s are")} not finite in all)";
     }
 
     public IEnumerable<(string Name, Split Split)> Named()
