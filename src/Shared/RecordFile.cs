@@ -10,9 +10,11 @@ namespace TrainTune.Hosting
 {
     /// <summary>
     /// A hyperparameter's numbers in every file: a scalar has Value = Min = Max; a per-weight one
-    /// has the mean, minimum and maximum over all weights, and the same per weight tensor.
+    /// has the mean, minimum and maximum over all weights, and the same per weight tensor; with
+    /// parameter groups whose values differ, the mean over all weights and each group's value.
     /// </summary>
-    internal sealed record HyperparameterNumbers(double Value, double Min, double Max, IReadOnlyDictionary<string, HyperparameterNumbers>? PerTensor = null);
+    internal sealed record HyperparameterNumbers(double Value, double Min, double Max, IReadOnlyDictionary<string, HyperparameterNumbers>? PerTensor = null,
+        IReadOnlyDictionary<string, double>? PerGroup = null);
 
     /// <summary>
     /// record.jsonl: one JSON object per line, its "event" first: "start", then one "block" per

@@ -41,7 +41,16 @@ internal static class MarkdownReport
         Line("| hyperparameter | initial | final |");
         Line("| --- | --- | --- |");
         foreach (var (name, h) in report.Hyperparameters)
-            Line($"| {name} | {F(h.Initial)} | {F(h.Final)}{(h.FinalPerTensor is null ? "" : " (mean over all weights)")} |");
+            Line($"| {name} | {F(h.Initial)} | {F(h.Final)}{(h.FinalPerTensor is null && h.FinalPerGroup is null ? "" : " (mean over all weights)")} |");
+        foreach (var (name, h) in report.Hyperparameters.Where(h => h.Value.FinalPerGroup is not null))
+        {
+            Line();
+            Line($"Final {name} per parameter group:");
+            Line();
+            Line("| group | value |");
+            Line("| --- | --- |");
+            foreach (var (group, value) in h.FinalPerGroup!) Line($"| {group} | {F(value)} |");
+        }
         foreach (var (name, h) in report.Hyperparameters.Where(h => h.Value.FinalPerTensor is not null))
         {
             Line();

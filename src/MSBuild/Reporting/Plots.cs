@@ -24,7 +24,7 @@ internal static class Plots
 
     public static string Hyperparameters(RunReport report)
     {
-        var values = report.Blocks.SelectMany(b => b.Hyperparameters.Values.SelectMany(v => new[] { v.Value, v.Min ?? v.Value, v.Max ?? v.Value }));
+        var values = report.Blocks.SelectMany(b => b.Hyperparameters.Values.SelectMany(v => new[] { v.Value, v.Min ?? v.Value, v.Max ?? v.Value }.Concat(v.PerGroup?.Values ?? [])));
         var model = Model($"{report.Target}: hyperparameters", "value", LogPossible(values));
         foreach (var name in report.Hyperparameters.Keys)
         {
@@ -33,6 +33,11 @@ internal static class Plots
             foreach (var start in report.OtherStarts)
                 model.Series.Insert(0, Faint(start.Where(b => b.Hyperparameters.ContainsKey(name)).Select(b => (b.Step, b.Hyperparameters[name].Value)), mean.Color));
             model.Series.Add(mean);
+            // A grouped hyperparameter: a line per group, dotted and dashed in turn beside the mean.
+            var groups = points.SelectMany(p => p.Item2.PerGroup?.Keys ?? []).Distinct().ToList();
+            foreach (var (group, i) in groups.Select((g, i) => (g, i)))
+                model.Series.Add(Line($"{name} {group}", points.Select(p => (p.Step, p.Item2.PerGroup?.GetValueOrDefault(group, double.NaN) ?? double.NaN)),
+                    i % 2 == 0 ? LineStyle.Dot : LineStyle.Dash, mean.Color));
             if (points.Any(p => p.Item2.Min is not null))
             {
                 model.Series.Add(Line($"{name} min", points.Select(p => (p.Step, p.Item2.Min ?? double.NaN)), LineStyle.Dot, mean.Color));

@@ -4,7 +4,11 @@ using System.Text.Json.Nodes;
 namespace TrainTune.Build.Reporting;
 
 /// <summary>One hyperparameter at the start and end of a run; per weight tensor where it is per weight.</summary>
-internal sealed record HyperparameterReport(double Initial, double Final, IReadOnlyDictionary<string, TensorRange>? FinalPerTensor);
+internal sealed record HyperparameterReport(double Initial, double Final, IReadOnlyDictionary<string, TensorRange>? FinalPerTensor)
+{
+    /// <summary>With parameter groups whose values differ: each group's final value.</summary>
+    public IReadOnlyDictionary<string, double>? FinalPerGroup { get; init; }
+}
 
 /// <summary>Mean, minimum and maximum of a per-weight hyperparameter over one weight tensor.</summary>
 internal sealed record TensorRange(double Mean, double Min, double Max);
@@ -13,7 +17,8 @@ internal sealed record TensorRange(double Mean, double Min, double Max);
 internal sealed record BlockPoint(int Step, double TrainLoss, double ValidationLoss, double? HypergradientNorm, IReadOnlyDictionary<string, BlockValue> Hyperparameters);
 
 /// <summary>A hyperparameter's value at a block; the range over all weights where it is per weight.</summary>
-internal sealed record BlockValue(double Value, double? Min, double? Max);
+/// <summary>A hyperparameter at a block: its value (a per-weight one's mean and range; a grouped one's mean and each group's value).</summary>
+internal sealed record BlockValue(double Value, double? Min, double? Max, IReadOnlyDictionary<string, double>? PerGroup = null);
 
 /// <summary>The final losses in the run's own metric (e.g. MSE in original units).</summary>
 internal sealed record MetricReport(string Name, double? Train, double? Validation, double? Test);
@@ -67,7 +72,8 @@ internal sealed record RunReport(
         var hyperparameters = new Dictionary<string, HyperparameterReport>();
         foreach (var (name, value) in result.FinalHyperparameters)
             hyperparameters[name] = new HyperparameterReport(result.InitialHyperparameters.TryGetValue(name, out var initial) ? initial.Value : double.NaN, value.Value,
-                value.PerTensor?.ToDictionary(t => t.Key, t => new TensorRange(t.Value.Value, t.Value.Min, t.Value.Max)));
+                value.PerTensor?.ToDictionary(t => t.Key, t => new TensorRange(t.Value.Value, t.Value.Min, t.Value.Max)))
+            { FinalPerGroup = value.PerGroup };
 
         var norms = blocks.Where(b => b.HypergradientNorm is { } n && double.IsFinite(n)).Select(b => b.HypergradientNorm!.Value).ToList();
         var normSummary = norms.Count == 0 ? null
@@ -95,7 +101,7 @@ internal sealed record RunReport(
     static List<BlockPoint> ReadBlocks(string recordPath) =>
         Hosting.RecordFile.ReadBlocks(recordPath).Select(b => new BlockPoint(b.Step, b.TrainLoss, b.ValidationLoss, b.HypergradientNorm,
             b.Hyperparameters.ToDictionary(h => h.Key, h => new BlockValue(h.Value.Value,
-                h.Value.PerTensor is null ? null : h.Value.Min, h.Value.PerTensor is null ? null : h.Value.Max)))).ToList();
+                h.Value.PerTensor is null ? null : h.Value.Min, h.Value.PerTensor is null ? null : h.Value.Max, h.Value.PerGroup)))).ToList();
 
     public static readonly JsonSerializerOptions Json = new()
     {

@@ -4,36 +4,45 @@ using static TorchSharp.torch;
 namespace TrainTune;
 
 /// <summary>
-/// The raw values x of every hyperparameter of a run: one 0-dimensional tensor for a scalar
-/// hyperparameter, one weight-shaped tensor per weight tensor for a per-weight one. The raw
-/// tensors are leaves that require grad; they change only in place under no_grad, after the
-/// graph that used them is released. A hyperparameter that no method changes is held at its
-/// exact values instead (<see cref="Track"/>): β = 0.9 stays 0.9, not sigmoid(logit(0.9)), and a
-/// value at its transform's limit (0 in log10 space) is a value like any other.
+/// The raw values x of every hyperparameter of a run, in *slots*: one 0-dimensional tensor for a
+/// scalar hyperparameter, one weight-shaped tensor per weight tensor for a per-weight one, and with
+/// parameter groups one per group that has a value of its own (<see cref="Grouping"/>), the other
+/// groups sharing one. The raw tensors are leaves that require grad; they change only in place
+/// under no_grad, after the graph that used them is released. A slot that no method changes is
+/// held at its exact values instead (<see cref="Track"/>): β = 0.9 stays 0.9, not
+/// sigmoid(logit(0.9)), and a value at its transform's limit (0 in log10 space) is a value like
+/// any other; a slot its group holds stays held.
 /// </summary>
 internal sealed class HyperparameterSet : IDisposable
 {
+    // Per hyperparameter h and slot r: the raw tensor, the group whose slot it is (null: shared by
+    // the groups without a value of their own, or no groups), whether its group holds it, and the
+    // members' exact values while it is held (null once a method changes it).
     readonly Tensor[][] _raw;
+    readonly int?[][] _slotGroup;
+    readonly bool[][] _groupHeld;
+    readonly double[]?[][] _exact;
+    // Per hyperparameter and weight: the slot that gives the weight its value.
+    readonly int[][] _slotOfWeight;
     readonly int[] _weightRanks;
     readonly long[][] _weightShapes;
-    // Per hyperparameter: the members' exact values while it is held, null once a method changes it.
-    readonly double[]?[] _exact;
 
     /// <summary>The hyperparameters of one run with <paramref name="specs"/>.</summary>
     /// <param name="specs">Every hyperparameter, update rule's first, then the model's.</param>
     /// <param name="weightShapes">Shapes of the weight tensors, for per-weight hyperparameters.</param>
-    public HyperparameterSet(IReadOnlyList<HyperparameterSpec> specs, IReadOnlyList<long[]> weightShapes, ScalarType dtype, Device device)
-        : this(MemberLayout.Single, [specs], weightShapes, dtype, device) { }
+    public HyperparameterSet(IReadOnlyList<HyperparameterSpec> specs, IReadOnlyList<long[]> weightShapes, ScalarType dtype, Device device, Grouping? grouping = null)
+        : this(MemberLayout.Single, [specs], weightShapes, dtype, device, grouping) { }
 
     /// <summary>
     /// The hyperparameters of the members of a run laid out by <paramref name="layout"/>
     /// (docs/ALGORITHM.md, "Populations"): stacked, member i's values are row i of every raw
-    /// tensor, [N] for a scalar hyperparameter and the stacked weight's shape [N, …] for a
-    /// per-weight one.
+    /// tensor, [N] for a scalar slot and the stacked weight's shape [N, …] for a per-weight one.
     /// </summary>
     /// <param name="memberSpecs">Each member's specs: the same names, transforms, bounds and per-weight choice; their own initial values.</param>
     /// <param name="weightShapes">Shapes of the (laid-out) weight tensors.</param>
-    public HyperparameterSet(MemberLayout layout, IReadOnlyList<IReadOnlyList<HyperparameterSpec>> memberSpecs, IReadOnlyList<long[]> weightShapes, ScalarType dtype, Device device)
+    /// <param name="grouping">The parameter groups of the weights, null for none.</param>
+    public HyperparameterSet(MemberLayout layout, IReadOnlyList<IReadOnlyList<HyperparameterSpec>> memberSpecs, IReadOnlyList<long[]> weightShapes, ScalarType dtype, Device device,
+        Grouping? grouping = null)
     {
         if (memberSpecs.Count != layout.Members)
             throw new ArgumentException($"{layout.Members} members need as many sets of specs, not {memberSpecs.Count}.", nameof(memberSpecs));
@@ -43,14 +52,42 @@ internal sealed class HyperparameterSet : IDisposable
         WeightCount = weightShapes.Count;
         _weightRanks = weightShapes.Select(shape => shape.Length).ToArray();
         _weightShapes = weightShapes.ToArray();
-        _exact = Specs.Select((_, h) => (double[]?)memberSpecs.Select(m => m[h].Initial).ToArray()).ToArray();
-        _raw = Specs.Select((spec, h) =>
+        grouping?.Check(Specs);
+        GroupNames = grouping?.Names;
+        var count = Specs.Count;
+        (_raw, _slotGroup, _groupHeld, _exact, _slotOfWeight) = (new Tensor[count][], new int?[count][], new bool[count][], new double[]?[count][], new int[count][]);
+        for (var h = 0; h < count; h++)
         {
-            var initial = layout.Numbers(memberSpecs.Select(m => m[h].InitialRaw).ToArray(), 1, dtype, device);
-            return spec.PerWeight
-                ? weightShapes.Select(shape => Leaf(initial.reshape(layout.Shape(shape.Length)).expand(shape).clone())).ToArray()
-                : [Leaf(initial.clone())];
-        }).ToArray();
+            var spec = Specs[h];
+            var groups = grouping is not null && grouping.Applies(h) ? grouping : null;
+            // Which group each slot belongs to, and which slot each weight reads.
+            int?[] slotGroup;
+            if (spec.PerWeight)
+            {
+                slotGroup = Enumerable.Range(0, WeightCount).Select(k => groups?.GroupOfWeight[k]).ToArray();
+                _slotOfWeight[h] = Enumerable.Range(0, WeightCount).ToArray();
+            }
+            else if (groups is null)
+            {
+                slotGroup = [null];
+                _slotOfWeight[h] = new int[WeightCount];
+            }
+            else
+            {
+                var own = Enumerable.Range(0, groups.Names.Count).Where(g => groups.HasOwn(g, spec.Name)).ToArray();
+                var shared = own.Length < groups.Names.Count;
+                slotGroup = [.. (shared ? new int?[] { null } : []), .. own.Select(g => (int?)g)];
+                _slotOfWeight[h] = groups.GroupOfWeight.Select(g => Array.IndexOf(slotGroup, own.Contains(g) ? g : null)).ToArray();
+            }
+            _slotGroup[h] = slotGroup;
+            _groupHeld[h] = slotGroup.Select(g => g is { } group && groups!.Holds(group, spec.Name)).ToArray();
+            _exact[h] = slotGroup.Select(g => (double[]?)memberSpecs.Select(m => g is { } group && groups!.Initial(group, spec.Name) is { } v ? v : m[h].Initial).ToArray()).ToArray();
+            _raw[h] = slotGroup.Select((_, r) =>
+            {
+                var initial = layout.Numbers(_exact[h][r]!.Select(v => spec.Transform.ToRaw(v)).ToArray(), 1, dtype, device);
+                return spec.PerWeight ? Leaf(initial.reshape(layout.Shape(weightShapes[r].Length)).expand(weightShapes[r]).clone()) : Leaf(initial);
+            }).ToArray();
+        }
     }
 
     static void Check(IReadOnlyList<HyperparameterSpec> specs)
@@ -73,24 +110,40 @@ internal sealed class HyperparameterSet : IDisposable
 
     public int WeightCount { get; }
 
+    /// <summary>The parameter groups' names, or null without groups.</summary>
+    public IReadOnlyList<string>? GroupNames { get; }
+
     public int IndexOf(string name)
     {
         for (var h = 0; h < Specs.Count; h++) if (Specs[h].Name == name) return h;
         return -1;
     }
 
+    /// <summary>Whether hyperparameter <paramref name="h"/> has a slot per parameter group (or a group with a value of its own).</summary>
+    public bool IsGrouped(int h) => _slotGroup[h].Any(g => g is not null) && !Specs[h].PerWeight;
+
+    /// <summary>The slots of hyperparameter <paramref name="h"/> a method may change (not held by their group).</summary>
+    IEnumerable<int> Changeable(int h) => Enumerable.Range(0, _raw[h].Length).Where(r => !_groupHeld[h][r]);
+
     /// <summary>
-    /// The raw tensors of hyperparameter <paramref name="h"/> (one, or one per weight), for a method
-    /// that changes them: from then on its values come from them (<see cref="Track"/>).
+    /// The raw tensors of hyperparameter <paramref name="h"/> that a method changes (one, one per
+    /// weight, or one per group slot; without the slots their groups hold): from then on its values
+    /// come from them (<see cref="Track"/>).
     /// </summary>
     public IReadOnlyList<Tensor> Raw(int h)
     {
         Track(h, "A method");
-        return _raw[h];
+        return Changeable(h).Select(r => _raw[h][r]).ToArray();
     }
 
-    /// <summary>The raw tensors of hyperparameter <paramref name="h"/> as they are, to save or restore; a held one stays held.</summary>
-    internal IReadOnlyList<Tensor> Stored(int h) => _raw[h];
+    /// <summary>What each of <see cref="Raw"/>'s tensors is: its weight's index (per weight) or its group's (per group), or neither.</summary>
+    public IReadOnlyList<(int? Weight, int? Group)> RawSlots(int h) => Changeable(h).Select(r => Slot(h, r)).ToArray();
+
+    (int? Weight, int? Group) Slot(int h, int r) => (Specs[h].PerWeight ? r : null, _slotGroup[h][r]);
+
+    /// <summary>Every raw tensor of hyperparameter <paramref name="h"/> as it is, and what it is, to save or restore; a held one stays held.</summary>
+    internal IReadOnlyList<(Tensor Raw, int? Weight, int? Group)> Stored(int h) =>
+        _raw[h].Select((raw, r) => (raw, Slot(h, r).Weight, Slot(h, r).Group)).ToArray();
 
     /// <summary>
     /// The values of every hyperparameter, indexed [hyperparameter][weight]; a scalar
@@ -102,57 +155,61 @@ internal sealed class HyperparameterSet : IDisposable
         var values = new Tensor[Specs.Count][];
         for (var h = 0; h < Specs.Count; h++)
         {
-            var transform = Specs[h].Transform;
-            if (_exact[h] is { } exact)
-            {
-                // Held: constants, spread (per weight: expanded) over each weight.
-                var value = Layout.Numbers(exact, 1, _raw[h][0].dtype, _raw[h][0].device);
-                values[h] = Specs[h].PerWeight
-                    ? _weightShapes.Select(shape => Layout.SpreadTo(value, shape.Length).expand(shape)).ToArray()
-                    : _weightRanks.Select(rank => Layout.SpreadTo(value, rank)).ToArray();
-            }
-            else if (Specs[h].PerWeight)
-                values[h] = _raw[h].Select(raw => transform.ToValue(raw)).ToArray();
-            else
-            {
-                // One value per member, shaped to broadcast over each weight.
-                var value = transform.ToValue(_raw[h][0]);
-                values[h] = _weightRanks.Select(rank => Layout.SpreadTo(value, rank)).ToArray();
-            }
+            var slots = SlotValues(h);
+            values[h] = Specs[h].PerWeight
+                ? slots
+                : Enumerable.Range(0, WeightCount).Select(k => Layout.SpreadTo(slots[_slotOfWeight[h][k]], _weightRanks[k])).ToArray();
         }
         return values;
     }
 
-    /// <summary>Whether hyperparameter <paramref name="h"/> is held at exact values (no method changes it).</summary>
-    public bool IsHeld(int h) => _exact[h] is not null;
+    /// <summary>Each slot's values: held ones as constants (per weight expanded to the weight; in <paramref name="heldType"/> when given), the others τ(x) in the graph.</summary>
+    Tensor[] SlotValues(int h, ScalarType? heldType = null)
+    {
+        var transform = Specs[h].Transform;
+        return _raw[h].Select((raw, r) =>
+        {
+            if (_exact[h][r] is not { } exact) return transform.ToValue(raw);
+            var value = Layout.Numbers(exact, 1, heldType ?? raw.dtype, raw.device);
+            return Specs[h].PerWeight ? Layout.SpreadTo(value, _weightShapes[r].Length).expand(_weightShapes[r]) : value;
+        }).ToArray();
+    }
+
+    /// <summary>Whether every slot of hyperparameter <paramref name="h"/> is held at exact values (no method changes it).</summary>
+    public bool IsHeld(int h) => _exact[h].All(e => e is not null);
 
     /// <summary>
-    /// Says that a method changes hyperparameter <paramref name="h"/> (tunes or scales it): its
-    /// values come from the raw tensors from then on. A value at its transform's limit cannot be
-    /// tuned (its raw value is infinite): the error says what to do instead.
+    /// Says that a method changes hyperparameter <paramref name="h"/> (tunes or scales it): the
+    /// values of its slots that no group holds come from the raw tensors from then on. A value at
+    /// its transform's limit cannot be tuned (its raw value is infinite): the error says what to do instead.
     /// </summary>
     public void Track(int h, string method)
     {
-        if (_exact[h] is not { } exact) return;
         var spec = Specs[h];
-        foreach (var value in exact.Where(v => Transforms.IsLimit(spec.Transform, v)))
-            throw new TrainTuneException(
-                $"{method} cannot tune '{spec.Name}' from {value}: Transform.{spec.Transform} reaches {value} only at an infinite raw value. "
-                + $"Hold it at {value} (leave it out of the method's tune list, e.g. Method.OnePass(tune: [...]) without '{spec.Name}'), "
-                + $"start it from a small value instead, or tune it from {value} in a transform that includes it, "
-                + $"rule.SetTransform(\"{spec.Name}\", Transform.Identity) with rule.SetBounds(\"{spec.Name}\", min, max) (README, \"Zero is a value\").");
-        _exact[h] = null;
+        foreach (var r in Changeable(h))
+        {
+            if (_exact[h][r] is not { } exact) continue;
+            var group = _slotGroup[h][r] is { } g ? $" in parameter group '{GroupNames![g]}'" : "";
+            foreach (var value in exact.Where(v => Transforms.IsLimit(spec.Transform, v)))
+                throw new TrainTuneException(
+                    $"{method} cannot tune '{spec.Name}'{group} from {value}: Transform.{spec.Transform} reaches {value} only at an infinite raw value. "
+                    + $"Hold it at {value} (leave it out of the method's tune list, e.g. Method.OnePass(tune: [...]) without '{spec.Name}', or hold it in its parameter group), "
+                    + $"start it from a small value instead, or tune it from {value} in a transform that includes it, "
+                    + $"rule.SetTransform(\"{spec.Name}\", Transform.Identity) with rule.SetBounds(\"{spec.Name}\", min, max) (README, \"Zero is a value\").");
+        }
+        foreach (var r in Changeable(h)) _exact[h][r] = null;
     }
 
     /// <summary>
-    /// Sets hyperparameter <paramref name="h"/> to <paramref name="value"/> for every member (every
-    /// element where per weight); a value outside its bounds or its transform is refused, and
-    /// nothing changes.
+    /// Sets hyperparameter <paramref name="h"/> to <paramref name="value"/> for every member and every
+    /// slot that no group holds (every element where per weight); a value outside its bounds or its
+    /// transform is refused, and nothing changes.
     /// </summary>
     public void Set(int h, double value)
     {
         var spec = Specs[h];
-        var held = _exact[h] is not null;
+        var slots = Changeable(h).ToArray();
+        var held = slots.All(r => _exact[h][r] is not null);
         if (!(held && Transforms.IsLimit(spec.Transform, value)) && spec.Transform.ValueProblem(value) is { } why)
             throw new TrainTuneException($"Hyperparameter '{spec.Name}' cannot be set to {value}: {why}"
                 + (Transforms.IsLimit(spec.Transform, value) ? $"; it is being tuned, and Transform.{spec.Transform} reaches {value} only at an infinite raw value (rule.SetTransform(\"{spec.Name}\", Transform.Identity) makes it a value)." : "."));
@@ -160,28 +217,31 @@ internal sealed class HyperparameterSet : IDisposable
             throw new TrainTuneException($"Hyperparameter '{spec.Name}' cannot be set to {value}: it lies outside its bounds [{spec.Min?.ToString() ?? "unbounded"}, {spec.Max?.ToString() ?? "unbounded"}]. "
                 + $"Widen them for the rule's instance with rule.SetBounds(\"{spec.Name}\", min, max) (null for no bound) before the run starts.");
         using var _ = torch.no_grad();
-        foreach (var raw in _raw[h]) raw.fill_(spec.Transform.ToRaw(value));
-        if (_exact[h] is { } exact) Array.Fill(exact, value);
+        foreach (var r in slots)
+        {
+            _raw[h][r].fill_(spec.Transform.ToRaw(value));
+            if (_exact[h][r] is { } exact) Array.Fill(exact, value);
+        }
     }
 
-    /// <summary>The held values of hyperparameter <paramref name="h"/>, one per member, or null when a method changes it (a checkpoint keeps them exactly).</summary>
-    public IReadOnlyList<double>? Held(int h) => _exact[h];
+    /// <summary>The held values of slot <paramref name="r"/> of hyperparameter <paramref name="h"/>, one per member, or null when a method changes it (a checkpoint keeps them exactly).</summary>
+    public IReadOnlyList<double>? Held(int h, int r) => _exact[h][r];
 
-    /// <summary>Holds hyperparameter <paramref name="h"/> at <paramref name="values"/> (one per member) as a checkpoint saved them; for a tracked one, nothing changes (its raw tensors hold it).</summary>
-    public void Restore(int h, IReadOnlyList<double> values)
+    /// <summary>Holds slot <paramref name="r"/> of hyperparameter <paramref name="h"/> at <paramref name="values"/> (one per member) as a checkpoint saved them; for a tracked one, nothing changes (its raw tensor holds it).</summary>
+    public void Restore(int h, int r, IReadOnlyList<double> values)
     {
-        if (_exact[h] is not { } exact) return;
+        if (_exact[h][r] is not { } exact) return;
         if (values.Count != exact.Length)
             throw new TrainTuneException($"The checkpoint holds '{Specs[h].Name}' for {values.Count} members, but the run has {exact.Length}; delete the checkpoint to start afresh.");
         for (var m = 0; m < exact.Length; m++) exact[m] = values[m];
     }
 
-    /// <summary>Holds hyperparameter <paramref name="h"/> at the values of its raw tensors (a checkpoint that kept no exact values).</summary>
-    public void HoldRaw(int h)
+    /// <summary>Holds slot <paramref name="r"/> of hyperparameter <paramref name="h"/> at the values of its raw tensor (a checkpoint that kept no exact values).</summary>
+    public void HoldRaw(int h, int r)
     {
-        if (_exact[h] is not { } exact) return;
+        if (_exact[h][r] is not { } exact) return;
         using var _ = torch.no_grad();
-        var first = _raw[h][0].to(ScalarType.Float64).reshape(Members, -1)[.., 0].cpu().data<double>().ToArray();
+        var first = _raw[h][r].to(ScalarType.Float64).reshape(Members, -1)[.., 0].cpu().data<double>().ToArray();
         for (var m = 0; m < exact.Length; m++) exact[m] = Specs[h].Transform.ToValue(first[m]);
     }
 
@@ -196,7 +256,7 @@ internal sealed class HyperparameterSet : IDisposable
             throw new TrainTuneException($"Hyperparameter '{spec.Name}' has a {spec.Transform} transform and cannot be multiplied by a factor.");
         Track(h, "A learning-rate multiplier");
         using (torch.no_grad())
-            foreach (var raw in _raw[h])
+            foreach (var raw in Changeable(h).Select(r => _raw[h][r]))
             {
                 var perMember = spec.Transform == Transform.Log10 ? factors.Select(Math.Log10).ToArray() : factors.ToArray();
                 using var factor = Layout.Numbers(perMember, (int)raw.dim(), raw.dtype, raw.device);
@@ -206,45 +266,48 @@ internal sealed class HyperparameterSet : IDisposable
         Clamp(h);
     }
 
-    /// <summary>Clamps hyperparameter <paramref name="h"/>'s raw values to its bounds, in place.</summary>
+    /// <summary>Clamps hyperparameter <paramref name="h"/>'s changeable raw values to its bounds, in place.</summary>
     public void Clamp(int h)
     {
         var (min, max) = Specs[h].RawBounds;
         if (min is null && max is null) return;
         using var _ = torch.no_grad();
-        foreach (var raw in _raw[h]) raw.clamp_(min, max);
+        foreach (var r in Changeable(h)) _raw[h][r].clamp_(min, max);
     }
 
     /// <summary>The current values as numbers: a scalar, or mean/min/max over all weights and per weight tensor (one host copy in all).</summary>
     public IReadOnlyDictionary<string, HyperparameterValue> Snapshot(IReadOnlyList<string> weightNames) =>
         Members == 1 ? Snapshots(weightNames)[0] : throw new InvalidOperationException("A population has one snapshot per member: use Snapshots.");
 
-    /// <summary>The current values as numbers, one dictionary per member (one for a single run), with one host copy in all.</summary>
+    /// <summary>
+    /// The current values as numbers, one dictionary per member (one for a single run), with one
+    /// host copy in all: a scalar; a per-weight one's mean, min and max over all weights and per
+    /// weight tensor; a grouped one's mean over all weights, min and max over its groups, and the value of each group.
+    /// </summary>
     public IReadOnlyList<IReadOnlyDictionary<string, HyperparameterValue>> Snapshots(IReadOnlyList<string> weightNames)
     {
         using var scope = torch.NewDisposeScope();
         using var _ = torch.no_grad();
         var members = Members;
-        // Statistics as columns [members, k]: per hyperparameter its value (or mean, min, max over
-        // all weights, then mean, min, max of each weight tensor).
+        // Statistics as columns [members, k]: per hyperparameter the value of each slot (per weight:
+        // mean, min, max over all weights, then mean, min, max of each weight tensor).
         var columns = new List<Tensor>();
         for (var h = 0; h < Specs.Count; h++)
         {
-            var transform = Specs[h].Transform;
-            if (_exact[h] is not null) continue;
+            // Held values in float64, so that the record shows the number given (0.9, not float32's 0.8999999762).
+            var slots = SlotValues(h, ScalarType.Float64).Select(v => v.to(ScalarType.Float64).reshape(members, -1)).ToArray();
             if (!Specs[h].PerWeight)
             {
-                columns.Add(transform.ToValue(_raw[h][0]).to(ScalarType.Float64).reshape(members, 1));
+                columns.AddRange(slots);
                 continue;
             }
-            var all = _raw[h].Select(raw => transform.ToValue(raw).to(ScalarType.Float64).reshape(members, -1)).ToArray();
-            columns.Add(Summary(torch.cat(all, 1)));
-            foreach (var value in all) columns.Add(Summary(value));
+            columns.Add(Summary(torch.cat(slots, 1)));
+            foreach (var value in slots) columns.Add(Summary(value));
         }
-        // Every hyperparameter held: nothing to copy from the device.
-        var table = columns.Count > 0 ? torch.cat(columns.ToArray(), 1).cpu() : null;
-        var width = (int)(table?.shape[1] ?? 0);
-        var numbers = table?.data<double>().ToArray() ?? [];
+        var table = torch.cat(columns.ToArray(), 1).cpu();
+        var width = (int)table.shape[1];
+        var numbers = table.data<double>().ToArray();
+        var elements = _weightShapes.Select(shape => shape.Skip(Layout == MemberLayout.Single ? 0 : 1).Aggregate(1L, (a, b) => a * b)).ToArray();
         var snapshots = new IReadOnlyDictionary<string, HyperparameterValue>[members];
         for (var m = 0; m < members; m++)
         {
@@ -252,26 +315,33 @@ internal sealed class HyperparameterSet : IDisposable
             var snapshot = new Dictionary<string, HyperparameterValue>();
             for (var h = 0; h < Specs.Count; h++)
             {
-                if (_exact[h] is { } exact)
+                if (Specs[h].PerWeight)
                 {
-                    var held = exact[m];
-                    snapshot[Specs[h].Name] = Specs[h].PerWeight
-                        ? new HyperparameterValue(held, held, held, weightNames.Take(WeightCount).ToDictionary(w => w, _ => new HyperparameterValue(held, held, held)))
-                        : new HyperparameterValue(held, held, held);
+                    var (mean, min, max) = (numbers[at], numbers[at + 1], numbers[at + 2]);
+                    at += 3;
+                    var perTensor = new Dictionary<string, HyperparameterValue>();
+                    for (var k = 0; k < WeightCount; k++, at += 3)
+                        perTensor[weightNames[k]] = new HyperparameterValue(numbers[at], numbers[at + 1], numbers[at + 2]);
+                    snapshot[Specs[h].Name] = new HyperparameterValue(mean, min, max, perTensor);
                     continue;
                 }
-                if (!Specs[h].PerWeight)
+                var slotValues = numbers.Skip(at).Take(_raw[h].Length).ToArray();
+                at += _raw[h].Length;
+                if (!IsGrouped(h))
                 {
-                    snapshot[Specs[h].Name] = new HyperparameterValue(numbers[at], numbers[at], numbers[at]);
-                    at++;
+                    snapshot[Specs[h].Name] = new HyperparameterValue(slotValues[0], slotValues[0], slotValues[0]);
                     continue;
                 }
-                var (mean, min, max) = (numbers[at], numbers[at + 1], numbers[at + 2]);
-                at += 3;
-                var perTensor = new Dictionary<string, HyperparameterValue>();
-                for (var k = 0; k < WeightCount; k++, at += 3)
-                    perTensor[weightNames[k]] = new HyperparameterValue(numbers[at], numbers[at + 1], numbers[at + 2]);
-                snapshot[Specs[h].Name] = new HyperparameterValue(mean, min, max, perTensor);
+                // Grouped: the mean over all weights' elements, and each group's value.
+                var perWeight = _slotOfWeight[h].Select(r => slotValues[r]).ToArray();
+                var weighted = perWeight.Zip(elements, (v, n) => v * n).Sum() / elements.Sum();
+                var names = GroupNames ?? [];
+                var perGroup = Enumerable.Range(0, names.Count).ToDictionary(g => names[g], g =>
+                {
+                    var r = Array.IndexOf(_slotGroup[h], g) is var own and >= 0 ? own : Array.IndexOf(_slotGroup[h], null);
+                    return new HyperparameterValue(slotValues[r], slotValues[r], slotValues[r]);
+                });
+                snapshot[Specs[h].Name] = new HyperparameterValue(weighted, perWeight.Min(), perWeight.Max()) { PerGroup = perGroup };
             }
             snapshots[m] = snapshot;
         }
@@ -292,9 +362,12 @@ internal sealed class HyperparameterSet : IDisposable
 /// </summary>
 public sealed record HyperparameterValue(double Value, double Min, double Max, IReadOnlyDictionary<string, HyperparameterValue>? PerTensor = null)
 {
+    /// <summary>With parameter groups, where the groups' values differ: each group's value by its name (Value is then the mean over all weights).</summary>
+    public IReadOnlyDictionary<string, HyperparameterValue>? PerGroup { get; init; }
+
     /// <summary>The same numbers as the record and result.json write them.</summary>
     internal Hosting.HyperparameterNumbers ToNumbers() =>
-        new(Value, Min, Max, PerTensor?.ToDictionary(t => t.Key, t => t.Value.ToNumbers()));
+        new(Value, Min, Max, PerTensor?.ToDictionary(t => t.Key, t => t.Value.ToNumbers()), PerGroup?.ToDictionary(t => t.Key, t => t.Value.Value));
 
     internal static Dictionary<string, Hosting.HyperparameterNumbers> ToNumbers(IReadOnlyDictionary<string, HyperparameterValue> values) =>
         values.ToDictionary(v => v.Key, v => v.Value.ToNumbers());

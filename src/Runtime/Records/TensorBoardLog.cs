@@ -40,6 +40,7 @@ internal sealed class TensorBoardLog(string folder)
         foreach (var (name, value) in block.Hyperparameters)
         {
             Add($"hyperparameters/{name}", value.Value);
+            foreach (var (group, groupValue) in value.PerGroup ?? new Dictionary<string, HyperparameterValue>()) Add($"hyperparameters/{name}/{group}", groupValue.Value);
             if (value.PerTensor is null) continue;
             Add($"hyperparameters/{name}/min", value.Min);
             Add($"hyperparameters/{name}/max", value.Max);

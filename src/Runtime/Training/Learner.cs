@@ -29,13 +29,17 @@ internal sealed class Learner : IDisposable
     /// <param name="initialValues">Initial values that replace the specs' defaults, by name.</param>
     /// <param name="perWeight">Hyperparameters to hold one value per weight whatever their spec says.</param>
     /// <param name="copyFactory">Builds further instances of the model (same dtype and device), for methods that unroll several steps.</param>
+    /// <param name="groups">Parameter groups with values of their own; null for none.</param>
+    /// <param name="perGroup">Hyperparameters tuned as one value per group.</param>
     public Learner(Module<Tensor, Tensor> model, Module<Tensor, Tensor> shadow, IWeightUpdate rule, Loss loss,
-        IReadOnlyDictionary<string, double>? initialValues = null, IReadOnlyCollection<string>? perWeight = null, Func<Module<Tensor, Tensor>>? copyFactory = null)
-        : this(model, shadow, rule, loss, MemberLayout.Single, [initialValues], perWeight, copyFactory) { }
+        IReadOnlyDictionary<string, double>? initialValues = null, IReadOnlyCollection<string>? perWeight = null, Func<Module<Tensor, Tensor>>? copyFactory = null,
+        IReadOnlyList<ParameterGroup>? groups = null, IReadOnlyCollection<string>? perGroup = null)
+        : this(model, shadow, rule, loss, MemberLayout.Single, [initialValues], perWeight, copyFactory, groups, perGroup) { }
 
     /// <summary>The members of <paramref name="layout"/>, member i starting from <paramref name="memberInitialValues"/>[i].</summary>
     public Learner(Module<Tensor, Tensor> model, Module<Tensor, Tensor> shadow, IWeightUpdate rule, Loss loss, MemberLayout layout,
-        IReadOnlyList<IReadOnlyDictionary<string, double>?> memberInitialValues, IReadOnlyCollection<string>? perWeight, Func<Module<Tensor, Tensor>>? copyFactory)
+        IReadOnlyList<IReadOnlyDictionary<string, double>?> memberInitialValues, IReadOnlyCollection<string>? perWeight, Func<Module<Tensor, Tensor>>? copyFactory,
+        IReadOnlyList<ParameterGroup>? groups = null, IReadOnlyCollection<string>? perGroup = null)
     {
         if (memberInitialValues.Count != layout.Members)
             throw new ArgumentException($"{layout.Members} members need one set of initial values each.", nameof(memberInitialValues));
@@ -80,9 +84,12 @@ internal sealed class Learner : IDisposable
                 throw new TrainTuneException($"'{name}' cannot be per weight: the rule {rule.GetType().Name} has no hyperparameter of that name (it has {string.Join(", ", rule.Hyperparameters.Select(h => h.Name))}).");
             specs = specs.Select((s, h) => h < _ruleHyperparameterCount && perWeight.Contains(s.Name) ? s with { PerWeight = true } : s).ToList();
         }
+        if (groups is { Count: > 0 } && layout != MemberLayout.Single)
+            throw new TrainTuneException("Parameter groups are not stacked in a population: run its members one by one (-p:TrainTunePopulation=1, or TuningRun.Run per seed).");
+        var grouping = Grouping.Of(groups, trainable.Select(k => (named[k].name, (Tensor)named[k].parameter)).ToArray(), perGroup, _ruleHyperparameterCount);
         var first = _weights[0];
         Hyperparameters = new HyperparameterSet(layout, memberInitialValues.Select(values => WithInitial(specs, values)).ToArray(),
-            _weights.Select(w => w.shape).ToArray(), first.dtype, first.device);
+            _weights.Select(w => w.shape).ToArray(), first.dtype, first.device, grouping);
         Alive = Enumerable.Repeat(true, Members).ToArray();
         // The model's modes are the caller's (a loop of one's own may keep some layers in
         // evaluation mode); the shadow is only ever evaluated.
@@ -279,11 +286,18 @@ internal sealed class Learner : IDisposable
     }
 
     /// <summary>
-    /// The checkpoint names of hyperparameter <paramref name="h"/>'s raw tensors: its name, or
-    /// name/weight for each weight where it is per weight.
+    /// The names of the raw tensors of hyperparameter <paramref name="h"/> that a method changes
+    /// (<see cref="HyperparameterSet.Raw"/>), for checkpoints: its name, name/weight for each weight
+    /// where it is per weight, name/group:G for a group's own value.
     /// </summary>
-    internal IReadOnlyList<string> RawNames(int h) =>
-        Hyperparameters.Specs[h].PerWeight ? WeightNames.Select(w => $"{Hyperparameters.Specs[h].Name}/{w}").ToArray() : [Hyperparameters.Specs[h].Name];
+    internal IReadOnlyList<string> RawNames(int h) => Hyperparameters.RawSlots(h).Select(slot => SlotName(h, slot.Weight, slot.Group)).ToArray();
+
+    /// <summary>The checkpoint name of one raw tensor of hyperparameter <paramref name="h"/>.</summary>
+    internal string SlotName(int h, int? weight, int? group)
+    {
+        var name = Hyperparameters.Specs[h].Name;
+        return weight is { } k ? $"{name}/{WeightNames[k]}" : group is { } g ? $"{name}/group:{Hyperparameters.GroupNames![g]}" : name;
+    }
 
     void DisposeBlockValues()
     {

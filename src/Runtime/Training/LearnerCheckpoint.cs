@@ -32,12 +32,14 @@ internal static class LearnerCheckpoint
         foreach (var (name, buffer) in learner.Model.named_buffers()) checkpoint.Put($"buffer/{name}", buffer);
         var hyperparameters = learner.Hyperparameters;
         for (var h = 0; h < hyperparameters.Specs.Count; h++)
-        {
-            foreach (var (name, raw) in learner.RawNames(h).Zip(hyperparameters.Stored(h))) checkpoint.Put($"raw/{name}", raw);
-            // A held hyperparameter's exact values (its raw value rounds them, or is infinite).
-            if (hyperparameters.Held(h) is { } held)
-                using (var values = torch.tensor(held.ToArray(), dtype: ScalarType.Float64)) checkpoint.Put($"held/{hyperparameters.Specs[h].Name}", values);
-        }
+            foreach (var (slot, r) in hyperparameters.Stored(h).Select((slot, r) => (slot, r)))
+            {
+                var name = learner.SlotName(h, slot.Weight, slot.Group);
+                checkpoint.Put($"raw/{name}", slot.Raw);
+                // A held slot's exact values (its raw value rounds them, or is infinite).
+                if (hyperparameters.Held(h, r) is { } held)
+                    using (var values = torch.tensor(held.ToArray(), dtype: ScalarType.Float64)) checkpoint.Put($"held/{name}", values);
+            }
     }
 
     /// <summary>
@@ -57,7 +59,9 @@ internal static class LearnerCheckpoint
         // A tuner's state saved before buffers were kept has none: the model's stay as they are.
         var buffers = weights || checkpoint.Tensors.Keys.Any(k => k.StartsWith("buffer/", StringComparison.Ordinal));
         if (buffers) checkpoint.RequireNames("buffer", "buffers", learner.Model.named_buffers().Select(b => b.name).ToArray());
-        checkpoint.RequireNames("raw", "hyperparameters", Enumerable.Range(0, hyperparameters.Specs.Count).SelectMany(learner.RawNames).ToArray());
+        var slots = Enumerable.Range(0, hyperparameters.Specs.Count)
+            .SelectMany(h => hyperparameters.Stored(h).Select((slot, r) => (h, r, slot.Raw, Name: learner.SlotName(h, slot.Weight, slot.Group)))).ToArray();
+        checkpoint.RequireNames("raw", "hyperparameters", slots.Select(s => s.Name).ToArray());
         var device = learner.Weights[0].device;
         // Every tensor read and checked first, so that a wrong one changes nothing.
         var copies = new List<(Tensor Target, Tensor Source)>();
@@ -69,10 +73,8 @@ internal static class LearnerCheckpoint
         }
         if (buffers)
             foreach (var (name, buffer) in learner.Model.named_buffers()) copies.Add((buffer, Required(checkpoint, $"buffer/{name}", device, buffer)));
-        for (var h = 0; h < hyperparameters.Specs.Count; h++)
-            foreach (var (name, raw) in learner.RawNames(h).Zip(hyperparameters.Stored(h))) copies.Add((raw, Required(checkpoint, $"raw/{name}", device, raw)));
-        var held = Enumerable.Range(0, hyperparameters.Specs.Count)
-            .Select(h => checkpoint.Tensors.GetValueOrDefault($"held/{hyperparameters.Specs[h].Name}") is { } values ? values.to(ScalarType.Float64).data<double>().ToArray() : null).ToArray();
+        foreach (var slot in slots) copies.Add((slot.Raw, Required(checkpoint, $"raw/{slot.Name}", device, slot.Raw)));
+        var held = slots.Select(s => checkpoint.Tensors.GetValueOrDefault($"held/{s.Name}") is { } values ? values.to(ScalarType.Float64).data<double>().ToArray() : null).ToArray();
         var states = names.Select(w => stateNames.Select(s => checkpoint.Get($"state/{w}/{s}", device)).ToArray()).ToArray();
         for (var k = 0; k < names.Count; k++)
             foreach (var state in states[k])
@@ -83,9 +85,9 @@ internal static class LearnerCheckpoint
             foreach (var (target, source) in copies) target.copy_(source);
             learner.State.Replace(states);
         }
-        for (var h = 0; h < hyperparameters.Specs.Count; h++)
-            if (held[h] is { } values) hyperparameters.Restore(h, values);
-            else hyperparameters.HoldRaw(h);
+        for (var i = 0; i < slots.Length; i++)
+            if (held[i] is { } values) hyperparameters.Restore(slots[i].h, slots[i].r, values);
+            else hyperparameters.HoldRaw(slots[i].h, slots[i].r);
         // The schedules' step.
         learner.StepsTaken = checkpoint.Progress.StepsDone;
         learner.BeginBlock();

@@ -58,7 +58,7 @@ internal sealed partial class Trainer
             _run.Threads, _run.CoreShare ?? ThreadPolicy.AvailableCores,
             _run.CoreShare is { } share ? $"{share} of the process's {ThreadPolicy.AvailableCores} cores for this run" : null));
 
-        using var learner = new Learner(model, shadow, _run.Rule, _run.Loss, _layout, _members.Select(m => m.InitialValues).ToArray(), _run.PerWeight, copies)
+        using var learner = new Learner(model, shadow, _run.Rule, _run.Loss, _layout, _members.Select(m => m.InitialValues).ToArray(), _run.PerWeight, copies, _run.Groups, _run.PerGroup)
         {
             Clipping = _run.Clipping,
         };

@@ -30,7 +30,7 @@ public sealed class Tuner : IDisposable
     int _skipped;
 
     Tuner(nn.Module<Tensor, Tensor> model, nn.Module<Tensor, Tensor> shadow, Func<nn.Module<Tensor, Tensor>> factory, IWeightUpdate rule, Method method,
-        IReadOnlyDictionary<string, double>? initialValues, IReadOnlyCollection<string>? perWeight)
+        IReadOnlyDictionary<string, double>? initialValues, IReadOnlyCollection<string>? perWeight, IReadOnlyList<ParameterGroup>? groups, IReadOnlyCollection<string>? perGroup)
     {
         if (method is BestOfMethod)
             throw new TrainTuneException("Method.BestOf trains several starts as one population and cannot tune a single model in a loop; use its inner method.");
@@ -38,7 +38,7 @@ public sealed class Tuner : IDisposable
         _shadow = shadow;
         _method = method;
         // The loss is the caller's: the learner's own loss function is never used.
-        _learner = new Learner(model, shadow, rule, Loss.MeanSquaredError, initialValues, perWeight, factory);
+        _learner = new Learner(model, shadow, rule, Loss.MeanSquaredError, initialValues, perWeight, factory, groups, perGroup);
         _tuner = method.Start(_learner);
         _stepper = new BlockStepper(_learner, _tuner, method.StepsPerBlock);
         Initial = Hyperparameters;
@@ -91,9 +91,12 @@ public sealed class Tuner : IDisposable
     /// changed as <paramref name="method"/> says (default <see cref="Method.OnePass"/>).
     /// <paramref name="modelFactory"/> builds further instances of the same architecture (same
     /// dtype and device), on which validation losses at new weights are computed.
+    /// <paramref name="groups"/> and <paramref name="perGroup"/> split the parameters into groups with
+    /// values of their own, as <see cref="TuningRun.WithGroups"/> and <see cref="TuningRun.WithPerGroup"/> do.
     /// </summary>
     public static Tuner For(nn.Module<Tensor, Tensor> model, Func<nn.Module<Tensor, Tensor>> modelFactory, IWeightUpdate rule, Method? method = null,
-        IReadOnlyDictionary<string, double>? initialValues = null, IReadOnlyCollection<string>? perWeight = null)
+        IReadOnlyDictionary<string, double>? initialValues = null, IReadOnlyCollection<string>? perWeight = null,
+        IReadOnlyList<ParameterGroup>? groups = null, IReadOnlyCollection<string>? perGroup = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(modelFactory);
@@ -102,7 +105,7 @@ public sealed class Tuner : IDisposable
         var first = model.parameters().FirstOrDefault();
         if (first is not null) shadow = shadow.to(first.dtype).to(first.device);
         return new Tuner(model, shadow, () => { var copy = modelFactory(); return first is null ? copy : copy.to(first.dtype).to(first.device); },
-            rule, method ?? Method.OnePass(), initialValues, perWeight);
+            rule, method ?? Method.OnePass(), initialValues, perWeight, groups, perGroup);
     }
 
     /// <summary>Weight steps taken so far.</summary>

@@ -53,6 +53,10 @@ public sealed record TuningRun
     public double MetricScale { get; init; } = 1;
     /// <summary>A metric computed from the model's output (e.g. <see cref="TrainTune.Metric.Accuracy"/>), reported instead of the scaled loss; null for none.</summary>
     public Metric? Metric { get; init; }
+    /// <summary>Parameter groups with values of their own (torch.optim's param groups); null for none.</summary>
+    public IReadOnlyList<ParameterGroup>? Groups { get; init; }
+    /// <summary>Rule hyperparameters tuned as one value per parameter group.</summary>
+    public IReadOnlyCollection<string>? PerGroup { get; init; }
     /// <summary>Schedules multiplying rule hyperparameters by the step, by name; null for none.</summary>
     public IReadOnlyDictionary<string, Schedule>? Schedules { get; init; }
     /// <summary>Gradient clipping in front of the rule, inside the weight update; null for none.</summary>
@@ -83,6 +87,15 @@ public sealed record TuningRun
     public TuningRun OnProgress(Action<RunProgress> progress) => this with { Progress = progress };
     /// <summary>Makes the named hyperparameters hold one value per weight.</summary>
     public TuningRun WithPerWeight(params string[] names) => this with { PerWeight = names };
+    /// <summary>
+    /// Splits the model's parameters into <paramref name="groups"/>, each with its own initial values
+    /// and held hyperparameters (e.g. <c>WithGroups(ParameterGroup.NoWeightDecayOnBiasesAndNorms())</c>);
+    /// every trainable parameter must be in exactly one. Records, result.json, the report and
+    /// TensorBoard show a grouped hyperparameter's value per group by name.
+    /// </summary>
+    public TuningRun WithGroups(params ParameterGroup[] groups) => this with { Groups = groups };
+    /// <summary>Tunes the named rule hyperparameters as one value per parameter group (one learning rate per group: between one in all and one per weight).</summary>
+    public TuningRun WithPerGroup(params string[] names) => this with { PerGroup = names };
     /// <summary>Reports losses also as <paramref name="name"/> = loss × <paramref name="scale"/>.</summary>
     public TuningRun WithMetric(string name, double scale) => this with { MetricName = name, MetricScale = scale, Metric = null };
     /// <summary>Reports <paramref name="metric"/> (e.g. <see cref="TrainTune.Metric.Accuracy"/>) on the full splits at the end, beside the losses.</summary>
