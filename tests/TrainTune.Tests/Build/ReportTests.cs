@@ -76,6 +76,46 @@ public class ReportTests : IDisposable
         Assert.Equal(4, json.GetProperty("hyperparameters").GetProperty("learningRate").GetProperty("final_per_tensor").EnumerateObject().Count());
     }
 
+    /// <summary>The quick run's files with its learning rate given per parameter group ("hidden" at the value, "output" at twice it), as a grouped run writes them.</summary>
+    string Grouped()
+    {
+        var folder = Copy("quick");
+        static void AddGroups(System.Text.Json.Nodes.JsonNode? hyperparameters)
+        {
+            var learningRate = hyperparameters!["learningRate"]!;
+            var value = learningRate["value"]!.GetValue<double>();
+            learningRate["per_group"] = new System.Text.Json.Nodes.JsonObject { ["hidden"] = value, ["output"] = 2 * value };
+        }
+        var record = Path.Combine(folder, HostProtocol.RecordFile);
+        File.WriteAllLines(record, File.ReadLines(record).Select(line =>
+        {
+            var node = System.Text.Json.Nodes.JsonNode.Parse(line)!;
+            if (node["event"]!.GetValue<string>() == "block") AddGroups(node["hyperparameters"]);
+            return node.ToJsonString();
+        }).ToList());
+        var resultPath = Path.Combine(folder, HostProtocol.ResultFile);
+        var result = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(resultPath))!;
+        AddGroups(result["result"]!["final_hyperparameters"]);
+        File.WriteAllText(resultPath, result.ToJsonString());
+        return folder;
+    }
+
+    [Fact]
+    public void A_grouped_hyperparameter_gets_a_line_per_group_and_its_final_values_by_group()
+    {
+        var folder = Grouped();
+        ReportWriter.Write(folder, Path.Combine(_folder, HostProtocol.HistoryFile), _ => { });
+        var final = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, HostProtocol.ResultFile))).RootElement
+            .GetProperty("result").GetProperty("final_hyperparameters").GetProperty("learningRate").GetProperty("per_group");
+        var markdown = File.ReadAllText(Path.Combine(folder, HostProtocol.ReportMarkdownFile));
+        Assert.Contains("Final learningRate per parameter group:", markdown);
+        Assert.Contains($"| output | {final.GetProperty("output").GetDouble():G4} |", markdown);
+        XNamespace svg = "http://www.w3.org/2000/svg";
+        var text = string.Join(" ", XDocument.Load(Path.Combine(folder, HostProtocol.HyperparameterPlotFile)).Descendants(svg + "text").Select(t => t.Value));
+        Assert.Contains("learningRate hidden", text);
+        Assert.Contains("learningRate output", text);
+    }
+
     [Fact]
     public void Plots_are_svg_documents_with_a_series_per_curve_on_log_axes()
     {
