@@ -61,6 +61,23 @@ public class TensorBoardTests : IDisposable
     }
 
     [Fact]
+    public void A_grouped_hyperparameter_is_written_per_group_by_name()
+    {
+        var board = Path.Combine(_folder, "groups");
+        var record = Path.Combine(_folder, "groups.jsonl");
+        TuningRun.Of(Tasks.Mlp, new SgdMomentum(1e-3, 0.5, 1e-4), Loss.MeanSquaredError).On(Tasks.Regression()).Tune(Method.OnePass()).ForSteps(30)
+            .WithGroups(ParameterGroup.NoWeightDecayOnBiasesAndNorms()).WithPerGroup("learningRate").RecordTo(record).LogToTensorBoard(board).Run();
+        var events = ReadRecords(File.ReadAllBytes(Assert.Single(Directory.GetFiles(board, "events.out.tfevents.*")))).Select(ParseEvent).ToList();
+        var scalars = events.Where(e => e.Tag is not null).GroupBy(e => e.Tag!).ToDictionary(g => g.Key, g => g.ToDictionary(e => e.Step, e => e.Value));
+        foreach (var block in Hosting.RecordFile.ReadBlocks(record))
+        {
+            foreach (var group in new[] { "decay", "no_decay" })
+                Assert.Equal((float)block.Hyperparameters["learningRate"].PerGroup![group], scalars[$"hyperparameters/learningRate/{group}"][block.Step]);
+            Assert.Equal(0f, scalars["hyperparameters/weightDecay/no_decay"][block.Step]);
+        }
+    }
+
+    [Fact]
     public void A_runs_metric_is_written_at_its_last_step()
     {
         var board = Path.Combine(_folder, "metric");
