@@ -110,12 +110,18 @@ public class LearningRateFreeRuleTests
         }
     }
 
-    /// <summary>Prodigy (Mishchenko and Defazio 2024, Algorithm 3 as its reference runs it: decoupled weight decay, β₃ = √β₂).</summary>
-    sealed class ProdigyReference(double lambda, double beta1, double beta2, double dCoefficient, double xi, double epsilon, double d0) : Reference
+    /// <summary>
+    /// Prodigy (Mishchenko and Defazio 2024, Algorithm 3 as its reference runs it: decoupled weight
+    /// decay, β₃ = √β₂ unless given), with the reference's options: use_bias_correction (dlr times
+    /// √(1 − β₂^k) / (1 − β₁^k) at step k), safeguard_warmup (s accumulates (d/d₀) d g) and beta3.
+    /// </summary>
+    sealed class ProdigyReference(double lambda, double beta1, double beta2, double dCoefficient, double xi, double epsilon, double d0,
+        bool biasCorrection = false, bool safeguardWarmup = false, double? beta3 = null) : Reference
     {
         readonly double _d0 = d0;
         double[]? _x0, _m, _v, _s;
         double _d = d0, _dMax = d0, _numerator;
+        int _k;
 
         public override void Step(double[] x, double[] g)
         {
@@ -123,23 +129,26 @@ public class LearningRateFreeRuleTests
             _m ??= new double[x.Length];
             _v ??= new double[x.Length];
             _s ??= new double[x.Length];
-            var beta3 = Math.Sqrt(beta2);
-            var dlr = _d * lambda;
-            var numerator = beta3 * _numerator;
+            var b3 = beta3 ?? Math.Sqrt(beta2);
+            var correction = biasCorrection ? Math.Sqrt(1 - Math.Pow(beta2, _k + 1)) / (1 - Math.Pow(beta1, _k + 1)) : 1;
+            var dlr = _d * lambda * correction;
+            var numerator = b3 * _numerator;
             for (var i = 0; i < x.Length; i++) numerator += _d / _d0 * dlr * g[i] * (_x0[i] - x[i]);
             for (var i = 0; i < x.Length; i++)
             {
                 _m[i] = beta1 * _m[i] + _d * (1 - beta1) * g[i];
                 _v[i] = beta2 * _v[i] + _d * _d * (1 - beta2) * g[i] * g[i];
-                _s[i] = beta3 * _s[i] + _d / _d0 * dlr * g[i];
+                _s[i] = b3 * _s[i] + _d / _d0 * (safeguardWarmup ? _d : dlr) * g[i];
             }
+            _k++;
             _numerator = numerator;
             var dHat = dCoefficient * numerator / _s.Sum(Math.Abs);
             // Unbounded growth: d is the largest estimate so far (and d₀ at first).
             _dMax = Math.Max(_dMax, dHat);
             _d = _dMax;
             for (var i = 0; i < x.Length; i++)
-                x[i] -= dlr * (xi * x[i] + _m[i] / (Math.Sqrt(_v[i]) + _d * epsilon));
+                // With β₁ = 0 the reference keeps no first moment and steps along the new d times g.
+                x[i] -= dlr * (xi * x[i] + (beta1 > 0 ? _m[i] : _d * g[i]) / (Math.Sqrt(_v[i]) + _d * epsilon));
         }
     }
 
@@ -184,7 +193,8 @@ public class LearningRateFreeRuleTests
         public override double[] Evaluated(double[] y) => _x ?? y;
     }
 
-    public static TheoryData<string> Rules() => ["DoG", "DAdaptSgd", "DAdaptSgdMomentum", "DAdaptAdam", "Prodigy", "ScheduleFreeSgd", "ScheduleFreeAdamW"];
+    public static TheoryData<string> Rules() =>
+        ["DoG", "DAdaptSgd", "DAdaptSgdMomentum", "DAdaptAdam", "Prodigy", "ProdigyOptions", "ProdigyWithoutFirstMoment", "ScheduleFreeSgd", "ScheduleFreeAdamW"];
 
     static (IWeightUpdate Rule, Reference Reference) Case(string name) => name switch
     {
@@ -193,6 +203,12 @@ public class LearningRateFreeRuleTests
         "DAdaptSgdMomentum" => (new DAdaptSgd(learningRate: 1, weightDecay: 0.02, momentum: 0.6, d0: 1e-2), new DAdaptSgdReference(1, 0.02, 0.6, 1e-2)),
         "DAdaptAdam" => (new DAdaptAdam(learningRate: 0.9, beta1: 0.8, beta2: 0.95, weightDecay: 0.01, d0: 1e-2), new DAdaptAdamReference(0.9, 0.8, 0.95, 0.01, 1e-8, 1e-2)),
         "Prodigy" => (new Prodigy(learningRate: 0.9, beta1: 0.8, beta2: 0.95, dCoefficient: 0.7, weightDecay: 0.05, d0: 1e-2), new ProdigyReference(0.9, 0.8, 0.95, 0.7, 0.05, 1e-8, 1e-2)),
+        // The reference's options: bias correction, safeguarded warm-up and a β₃ of its own.
+        "ProdigyOptions" => (new Prodigy(learningRate: 0.9, beta1: 0.8, beta2: 0.95, dCoefficient: 0.7, weightDecay: 0.05, d0: 1e-2, biasCorrection: true, safeguardWarmup: true, beta3: 0.9),
+            new ProdigyReference(0.9, 0.8, 0.95, 0.7, 0.05, 1e-8, 1e-2, biasCorrection: true, safeguardWarmup: true, beta3: 0.9)),
+        // β₁ = 0: the reference keeps no first moment and steps along d g.
+        "ProdigyWithoutFirstMoment" => (new Prodigy(learningRate: 0.9, beta1: 0, beta2: 0.95, dCoefficient: 0.7, weightDecay: 0.05, d0: 1e-2, biasCorrection: true),
+            new ProdigyReference(0.9, 0, 0.95, 0.7, 0.05, 1e-8, 1e-2, biasCorrection: true)),
         "ScheduleFreeSgd" => (new ScheduleFreeSgd(learningRate: 0.3, momentum: 0.8, weightDecay: 0.01, warmupSteps: 3), new ScheduleFreeReference(0.3, 0.8, 0.01, 3, adam: false)),
         "ScheduleFreeAdamW" => (new ScheduleFreeAdamW(learningRate: 0.05, beta1: 0.85, beta2: 0.95, weightDecay: 0.02, warmupSteps: 3),
             new ScheduleFreeReference(0.05, 0.85, 0.02, 3, adam: true, beta2: 0.95, epsilon: 1e-8)),

@@ -5,20 +5,23 @@ namespace TrainTune;
 
 /// <summary>
 /// Prodigy (Mishchenko and Defazio, ICML 2024), after the authors' reference
-/// (konstmish/prodigy, <c>Prodigy</c> with its defaults: decoupled weight decay, no bias
-/// correction, β₃ = √β₂): Adam whose moments carry the distance estimate d, raised to
+/// (konstmish/prodigy, <c>Prodigy</c>: decoupled weight decay, no bias correction, β₃ = √β₂ by
+/// default): Adam whose moments carry the distance estimate d, raised to
 /// d_coef · Σ (d/d₀) d λ ⟨g, x₀ − w⟩ (decayed by β₃) / ‖s‖₁ when that is larger. The step uses
-/// the d from before this step, its denominator √v + d ε the new one.
+/// the d from before this step, its denominator √v + d ε the new one. The reference's options
+/// <c>use_bias_correction</c>, <c>safeguard_warmup</c> and <c>beta3</c> are constructor options,
+/// and β₁ may be 0 (no first moment: held at 0, it is exactly the reference's branch).
 /// </summary>
 public sealed class Prodigy : IAcrossWeightsUpdate
 {
     public const string LearningRate = "learningRate", Beta1 = "beta1", Beta2 = "beta2", DCoefficient = "dCoefficient", WeightDecay = "weightDecay";
     const int LearningRateIndex = 0, Beta1Index = 1, Beta2Index = 2, DCoefficientIndex = 3, WeightDecayIndex = 4;
-    const int InitialWeight = 0, Sum = 1, FirstMoment = 2, SecondMoment = 3, D = 4, DMax = 5, Numerator = 6;
+    const int InitialWeight = 0, Sum = 1, FirstMoment = 2, SecondMoment = 3, D = 4, DMax = 5, Numerator = 6, Steps = 7;
 
     readonly HyperparameterSpec[] _specs;
     readonly double _epsilon, _d0, _growthRate;
-    readonly bool _decoupled;
+    readonly double? _beta3;
+    readonly bool _decoupled, _biasCorrection, _safeguardWarmup;
 
     /// <param name="learningRate">The factor λ on d (1 by default; tuned in log10 space).</param>
     /// <param name="beta1">Decay of the first moment.</param>
@@ -29,8 +32,12 @@ public sealed class Prodigy : IAcrossWeightsUpdate
     /// <param name="d0">The first estimate of d.</param>
     /// <param name="growthRate">The most d may grow per step (unbounded by default).</param>
     /// <param name="decoupled">AdamW-style weight decay (the reference's default).</param>
+    /// <param name="biasCorrection">The reference's <c>use_bias_correction</c>: the step size d λ times √(1 − β₂^k) / (1 − β₁^k) at the k-th step taken.</param>
+    /// <param name="safeguardWarmup">The reference's <c>safeguard_warmup</c>: s accumulates (d/d₀) d g, without λ, so that a warm-up of λ does not inflate d.</param>
+    /// <param name="beta3">The reference's <c>beta3</c>, the decay of s and of the numerator; null for √β₂ (its default).</param>
     public Prodigy(double learningRate = 1.0, double beta1 = 0.9, double beta2 = 0.999, double dCoefficient = 1.0, double weightDecay = 0,
-        double epsilon = 1e-8, double d0 = 1e-6, double growthRate = double.PositiveInfinity, bool decoupled = true)
+        double epsilon = 1e-8, double d0 = 1e-6, double growthRate = double.PositiveInfinity, bool decoupled = true,
+        bool biasCorrection = false, bool safeguardWarmup = false, double? beta3 = null)
     {
         _specs =
         [
@@ -42,12 +49,15 @@ public sealed class Prodigy : IAcrossWeightsUpdate
         ];
         RuleChecks.Validate(nameof(Prodigy), _specs);
         RuleChecks.Positive(nameof(Prodigy), (nameof(epsilon), epsilon), (nameof(d0), d0), (nameof(growthRate), growthRate));
+        if (beta3 is { } b3 && !(b3 >= 0 && b3 < 1))
+            throw new TrainTuneException($"{nameof(Prodigy)}: beta3 must lie in [0, 1), not {b3}; null takes √β₂ as the reference does.");
         (_epsilon, _d0, _growthRate, _decoupled) = (epsilon, d0, growthRate, decoupled);
+        (_biasCorrection, _safeguardWarmup, _beta3) = (biasCorrection, safeguardWarmup, beta3);
     }
 
     public IReadOnlyList<HyperparameterSpec> Hyperparameters => _specs;
 
-    public IReadOnlyList<string> StateNames { get; } = ["initialWeight", "sum", "firstMoment", "secondMoment", "d", "dMax", "numerator"];
+    public IReadOnlyList<string> StateNames { get; } = ["initialWeight", "sum", "firstMoment", "secondMoment", "d", "dMax", "numerator", "steps"];
 
     public Tensor[] Updates(MemberLayout members, IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor> grads, Tensor[][] values, Tensor?[][] state)
     {
@@ -62,13 +72,20 @@ public sealed class Prodigy : IAcrossWeightsUpdate
             at.SetGlobal(D, at.Constant(_d0));
             at.SetGlobal(DMax, at.Constant(_d0));
             at.SetGlobal(Numerator, at.Constant(0));
+            at.SetGlobal(Steps, at.Constant(0));
         }
         var d = at.Global(D)!;
-        var dlr = d * at.Scalar(LearningRateIndex);
-        var beta3 = at.Scalar(Beta2Index).sqrt();
+        // The reference's k counts the steps taken (a skipped step does not count).
+        var step = at.Global(Steps)! + 1;
+        var correction = _biasCorrection
+            ? (1 - at.Scalar(Beta2Index).pow(step)).sqrt() / (1 - at.Scalar(Beta1Index).pow(step))
+            : at.Constant(1);
+        var dlr = d * at.Scalar(LearningRateIndex) * correction;
+        var beta3 = _beta3 is { } fixedBeta3 ? at.Constant(fixedBeta3) : at.Scalar(Beta2Index).sqrt();
         var g = Enumerable.Range(0, at.Count)
             .Select(k => _decoupled ? grads[k] : grads[k] + at.Value(WeightDecayIndex, k) * weights[k]).ToArray();
         var scaled = d / _d0 * dlr;
+        var accumulated = _safeguardWarmup ? d / _d0 * d : scaled;
         var numerator = beta3 * at.Global(Numerator)! + scaled * at.Sum(k => g[k] * (state[k][InitialWeight]! - weights[k]));
         var m = new Tensor[at.Count];
         var v = new Tensor[at.Count];
@@ -80,7 +97,7 @@ public sealed class Prodigy : IAcrossWeightsUpdate
             var dK = at.Spread(d, k);
             m[k] = beta1 * state[k][FirstMoment]! + dK * (1 - beta1) * g[k];
             v[k] = beta2 * state[k][SecondMoment]! + dK.square() * (1 - beta2) * g[k].square();
-            s[k] = at.Spread(beta3, k) * state[k][Sum]! + at.Spread(scaled, k) * g[k];
+            s[k] = at.Spread(beta3, k) * state[k][Sum]! + at.Spread(accumulated, k) * g[k];
         }
         // Σ|s| = 0 only while every gradient so far was 0: the reference then skips the step (d,
         // its maximum and the numerator unchanged, no update), and so does a member here.
@@ -92,12 +109,15 @@ public sealed class Prodigy : IAcrossWeightsUpdate
         at.SetGlobal(D, dNew);
         at.SetGlobal(DMax, dMax);
         at.SetGlobal(Numerator, torch.where(progressed, numerator, at.Global(Numerator)!));
+        at.SetGlobal(Steps, torch.where(progressed, step, at.Global(Steps)!));
         var updates = new Tensor[at.Count];
         for (var k = 0; k < at.Count; k++)
         {
             (state[k][FirstMoment], state[k][SecondMoment], state[k][Sum]) = (m[k], v[k], s[k]);
             var dlrK = at.Spread(dlr, k);
-            updates[k] = dlrK * m[k] / (ZeroSafe.Sqrt(v[k]) + at.Spread(dNew, k) * _epsilon);
+            // β₁ = 0: the reference keeps no first moment and steps along the new d times g (m holds the old d).
+            var direction = torch.where(at.Value(Beta1Index, k).eq(0), at.Spread(dNew, k) * g[k], m[k]);
+            updates[k] = dlrK * direction / (ZeroSafe.Sqrt(v[k]) + at.Spread(dNew, k) * _epsilon);
             if (_decoupled) updates[k] = updates[k] + at.Value(WeightDecayIndex, k) * dlrK * weights[k];
             updates[k] = updates[k].masked_fill(at.Spread(progressed, k).logical_not(), 0);
         }
