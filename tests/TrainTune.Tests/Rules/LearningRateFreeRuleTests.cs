@@ -83,17 +83,20 @@ public class LearningRateFreeRuleTests
     }
 
     /// <summary>D-Adaptation Adam (Defazio and Mishchenko 2023, Algorithm 4, no bias correction, coupled weight decay).</summary>
-    sealed class DAdaptAdamReference(double lambda, double beta1, double beta2, double xi, double epsilon, double d0) : Reference
+    sealed class DAdaptAdamReference(double lambda, double beta1, double beta2, double xi, double epsilon, double d0, bool biasCorrection = false) : Reference
     {
         double[]? _m, _v, _s;
         double _d = d0, _numerator;
+        int _k;
 
         public override void Step(double[] x, double[] grad)
         {
             _m ??= new double[x.Length];
             _v ??= new double[x.Length];
             _s ??= new double[x.Length];
-            var dlr = _d * lambda;
+            // use_bias_correction: √(1 − β₂^(k+1)) / (1 − β₁^(k+1)) on dlr.
+            var dlr = _d * lambda * (biasCorrection ? Math.Sqrt(1 - Math.Pow(beta2, _k + 1)) / (1 - Math.Pow(beta1, _k + 1)) : 1);
+            _k++;
             var sqrtBeta2 = Math.Sqrt(beta2);
             var g = grad.Select((v, i) => v + xi * x[i]).ToArray();
             var accumulated = 0.0;
@@ -194,7 +197,7 @@ public class LearningRateFreeRuleTests
     }
 
     public static TheoryData<string> Rules() =>
-        ["DoG", "DAdaptSgd", "DAdaptSgdMomentum", "DAdaptAdam", "Prodigy", "ProdigyOptions", "ProdigyWithoutFirstMoment", "ScheduleFreeSgd", "ScheduleFreeAdamW"];
+        ["DoG", "DAdaptSgd", "DAdaptSgdMomentum", "DAdaptAdam", "DAdaptAdamOptions", "Prodigy", "ProdigyOptions", "ProdigyWithoutFirstMoment", "ScheduleFreeSgd", "ScheduleFreeAdamW"];
 
     static (IWeightUpdate Rule, Reference Reference) Case(string name) => name switch
     {
@@ -202,6 +205,9 @@ public class LearningRateFreeRuleTests
         "DAdaptSgd" => (new DAdaptSgd(learningRate: 0.8, weightDecay: 0.01, d0: 1e-2), new DAdaptSgdReference(0.8, 0.01, 0, 1e-2)),
         "DAdaptSgdMomentum" => (new DAdaptSgd(learningRate: 1, weightDecay: 0.02, momentum: 0.6, d0: 1e-2), new DAdaptSgdReference(1, 0.02, 0.6, 1e-2)),
         "DAdaptAdam" => (new DAdaptAdam(learningRate: 0.9, beta1: 0.8, beta2: 0.95, weightDecay: 0.01, d0: 1e-2), new DAdaptAdamReference(0.9, 0.8, 0.95, 0.01, 1e-8, 1e-2)),
+        // The reference's use_bias_correction, and β₁ = 0 (no momentum).
+        "DAdaptAdamOptions" => (new DAdaptAdam(learningRate: 0.9, beta1: 0, beta2: 0.95, weightDecay: 0.01, d0: 1e-2, biasCorrection: true),
+            new DAdaptAdamReference(0.9, 0, 0.95, 0.01, 1e-8, 1e-2, biasCorrection: true)),
         "Prodigy" => (new Prodigy(learningRate: 0.9, beta1: 0.8, beta2: 0.95, dCoefficient: 0.7, weightDecay: 0.05, d0: 1e-2), new ProdigyReference(0.9, 0.8, 0.95, 0.7, 0.05, 1e-8, 1e-2)),
         // The reference's options: bias correction, safeguarded warm-up and a β₃ of its own.
         "ProdigyOptions" => (new Prodigy(learningRate: 0.9, beta1: 0.8, beta2: 0.95, dCoefficient: 0.7, weightDecay: 0.05, d0: 1e-2, biasCorrection: true, safeguardWarmup: true, beta3: 0.9),

@@ -96,22 +96,23 @@ public sealed class DAdaptAdam : IAcrossWeightsUpdate
 {
     public const string LearningRate = "learningRate", Beta1 = "beta1", Beta2 = "beta2", WeightDecay = "weightDecay";
     const int LearningRateIndex = 0, Beta1Index = 1, Beta2Index = 2, WeightDecayIndex = 3;
-    const int FirstMoment = 0, SecondMoment = 1, Sum = 2, D = 3, Numerator = 4;
+    const int FirstMoment = 0, SecondMoment = 1, Sum = 2, D = 3, Numerator = 4, Steps = 5;
 
     readonly HyperparameterSpec[] _specs;
     readonly double _epsilon, _d0, _growthRate;
-    readonly bool _decoupled;
+    readonly bool _decoupled, _biasCorrection;
 
     /// <param name="learningRate">The factor λ on d (1 by default; tuned in log10 space).</param>
-    /// <param name="beta1">Decay of the first moment.</param>
+    /// <param name="beta1">Decay of the first moment (0 allowed: no momentum, as the reference allows).</param>
     /// <param name="beta2">Decay of the second moment (√β₂ decays s and the numerator).</param>
     /// <param name="weightDecay">ξ: added to the gradient, or decoupled.</param>
     /// <param name="epsilon">Added to √v.</param>
     /// <param name="d0">The first estimate of d.</param>
     /// <param name="growthRate">The most d may grow per step (unbounded by default).</param>
     /// <param name="decoupled">AdamW-style weight decay.</param>
+    /// <param name="biasCorrection">The reference's <c>use_bias_correction</c>: the step size d λ times √(1 − β₂^k) / (1 − β₁^k) at the k-th step taken.</param>
     public DAdaptAdam(double learningRate = 1.0, double beta1 = 0.9, double beta2 = 0.999, double weightDecay = 0, double epsilon = 1e-8,
-        double d0 = 1e-6, double growthRate = double.PositiveInfinity, bool decoupled = false)
+        double d0 = 1e-6, double growthRate = double.PositiveInfinity, bool decoupled = false, bool biasCorrection = false)
     {
         _specs =
         [
@@ -122,12 +123,12 @@ public sealed class DAdaptAdam : IAcrossWeightsUpdate
         ];
         RuleChecks.Validate(nameof(DAdaptAdam), _specs);
         RuleChecks.Positive(nameof(DAdaptAdam), (nameof(epsilon), epsilon), (nameof(d0), d0), (nameof(growthRate), growthRate));
-        (_epsilon, _d0, _growthRate, _decoupled) = (epsilon, d0, growthRate, decoupled);
+        (_epsilon, _d0, _growthRate, _decoupled, _biasCorrection) = (epsilon, d0, growthRate, decoupled, biasCorrection);
     }
 
     public IReadOnlyList<HyperparameterSpec> Hyperparameters => _specs;
 
-    public IReadOnlyList<string> StateNames { get; } = ["firstMoment", "secondMoment", "sum", "d", "numerator"];
+    public IReadOnlyList<string> StateNames { get; } = ["firstMoment", "secondMoment", "sum", "d", "numerator", "steps"];
 
     public Tensor[] Updates(MemberLayout members, IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor> grads, Tensor[][] values, Tensor?[][] state)
     {
@@ -138,9 +139,15 @@ public sealed class DAdaptAdam : IAcrossWeightsUpdate
                 for (var j = FirstMoment; j <= Sum; j++) state[k][j] = zeros_like(weights[k]);
             at.SetGlobal(D, at.Constant(_d0));
             at.SetGlobal(Numerator, at.Constant(0));
+            at.SetGlobal(Steps, at.Constant(0));
         }
         var d = at.Global(D)!;
-        var dlr = d * at.Scalar(LearningRateIndex);
+        // The reference's k counts the steps taken (a skipped step does not count).
+        var step = at.Global(Steps)! + 1;
+        var correction = _biasCorrection
+            ? (1 - at.Scalar(Beta2Index).pow(step)).sqrt() / (1 - at.Scalar(Beta1Index).pow(step))
+            : at.Constant(1);
+        var dlr = d * at.Scalar(LearningRateIndex) * correction;
         var sqrtBeta2 = at.Scalar(Beta2Index).sqrt();
         var g = Enumerable.Range(0, at.Count)
             .Select(k => _decoupled ? grads[k] : grads[k] + at.Value(WeightDecayIndex, k) * weights[k]).ToArray();
@@ -165,6 +172,7 @@ public sealed class DAdaptAdam : IAcrossWeightsUpdate
         var (dHat, progressed) = ZeroSafe.Divide(numerator, (1 - sqrtBeta2) * at.Sum(k => s[k].abs()));
         at.SetGlobal(D, torch.where(progressed, d.maximum(dHat.minimum(d * _growthRate)), d));
         at.SetGlobal(Numerator, torch.where(progressed, numerator, at.Global(Numerator)!));
+        at.SetGlobal(Steps, torch.where(progressed, step, at.Global(Steps)!));
         var updates = new Tensor[at.Count];
         for (var k = 0; k < at.Count; k++)
         {
