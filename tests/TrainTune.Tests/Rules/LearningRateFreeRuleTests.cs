@@ -161,9 +161,9 @@ public class LearningRateFreeRuleTests
     /// form (g normalised by the bias-corrected second moment). Written with x and z, as the
     /// paper states it, not with the reference's y-only update.
     /// </summary>
-    sealed class ScheduleFreeReference(double gamma, double beta, double xi, int warmup, bool adam, double beta2 = 0, double epsilon = 0) : Reference
+    sealed class ScheduleFreeReference(double gamma, double beta, double xi, int warmup, bool adam, double beta2 = 0, double epsilon = 0, double innerMomentum = 0) : Reference
     {
-        double[]? _z, _x, _v;
+        double[]? _z, _x, _v, _m;
         double _weights, _gammaMax;
         int _k;
 
@@ -172,11 +172,15 @@ public class LearningRateFreeRuleTests
             _z ??= (double[])y.Clone();
             _x ??= (double[])y.Clone();
             _v ??= new double[y.Length];
+            _m ??= new double[y.Length];
             var g = new double[y.Length];
             for (var i = 0; i < y.Length; i++)
             {
                 _v[i] = beta2 * _v[i] + (1 - beta2) * grad[i] * grad[i];
-                var normalised = adam ? grad[i] / (Math.Sqrt(_v[i] / (1 - Math.Pow(beta2, _k + 1))) + epsilon) : grad[i];
+                // inner_momentum: the bias-corrected average of the gradient, normalised in its place.
+                _m[i] = innerMomentum * _m[i] + (1 - innerMomentum) * grad[i];
+                var direction = innerMomentum != 0 ? _m[i] / (1 - Math.Pow(innerMomentum, _k + 1)) : grad[i];
+                var normalised = adam ? direction / (Math.Sqrt(_v[i] / (1 - Math.Pow(beta2, _k + 1))) + epsilon) : grad[i];
                 g[i] = normalised + xi * y[i];
             }
             var scheduled = warmup > 0 ? gamma * Math.Min(1, (_k + 1.0) / warmup) : gamma;
@@ -197,7 +201,7 @@ public class LearningRateFreeRuleTests
     }
 
     public static TheoryData<string> Rules() =>
-        ["DoG", "DAdaptSgd", "DAdaptSgdMomentum", "DAdaptAdam", "DAdaptAdamOptions", "Prodigy", "ProdigyOptions", "ProdigyWithoutFirstMoment", "ScheduleFreeSgd", "ScheduleFreeAdamW"];
+        ["DoG", "DAdaptSgd", "DAdaptSgdMomentum", "DAdaptAdam", "DAdaptAdamOptions", "Prodigy", "ProdigyOptions", "ProdigyWithoutFirstMoment", "ScheduleFreeSgd", "ScheduleFreeAdamW", "ScheduleFreeAdamWInnerMomentum"];
 
     static (IWeightUpdate Rule, Reference Reference) Case(string name) => name switch
     {
@@ -218,6 +222,8 @@ public class LearningRateFreeRuleTests
         "ScheduleFreeSgd" => (new ScheduleFreeSgd(learningRate: 0.3, momentum: 0.8, weightDecay: 0.01, warmupSteps: 3), new ScheduleFreeReference(0.3, 0.8, 0.01, 3, adam: false)),
         "ScheduleFreeAdamW" => (new ScheduleFreeAdamW(learningRate: 0.05, beta1: 0.85, beta2: 0.95, weightDecay: 0.02, warmupSteps: 3),
             new ScheduleFreeReference(0.05, 0.85, 0.02, 3, adam: true, beta2: 0.95, epsilon: 1e-8)),
+        "ScheduleFreeAdamWInnerMomentum" => (new ScheduleFreeAdamW(learningRate: 0.05, beta1: 0.85, beta2: 0.95, weightDecay: 0.02, warmupSteps: 3, innerMomentum: 0.7),
+            new ScheduleFreeReference(0.05, 0.85, 0.02, 3, adam: true, beta2: 0.95, epsilon: 1e-8, innerMomentum: 0.7)),
         _ => throw new ArgumentException(name),
     };
 

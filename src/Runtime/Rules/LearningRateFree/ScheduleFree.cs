@@ -71,11 +71,11 @@ public sealed class ScheduleFreeAdamW : IAcrossWeightsUpdate, IEvaluationPoint
 {
     public const string LearningRate = "learningRate", Beta1 = "beta1", Beta2 = "beta2", WeightDecay = "weightDecay";
     const int LearningRateIndex = 0, Beta1Index = 1, Beta2Index = 2, WeightDecayIndex = 3;
-    const int Z = 0, SecondMoment = 1;
+    const int Z = 0, SecondMoment = 1, FirstMoment = 2;
 
     readonly HyperparameterSpec[] _specs;
     readonly ScheduleFreeAverage _average;
-    readonly double _epsilon;
+    readonly double _epsilon, _innerMomentum;
 
     /// <param name="learningRate">γ (0.0025 by default, as the reference; tuned in log10 space).</param>
     /// <param name="beta1">β, the interpolation between y and x, in (0, 1).</param>
@@ -85,8 +85,9 @@ public sealed class ScheduleFreeAdamW : IAcrossWeightsUpdate, IEvaluationPoint
     /// <param name="warmupSteps">Linear warm-up of γ over this many steps (none by default).</param>
     /// <param name="r">Polynomial weighting of the average.</param>
     /// <param name="weightLearningRatePower">p: weights of the average are max γ^p.</param>
+    /// <param name="innerMomentum">The reference's <c>inner_momentum</c>: an average of the gradient with this decay, bias-corrected, normalised in place of the gradient (0, the default: none; its authors suggest 0.9).</param>
     public ScheduleFreeAdamW(double learningRate = 0.0025, double beta1 = 0.9, double beta2 = 0.999, double weightDecay = 0, double epsilon = 1e-8,
-        int warmupSteps = 0, double r = 0, double weightLearningRatePower = 2)
+        int warmupSteps = 0, double r = 0, double weightLearningRatePower = 2, double innerMomentum = 0)
     {
         _specs =
         [
@@ -97,13 +98,16 @@ public sealed class ScheduleFreeAdamW : IAcrossWeightsUpdate, IEvaluationPoint
         ];
         RuleChecks.Validate(nameof(ScheduleFreeAdamW), _specs);
         RuleChecks.Positive(nameof(ScheduleFreeAdamW), (nameof(epsilon), epsilon));
-        _epsilon = epsilon;
-        _average = new ScheduleFreeAverage(nameof(ScheduleFreeAdamW), warmupSteps, r, weightLearningRatePower, firstState: 2);
+        if (!(innerMomentum >= 0 && innerMomentum < 1))
+            throw new TrainTuneException($"{nameof(ScheduleFreeAdamW)}: innerMomentum must lie in [0, 1), not {innerMomentum}.");
+        (_epsilon, _innerMomentum) = (epsilon, innerMomentum);
+        _average = new ScheduleFreeAverage(nameof(ScheduleFreeAdamW), warmupSteps, r, weightLearningRatePower, firstState: 3);
     }
 
     public IReadOnlyList<HyperparameterSpec> Hyperparameters => _specs;
 
-    public IReadOnlyList<string> StateNames { get; } = ["z", "secondMoment", .. ScheduleFreeAverage.StateNames];
+    // firstMoment stays null without inner momentum.
+    public IReadOnlyList<string> StateNames { get; } = ["z", "secondMoment", "firstMoment", .. ScheduleFreeAverage.StateNames];
 
     public Tensor[] Updates(MemberLayout members, IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor> grads, Tensor[][] values, Tensor?[][] state)
     {
@@ -122,7 +126,14 @@ public sealed class ScheduleFreeAdamW : IAcrossWeightsUpdate, IEvaluationPoint
             var beta2 = at.Value(Beta2Index, k);
             var v = beta2 * state[k][SecondMoment]! + (1 - beta2) * grads[k].square();
             var correction = 1 - beta2.pow(at.Spread(steps + 1, k));
-            var g = grads[k] / (ZeroSafe.Sqrt(v / correction) + _epsilon) + at.Value(WeightDecayIndex, k) * weights[k];
+            var direction = grads[k];
+            if (_innerMomentum != 0)
+            {
+                var m = state[k][FirstMoment] is { } previous ? _innerMomentum * previous + (1 - _innerMomentum) * grads[k] : (1 - _innerMomentum) * grads[k];
+                state[k][FirstMoment] = m;
+                direction = m / (1 - torch.pow(_innerMomentum, at.Spread(steps + 1, k)));
+            }
+            var g = direction / (ZeroSafe.Sqrt(v / correction) + _epsilon) + at.Value(WeightDecayIndex, k) * weights[k];
             state[k][SecondMoment] = v;
             (updates[k], state[k][Z]) = ScheduleFreeAverage.Update(weights[k], state[k][Z]!, g, at.Spread(gamma, k), at.Spread(c, k), at.Value(Beta1Index, k));
         }
