@@ -10,7 +10,7 @@ namespace TrainTune;
 /// </summary>
 internal abstract class EvaluationPoint
 {
-    public static EvaluationPoint For(IWeightUpdate rule) => rule is IEvaluationPoint point ? new Averaged(point) : new AtWeights();
+    public static EvaluationPoint For(IWeightUpdate rule) => rule is IEvaluationPoint { Differs: true } point ? new Averaged(point) : new AtWeights();
 
     /// <summary>Whether the evaluation point differs from the weights (and checkpoints keep both).</summary>
     public abstract bool Differs { get; }

@@ -26,29 +26,55 @@ public class LearningRateFreeRuleTests
     static double Dot(double[] a, double[] b) => a.Select((v, i) => v * b[i]).Sum();
     static double Norm(double[] a) => Math.Sqrt(Dot(a, a));
 
-    /// <summary>DoG (Ivgi et al. 2023, Algorithm 1): η_t = c · max_i≤t ‖x_i − x_0‖ (r_ε at t = 0) / √(Σ_i≤t ‖g_i‖² + ε).</summary>
-    sealed class DoGReference(double c, double xi, double relative, double epsilon) : Reference
+    /// <summary>
+    /// DoG (Ivgi et al. 2023, Algorithm 1): η_t = c · max_i≤t ‖x_i − x_0‖ (r_ε at t = 0) / √(Σ_i≤t ‖g_i‖² + ε),
+    /// with the reference's options: init_eta (the first η itself, r̄ from 0), L-DoG (each of the
+    /// tensors of <paramref name="sizes"/> on its own) and the polynomial-decay average
+    /// x̄_t = (1 − a) x̄_{t−1} + a x_t, a = (1 + γ)/(t + γ), as the point losses are evaluated at.
+    /// </summary>
+    sealed class DoGReference(double c, double xi, double relative, double epsilon, double? initEta = null, int[]? sizes = null, double? gamma = null) : Reference
     {
-        double[]? _x0;
-        double _rbar, _g2;
+        double[]? _x0, _average;
+        double[] _rbar = [], _g2 = [];
+        int _t;
 
         public override void Step(double[] x, double[] grad)
         {
             var g = grad.Select((v, i) => v + xi * x[i]).ToArray();
-            if (_x0 is null)
+            // The tensors DoG sums over: all weights as one, or each tensor (L-DoG).
+            var parts = sizes ?? [x.Length];
+            var first = _x0 is null;
+            _x0 ??= (double[])x.Clone();
+            if (first) (_rbar, _g2) = (new double[parts.Length], new double[parts.Length]);
+            var eta = new double[x.Length];
+            for (int p = 0, at = 0; p < parts.Length; at += parts[p], p++)
             {
-                _x0 = (double[])x.Clone();
-                _rbar = relative * (1 + Norm(x));
-                _g2 = Dot(g, g) + epsilon;
+                double[] Part(double[] v) => v.Skip(at).Take(parts[p]).ToArray();
+                if (first)
+                {
+                    _rbar[p] = initEta is null ? relative * (1 + Norm(Part(x))) : 0;
+                    _g2[p] = Dot(Part(g), Part(g)) + epsilon;
+                }
+                else
+                {
+                    _rbar[p] = Math.Max(_rbar[p], Norm(Part(x).Select((v, i) => v - _x0[at + i]).ToArray()));
+                    _g2[p] += Dot(Part(g), Part(g));
+                }
+                var step = first && initEta is { } initial ? initial : c * _rbar[p] / Math.Sqrt(_g2[p]);
+                for (var i = at; i < at + parts[p]; i++) eta[i] = step;
             }
-            else
+            for (var i = 0; i < x.Length; i++) x[i] -= eta[i] * g[i];
+            // The averager's step after the optimiser's: t counts from 1.
+            _t++;
+            if (gamma is { } decay)
             {
-                _rbar = Math.Max(_rbar, Norm(x.Select((v, i) => v - _x0[i]).ToArray()));
-                _g2 += Dot(g, g);
+                _average ??= (double[])x.Clone();
+                var a = (1 + decay) / (_t + decay);
+                for (var i = 0; i < x.Length; i++) _average[i] = (1 - a) * _average[i] + a * x[i];
             }
-            var eta = c * _rbar / Math.Sqrt(_g2);
-            for (var i = 0; i < x.Length; i++) x[i] -= eta * g[i];
         }
+
+        public override double[] Evaluated(double[] x) => _average ?? x;
     }
 
     /// <summary>
@@ -201,11 +227,17 @@ public class LearningRateFreeRuleTests
     }
 
     public static TheoryData<string> Rules() =>
-        ["DoG", "DAdaptSgd", "DAdaptSgdMomentum", "DAdaptAdam", "DAdaptAdamOptions", "Prodigy", "ProdigyOptions", "ProdigyWithoutFirstMoment", "ScheduleFreeSgd", "ScheduleFreeAdamW", "ScheduleFreeAdamWInnerMomentum"];
+        ["DoG", "DoGInitialStepSize", "LDoG", "DoGAveraged", "DAdaptSgd", "DAdaptSgdMomentum", "DAdaptAdam", "DAdaptAdamOptions", "Prodigy", "ProdigyOptions", "ProdigyWithoutFirstMoment", "ScheduleFreeSgd", "ScheduleFreeAdamW", "ScheduleFreeAdamWInnerMomentum"];
 
     static (IWeightUpdate Rule, Reference Reference) Case(string name) => name switch
     {
         "DoG" => (new DoG(learningRate: 0.7, weightDecay: 0.01, relativeInitialDistance: 1e-3), new DoGReference(0.7, 0.01, 1e-3, 1e-8)),
+        // The reference's init_eta, LDoG (per weight tensor: 0.weight, 0.bias, 2.weight, 2.bias) and polynomial-decay averager.
+        "DoGInitialStepSize" => (new DoG(learningRate: 0.7, weightDecay: 0.01, initialStepSize: 0.05), new DoGReference(0.7, 0.01, 1e-3, 1e-8, initEta: 0.05)),
+        "LDoG" => (new DoG(learningRate: 0.7, weightDecay: 0.01, relativeInitialDistance: 1e-3, layerWise: true),
+            new DoGReference(0.7, 0.01, 1e-3, 1e-8, sizes: [6, 3, 3, 1])),
+        "DoGAveraged" => (new DoG(learningRate: 0.7, weightDecay: 0.01, relativeInitialDistance: 1e-3, averaging: 8),
+            new DoGReference(0.7, 0.01, 1e-3, 1e-8, gamma: 8)),
         "DAdaptSgd" => (new DAdaptSgd(learningRate: 0.8, weightDecay: 0.01, d0: 1e-2), new DAdaptSgdReference(0.8, 0.01, 0, 1e-2)),
         "DAdaptSgdMomentum" => (new DAdaptSgd(learningRate: 1, weightDecay: 0.02, momentum: 0.6, d0: 1e-2), new DAdaptSgdReference(1, 0.02, 0.6, 1e-2)),
         "DAdaptAdam" => (new DAdaptAdam(learningRate: 0.9, beta1: 0.8, beta2: 0.95, weightDecay: 0.01, d0: 1e-2), new DAdaptAdamReference(0.9, 0.8, 0.95, 0.01, 1e-8, 1e-2)),

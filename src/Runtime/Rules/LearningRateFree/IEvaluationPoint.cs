@@ -9,6 +9,9 @@ namespace TrainTune;
 /// </summary>
 internal interface IEvaluationPoint
 {
+    /// <summary>Whether this instance is evaluated elsewhere (DoG only with its averager).</summary>
+    bool Differs => true;
+
     /// <summary>
     /// The evaluation point for each weight tensor from the training point <paramref name="weights"/>,
     /// differentiable in the weights, the hyperparameter values and the state. Before the first
