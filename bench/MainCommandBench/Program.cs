@@ -27,7 +27,7 @@ static int Bench(string project, int repeats)
     // Loading the assembly runs its generated registry, which adds its targets to TrainingTarget.All.
     System.Runtime.CompilerServices.RuntimeHelpers.RunModuleConstructor(System.Reflection.Assembly.LoadFrom(assembly).ManifestModule.ModuleHandle);
     var targets = TrainingTarget.All;
-    Console.WriteLine($"{name}: targets {string.Join(", ", targets.Select(t => t.Name))}; {Environment.ProcessorCount} cores; {repeats} round(s)");
+    Console.WriteLine($"{name}: targets {string.Join(", ", targets.Select(t => t.Name))}; {Machine.Description()}; {repeats} round(s)");
 
     var rounds = new List<(Dictionary<string, double> InProcess, Build Idle, Build Loaded)>();
     for (var r = 0; r < repeats; r++)

@@ -18,7 +18,7 @@ var lstmOption = new Option<bool>("--lstm") { Description = "Instead: the CPU-si
 var root = new RootCommand("TrainTune benchmark: one-pass / plain time per step on a CNN, the BatchNorm MLP and ResNet-8.") { repeatsOption, onlyOption, partsOption, lstmOption };
 root.SetAction(parsed =>
 {
-    Console.WriteLine($"CPU: {Cpu()}, {Environment.ProcessorCount} cores; allocator: {heap}");
+    Console.WriteLine($"{Machine.Description()}; allocator: {heap}");
     return parsed.GetValue(partsOption) ? CnnParts(parsed.GetValue(repeatsOption))
         : parsed.GetValue(lstmOption) ? Lstm(parsed.GetValue(repeatsOption))
         : Bench(parsed.GetValue(repeatsOption), parsed.GetValue(onlyOption));
@@ -119,17 +119,6 @@ static TrainingData RandomData(long[] shape, int train, int evaluate)
     return new TrainingData(Make(train), Make(evaluate), Make(evaluate));
 }
 
-static string Cpu()
-{
-    try
-    {
-        return File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown";
-    }
-    catch (IOException)
-    {
-        return "unknown";
-    }
-}
 
 // The CPU-sized Penn Treebank model on random tokens, through TuningRun on token streams with
 // gradient clipping at 0.25 (PennTreebankSmall's configuration): ms per weight step, plain and

@@ -49,7 +49,7 @@ static int Bench(int steps, int repeats, int memorySteps, string device, bool lo
 
     ThreadChoice? threads = null;
     foreach (var (_, method) in methods) threads = run.Tune(method).ForSteps(200).Run().Threads; // warm up
-    Console.WriteLine($"MLP 784-50-10, batch 50, {steps} steps per run, {repeats} runs per method, device {device}");
+    Console.WriteLine($"{Machine.Description()}; MLP 784-50-10, batch 50, {steps} steps per run, {repeats} runs per method, device {device}");
     Console.WriteLine($"threads {threads!.IntraOp} ({threads.Reason})");
     var conditions = load ? new[] { "idle", "loaded" } : ["idle"];
     var seconds = conditions.ToDictionary(c => c, _ => methods.ToDictionary(m => m.Name, _ => new List<double>()));

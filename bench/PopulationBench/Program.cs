@@ -35,7 +35,7 @@ static int Bench(int steps, int[] sizes, int singles, string[] methods, int thre
     TuningRun Member(string method, long seed) =>
         ExperimentProtocol.Apply(method, run.WithSeed(seed).StartingFrom(ExperimentProtocol.RandomInitial(seed, run.Rule)));
 
-    Console.WriteLine($"MLP 8-50-1, full batch (614 rows), {steps} steps per run, {threads} libtorch thread(s); ms per member-step (lower is better)");
+    Console.WriteLine($"{Machine.Description()}; MLP 8-50-1, full batch (614 rows), {steps} steps per run, {threads} libtorch thread(s); ms per member-step (lower is better)");
     Console.WriteLine($"| method | single run | {string.Join(" | ", sizes.Select(n => $"population {n}"))} |");
     Console.WriteLine($"| --- | --- | {string.Join(" | ", sizes.Select(_ => "---"))} |");
     foreach (var method in methods)
