@@ -77,9 +77,12 @@ internal static class LearnerCheckpoint
         var held = slots.Select(s => checkpoint.Tensors.GetValueOrDefault($"held/{s.Name}") is { } values ? values.to(ScalarType.Float64).data<double>().ToArray() : null).ToArray();
         var states = names.Select(w => stateNames.Select(s => checkpoint.Get($"state/{w}/{s}", device)).ToArray()).ToArray();
         for (var k = 0; k < names.Count; k++)
-            foreach (var state in states[k])
-                if (state is not null && state.dim() > 0 && !state.shape.SequenceEqual(learner.Weights[k].shape))
+            foreach (var (state, s) in states[k].Select((state, s) => (state, s)))
+            {
+                var expected = learner.Rule is ISlicedState sliced ? sliced.Shape(s, learner.Weights[k].shape, learner.Layout) : learner.Weights[k].shape;
+                if (state is not null && state.dim() > 0 && !state.shape.SequenceEqual(expected))
                     throw new TrainTuneException($"The saved rule state of '{names[k]}' has shape {TrainingData.Shape(state)} but the weight has {TrainingData.Shape(learner.Weights[k])}: it was saved from a different model.");
+            }
         using (torch.no_grad())
         {
             foreach (var (target, source) in copies) target.copy_(source);

@@ -145,8 +145,11 @@ public class LearningRateFreeRuleTests
     /// √(1 − β₂^k) / (1 − β₁^k) at step k), safeguard_warmup (s accumulates (d/d₀) d g) and beta3.
     /// </summary>
     sealed class ProdigyReference(double lambda, double beta1, double beta2, double dCoefficient, double xi, double epsilon, double d0,
-        bool biasCorrection = false, bool safeguardWarmup = false, double? beta3 = null) : Reference
+        bool biasCorrection = false, bool safeguardWarmup = false, double? beta3 = null, int sliceP = 1, int[]? sizes = null) : Reference
     {
+        // slice_p: d's statistics on every p-th element of each tensor (flattened), the others never enter s or the numerator.
+        bool[]? _kept;
+
         readonly double _d0 = d0;
         double[]? _x0, _m, _v, _s;
         double _d = d0, _dMax = d0, _numerator;
@@ -158,16 +161,17 @@ public class LearningRateFreeRuleTests
             _m ??= new double[x.Length];
             _v ??= new double[x.Length];
             _s ??= new double[x.Length];
+            _kept ??= (sizes ?? [x.Length]).SelectMany(size => Enumerable.Range(0, size).Select(i => i % sliceP == 0)).ToArray();
             var b3 = beta3 ?? Math.Sqrt(beta2);
             var correction = biasCorrection ? Math.Sqrt(1 - Math.Pow(beta2, _k + 1)) / (1 - Math.Pow(beta1, _k + 1)) : 1;
             var dlr = _d * lambda * correction;
             var numerator = b3 * _numerator;
-            for (var i = 0; i < x.Length; i++) numerator += _d / _d0 * dlr * g[i] * (_x0[i] - x[i]);
+            for (var i = 0; i < x.Length; i++) if (_kept[i]) numerator += _d / _d0 * dlr * g[i] * (_x0[i] - x[i]);
             for (var i = 0; i < x.Length; i++)
             {
                 _m[i] = beta1 * _m[i] + _d * (1 - beta1) * g[i];
                 _v[i] = beta2 * _v[i] + _d * _d * (1 - beta2) * g[i] * g[i];
-                _s[i] = b3 * _s[i] + _d / _d0 * (safeguardWarmup ? _d : dlr) * g[i];
+                if (_kept[i]) _s[i] = b3 * _s[i] + _d / _d0 * (safeguardWarmup ? _d : dlr) * g[i];
             }
             _k++;
             _numerator = numerator;
@@ -227,7 +231,7 @@ public class LearningRateFreeRuleTests
     }
 
     public static TheoryData<string> Rules() =>
-        ["DoG", "DoGInitialStepSize", "LDoG", "DoGAveraged", "DAdaptSgd", "DAdaptSgdMomentum", "DAdaptAdam", "DAdaptAdamOptions", "Prodigy", "ProdigyOptions", "ProdigyWithoutFirstMoment", "ScheduleFreeSgd", "ScheduleFreeAdamW", "ScheduleFreeAdamWInnerMomentum"];
+        ["DoG", "DoGInitialStepSize", "LDoG", "DoGAveraged", "DAdaptSgd", "DAdaptSgdMomentum", "DAdaptAdam", "DAdaptAdamOptions", "Prodigy", "ProdigyOptions", "ProdigyWithoutFirstMoment", "ProdigySliced", "ScheduleFreeSgd", "ScheduleFreeAdamW", "ScheduleFreeAdamWInnerMomentum"];
 
     static (IWeightUpdate Rule, Reference Reference) Case(string name) => name switch
     {
@@ -248,6 +252,9 @@ public class LearningRateFreeRuleTests
         // The reference's options: bias correction, safeguarded warm-up and a β₃ of its own.
         "ProdigyOptions" => (new Prodigy(learningRate: 0.9, beta1: 0.8, beta2: 0.95, dCoefficient: 0.7, weightDecay: 0.05, d0: 1e-2, biasCorrection: true, safeguardWarmup: true, beta3: 0.9),
             new ProdigyReference(0.9, 0.8, 0.95, 0.7, 0.05, 1e-8, 1e-2, biasCorrection: true, safeguardWarmup: true, beta3: 0.9)),
+        // slice_p = 2 over the tensors 0.weight (6), 0.bias (3), 2.weight (3), 2.bias (1).
+        "ProdigySliced" => (new Prodigy(learningRate: 0.9, beta1: 0.8, beta2: 0.95, dCoefficient: 0.7, weightDecay: 0.05, d0: 1e-2, sliceP: 2),
+            new ProdigyReference(0.9, 0.8, 0.95, 0.7, 0.05, 1e-8, 1e-2, sliceP: 2, sizes: [6, 3, 3, 1])),
         // β₁ = 0: the reference keeps no first moment and steps along d g.
         "ProdigyWithoutFirstMoment" => (new Prodigy(learningRate: 0.9, beta1: 0, beta2: 0.95, dCoefficient: 0.7, weightDecay: 0.05, d0: 1e-2, biasCorrection: true),
             new ProdigyReference(0.9, 0, 0.95, 0.7, 0.05, 1e-8, 1e-2, biasCorrection: true)),

@@ -55,6 +55,7 @@ public class RuleHypergradientTests
         // d_coef reaches Prodigy's update only through the new d in √v + d ε: a large ε, and a
         // large λ so that d grows at the step checked (otherwise that derivative is exactly 0).
         ["DoG"] = () => new DoG(learningRate: 0.8, weightDecay: 0.02, relativeInitialDistance: 1e-2),
+        ["ProdigySliced"] = () => new Prodigy(learningRate: 100, beta1: 0.8, beta2: 0.9, dCoefficient: 0.7, weightDecay: 0.05, epsilon: 0.1, sliceP: 2, biasCorrection: true),
         ["LDoG"] = () => new DoG(learningRate: 0.8, weightDecay: 0.02, relativeInitialDistance: 1e-2, layerWise: true),
         // Validation losses at the polynomial-decay average: the hypergradient goes through it.
         ["DoGAveraged"] = () => new DoG(learningRate: 0.8, weightDecay: 0.02, relativeInitialDistance: 1e-2, averaging: 8),

@@ -125,12 +125,17 @@ public class LearningRateFreeMethodTests : IDisposable
     [InlineData("Prodigy")]
     [InlineData("DAdaptAdam")]
     [InlineData("DAdaptSgd")]
+    [InlineData("ProdigySliced")]
+    [InlineData("DoGAveraged")]
     public void A_rule_with_global_state_resumes_exactly_from_its_checkpoint(string rule)
     {
         IWeightUpdate Rule() => rule switch
         {
             "DoG" => new DoG(),
             "Prodigy" => new Prodigy(),
+            // States that are not weight-shaped (slice_p), and an evaluation point of the rule's own.
+            "ProdigySliced" => new Prodigy(sliceP: 3, biasCorrection: true),
+            "DoGAveraged" => new DoG(layerWise: true, averaging: 8),
             "DAdaptAdam" => new DAdaptAdam(),
             _ => new DAdaptSgd(),
         };

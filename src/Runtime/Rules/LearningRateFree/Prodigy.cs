@@ -12,7 +12,7 @@ namespace TrainTune;
 /// <c>use_bias_correction</c>, <c>safeguard_warmup</c> and <c>beta3</c> are constructor options,
 /// and β₁ may be 0 (no first moment: held at 0, it is exactly the reference's branch).
 /// </summary>
-public sealed class Prodigy : IAcrossWeightsUpdate
+public sealed class Prodigy : IAcrossWeightsUpdate, ISlicedState
 {
     public const string LearningRate = "learningRate", Beta1 = "beta1", Beta2 = "beta2", DCoefficient = "dCoefficient", WeightDecay = "weightDecay";
     const int LearningRateIndex = 0, Beta1Index = 1, Beta2Index = 2, DCoefficientIndex = 3, WeightDecayIndex = 4;
@@ -22,6 +22,7 @@ public sealed class Prodigy : IAcrossWeightsUpdate
     readonly double _epsilon, _d0, _growthRate;
     readonly double? _beta3;
     readonly bool _decoupled, _biasCorrection, _safeguardWarmup;
+    readonly int _sliceP;
 
     /// <param name="learningRate">The factor λ on d (1 by default; tuned in log10 space).</param>
     /// <param name="beta1">Decay of the first moment.</param>
@@ -35,9 +36,10 @@ public sealed class Prodigy : IAcrossWeightsUpdate
     /// <param name="biasCorrection">The reference's <c>use_bias_correction</c>: the step size d λ times √(1 − β₂^k) / (1 − β₁^k) at the k-th step taken.</param>
     /// <param name="safeguardWarmup">The reference's <c>safeguard_warmup</c>: s accumulates (d/d₀) d g, without λ, so that a warm-up of λ does not inflate d.</param>
     /// <param name="beta3">The reference's <c>beta3</c>, the decay of s and of the numerator; null for √β₂ (its default).</param>
+    /// <param name="sliceP">The reference's <c>slice_p</c>: d's statistics (x₀, s and the numerator) on every p-th element of each weight tensor only, to save memory (1: every element).</param>
     public Prodigy(double learningRate = 1.0, double beta1 = 0.9, double beta2 = 0.999, double dCoefficient = 1.0, double weightDecay = 0,
         double epsilon = 1e-8, double d0 = 1e-6, double growthRate = double.PositiveInfinity, bool decoupled = true,
-        bool biasCorrection = false, bool safeguardWarmup = false, double? beta3 = null)
+        bool biasCorrection = false, bool safeguardWarmup = false, double? beta3 = null, int sliceP = 1)
     {
         _specs =
         [
@@ -52,7 +54,26 @@ public sealed class Prodigy : IAcrossWeightsUpdate
         if (beta3 is { } b3 && !(b3 >= 0 && b3 < 1))
             throw new TrainTuneException($"{nameof(Prodigy)}: beta3 must lie in [0, 1), not {b3}; null takes √β₂ as the reference does.");
         (_epsilon, _d0, _growthRate, _decoupled) = (epsilon, d0, growthRate, decoupled);
-        (_biasCorrection, _safeguardWarmup, _beta3) = (biasCorrection, safeguardWarmup, beta3);
+        if (sliceP < 1) throw new TrainTuneException($"{nameof(Prodigy)}: sliceP must be at least 1 (every element), not {sliceP}.");
+        (_biasCorrection, _safeguardWarmup, _beta3, _sliceP) = (biasCorrection, safeguardWarmup, beta3, sliceP);
+    }
+
+    /// <summary>Every p-th element of each member's flattened tensor (slice_p); the tensor itself for p = 1.</summary>
+    Tensor Sliced(MemberLayout members, Tensor t)
+    {
+        if (_sliceP == 1) return t;
+        var rows = members == MemberLayout.Single ? t.reshape(1, -1) : t.reshape(members.Members, -1);
+        var sliced = rows.slice(1, 0, rows.shape[1], _sliceP);
+        return members == MemberLayout.Single ? sliced.reshape(-1) : sliced;
+    }
+
+    long[] ISlicedState.Shape(int state, long[] weightShape, MemberLayout members)
+    {
+        if (_sliceP == 1 || state is not (InitialWeight or Sum)) return weightShape;
+        var single = members == MemberLayout.Single;
+        var perMember = weightShape.Skip(single ? 0 : 1).Aggregate(1L, (a, b) => a * b);
+        var kept = (perMember + _sliceP - 1) / _sliceP;
+        return single ? [kept] : [members.Members, kept];
     }
 
     public IReadOnlyList<HyperparameterSpec> Hyperparameters => _specs;
@@ -66,8 +87,9 @@ public sealed class Prodigy : IAcrossWeightsUpdate
         {
             for (var k = 0; k < at.Count; k++)
             {
-                state[k][InitialWeight] = weights[k].detach().clone();
-                for (var j = Sum; j <= SecondMoment; j++) state[k][j] = zeros_like(weights[k]);
+                state[k][InitialWeight] = Sliced(members, weights[k].detach()).clone();
+                state[k][Sum] = zeros_like(state[k][InitialWeight]!);
+                for (var j = FirstMoment; j <= SecondMoment; j++) state[k][j] = zeros_like(weights[k]);
             }
             at.SetGlobal(D, at.Constant(_d0));
             at.SetGlobal(DMax, at.Constant(_d0));
@@ -86,7 +108,7 @@ public sealed class Prodigy : IAcrossWeightsUpdate
             .Select(k => _decoupled ? grads[k] : grads[k] + at.Value(WeightDecayIndex, k) * weights[k]).ToArray();
         var scaled = d / _d0 * dlr;
         var accumulated = _safeguardWarmup ? d / _d0 * d : scaled;
-        var numerator = beta3 * at.Global(Numerator)! + scaled * at.Sum(k => g[k] * (state[k][InitialWeight]! - weights[k]));
+        var numerator = beta3 * at.Global(Numerator)! + scaled * at.Sum(k => Sliced(members, g[k]) * (state[k][InitialWeight]! - Sliced(members, weights[k])));
         var m = new Tensor[at.Count];
         var v = new Tensor[at.Count];
         var s = new Tensor[at.Count];
@@ -97,7 +119,9 @@ public sealed class Prodigy : IAcrossWeightsUpdate
             var dK = at.Spread(d, k);
             m[k] = beta1 * state[k][FirstMoment]! + dK * (1 - beta1) * g[k];
             v[k] = beta2 * state[k][SecondMoment]! + dK.square() * (1 - beta2) * g[k].square();
-            s[k] = at.Spread(beta3, k) * state[k][Sum]! + at.Spread(accumulated, k) * g[k];
+            // s is sliced (slice_p): its per-member factors spread over its own rank.
+            var sliced = Sliced(members, g[k]);
+            s[k] = members.SpreadTo(beta3, (int)sliced.dim()) * state[k][Sum]! + members.SpreadTo(accumulated, (int)sliced.dim()) * sliced;
         }
         // Σ|s| = 0 only while every gradient so far was 0: the reference then skips the step (d,
         // its maximum and the numerator unchanged, no update), and so does a member here.
