@@ -13,6 +13,12 @@ public sealed record HyperparameterSpec(
     bool PerWeight = false,
     string Summary = "")
 {
+    /// <summary>
+    /// Whether a method that is not told which hyperparameters to tune tunes this one (true); false
+    /// for a setting held unless named (D-Adaptation Adam's layer scale, set per parameter group).
+    /// </summary>
+    public bool TunedByDefault { get; init; } = true;
+
     /// <summary>Raw-space bounds that correspond to <see cref="Min"/> and <see cref="Max"/>.</summary>
     public (double? Min, double? Max) RawBounds =>
         (Min is { } min ? RawBound(min) : null, Max is { } max ? RawBound(max) : null);

@@ -6,10 +6,10 @@ namespace TrainTune;
 /// <summary>What the gradient-based tuners (one-pass, Diff-through-Opt) share: which hyperparameters they tune, and the hyper step itself.</summary>
 internal static class HyperStep
 {
-    /// <summary>The indices of the hyperparameters named in <paramref name="tune"/> (all when null); an unknown name is an error for <paramref name="method"/>.</summary>
+    /// <summary>The indices of the hyperparameters named in <paramref name="tune"/> (all that are tuned by default when null); an unknown name is an error for <paramref name="method"/>.</summary>
     public static int[] Tuned(HyperparameterSet set, IReadOnlyList<string>? tune, string method) =>
         tune is null
-            ? Enumerable.Range(0, set.Specs.Count).ToArray()
+            ? Enumerable.Range(0, set.Specs.Count).Where(h => set.Specs[h].TunedByDefault).ToArray()
             : tune.Select(name => set.IndexOf(name) is var h and >= 0 ? h
                 : throw new TrainTuneException($"{method} cannot tune '{name}': the run's hyperparameters are {string.Join(", ", set.Specs.Select(s => s.Name))}.")).ToArray();
 

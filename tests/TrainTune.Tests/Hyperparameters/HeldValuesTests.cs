@@ -119,6 +119,18 @@ public class HeldValuesTests
     }
 
     [Fact]
+    public void A_setting_held_unless_named_is_left_alone_by_a_method_told_to_tune_everything()
+    {
+        TuningRun Run(Method method) => TuningRun.Of(Tasks.Mlp, new DAdaptAdam(), Loss.MeanSquaredError).On(Tasks.Regression()).Tune(method).ForSteps(40).WithSeed(1);
+        var all = Run(Method.OnePass()).Run();
+        Assert.Equal(1, all.FinalHyperparameters[DAdaptAdam.LayerScale].Value);
+        Assert.NotEqual(1, all.FinalHyperparameters[DAdaptAdam.LearningRate].Value);
+        // Named, it is tuned like any other.
+        var named = Run(Method.OnePass(tune: [DAdaptAdam.LayerScale])).Run();
+        Assert.NotEqual(1, named.FinalHyperparameters[DAdaptAdam.LayerScale].Value);
+    }
+
+    [Fact]
     public void Held_values_are_the_exact_numbers_given_and_tuned_ones_come_from_their_transform()
     {
         var specs = new[] { new HyperparameterSpec("beta", 0.9, Transform.Logit), new HyperparameterSpec("rate", 1e-3, Transform.Log10) };

@@ -109,8 +109,11 @@ public class LearningRateFreeRuleTests
     }
 
     /// <summary>D-Adaptation Adam (Defazio and Mishchenko 2023, Algorithm 4, no bias correction, coupled weight decay).</summary>
-    sealed class DAdaptAdamReference(double lambda, double beta1, double beta2, double xi, double epsilon, double d0, bool biasCorrection = false) : Reference
+    sealed class DAdaptAdamReference(double lambda, double beta1, double beta2, double xi, double epsilon, double d0, bool biasCorrection = false, double[]? scale = null) : Reference
     {
+        // layer_scale r of each element's param group (1 without groups).
+        double R(int i) => scale?[i] ?? 1;
+
         double[]? _m, _v, _s;
         double _d = d0, _numerator;
         int _k;
@@ -126,15 +129,15 @@ public class LearningRateFreeRuleTests
             var sqrtBeta2 = Math.Sqrt(beta2);
             var g = grad.Select((v, i) => v + xi * x[i]).ToArray();
             var accumulated = 0.0;
-            for (var i = 0; i < x.Length; i++) accumulated += dlr * g[i] * _s[i] / (Math.Sqrt(_v[i]) + epsilon);
+            for (var i = 0; i < x.Length; i++) accumulated += R(i) * dlr * g[i] * _s[i] / (Math.Sqrt(_v[i]) + epsilon);
             for (var i = 0; i < x.Length; i++)
             {
-                _m[i] = beta1 * _m[i] + dlr * (1 - beta1) * g[i];
+                _m[i] = beta1 * _m[i] + R(i) * dlr * (1 - beta1) * g[i];
                 _v[i] = beta2 * _v[i] + (1 - beta2) * g[i] * g[i];
                 _s[i] = sqrtBeta2 * _s[i] + dlr * (1 - sqrtBeta2) * g[i];
             }
             _numerator = sqrtBeta2 * _numerator + (1 - sqrtBeta2) * accumulated;
-            _d = Math.Max(_d, _numerator / ((1 - sqrtBeta2) * _s.Sum(Math.Abs)));
+            _d = Math.Max(_d, _numerator / ((1 - sqrtBeta2) * _s.Select((v, i) => R(i) * Math.Abs(v)).Sum()));
             for (var i = 0; i < x.Length; i++) x[i] -= _m[i] / (Math.Sqrt(_v[i]) + epsilon);
         }
     }
@@ -270,10 +273,28 @@ public class LearningRateFreeRuleTests
     [MemberData(nameof(Rules))]
     public void The_first_steps_match_the_papers_equations(string name)
     {
-        var problem = new TinyMlpProblem();
         var (rule, reference) = Case(name);
+        MatchesStepByStep(name, rule, reference);
+    }
+
+    /// <summary>
+    /// D-Adaptation Adam's layer_scale, a setting of each param group: r = 0.5 on the first layer
+    /// (0.weight, 0.bias: elements 0–8), 1 on the second, through parameter groups.
+    /// </summary>
+    [Fact]
+    public void D_adaptation_adams_layer_scale_per_group_matches_the_papers_equations()
+    {
+        var scale = Enumerable.Range(0, TinyMlpProblem.WeightCount).Select(i => i < 9 ? 0.5 : 1).ToArray();
+        MatchesStepByStep("DAdaptAdamLayerScale", new DAdaptAdam(learningRate: 0.9, beta1: 0.8, beta2: 0.95, weightDecay: 0.01, d0: 1e-2),
+            new DAdaptAdamReference(0.9, 0.8, 0.95, 0.01, 1e-8, 1e-2, scale: scale),
+            [ParameterGroup.Matching("first", "0.*").Holding(DAdaptAdam.LayerScale, 0.5), ParameterGroup.Rest("second")]);
+    }
+
+    static void MatchesStepByStep(string name, IWeightUpdate rule, Reference reference, IReadOnlyList<ParameterGroup>? groups = null)
+    {
+        var problem = new TinyMlpProblem();
         torch.manual_seed(5);
-        using var learner = new Learner(TinyMlpProblem.Model(), TinyMlpProblem.Model(), rule, Loss.MeanSquaredError);
+        using var learner = new Learner(TinyMlpProblem.Model(), TinyMlpProblem.Model(), rule, Loss.MeanSquaredError, groups: groups);
         var x = TinyMlpProblem.Flatten(learner.Weights).data<double>().ToArray();
         var start = (double[])x.Clone();
         for (var step = 0; step < Steps; step++)

@@ -94,8 +94,8 @@ public sealed class DAdaptSgd : IAcrossWeightsUpdate
 /// </summary>
 public sealed class DAdaptAdam : IAcrossWeightsUpdate
 {
-    public const string LearningRate = "learningRate", Beta1 = "beta1", Beta2 = "beta2", WeightDecay = "weightDecay";
-    const int LearningRateIndex = 0, Beta1Index = 1, Beta2Index = 2, WeightDecayIndex = 3;
+    public const string LearningRate = "learningRate", Beta1 = "beta1", Beta2 = "beta2", WeightDecay = "weightDecay", LayerScale = "layerScale";
+    const int LearningRateIndex = 0, Beta1Index = 1, Beta2Index = 2, WeightDecayIndex = 3, LayerScaleIndex = 4;
     const int FirstMoment = 0, SecondMoment = 1, Sum = 2, D = 3, Numerator = 4, Steps = 5;
 
     readonly HyperparameterSpec[] _specs;
@@ -120,6 +120,8 @@ public sealed class DAdaptAdam : IAcrossWeightsUpdate
             Specs.Beta1(beta1),
             Specs.Beta2(beta2),
             Specs.WeightDecay(weightDecay, "Weight decay ξ."),
+            // The reference's layer_scale r, a setting of each param group: held unless named, set per ParameterGroup.
+            new(LayerScale, 1, Transform.Identity, Min: 0, Summary: "Factor r of a parameter group on its step and on its share of d's estimate.") { TunedByDefault = false },
         ];
         RuleChecks.Validate(nameof(DAdaptAdam), _specs);
         RuleChecks.Positive(nameof(DAdaptAdam), (nameof(epsilon), epsilon), (nameof(d0), d0), (nameof(growthRate), growthRate));
@@ -152,7 +154,8 @@ public sealed class DAdaptAdam : IAcrossWeightsUpdate
         var g = Enumerable.Range(0, at.Count)
             .Select(k => _decoupled ? grads[k] : grads[k] + at.Value(WeightDecayIndex, k) * weights[k]).ToArray();
         // The numerator uses the second moment from before this step, as the reference does.
-        var accumulated = dlr * at.Sum(k => g[k] * state[k][Sum]! / (ZeroSafe.Sqrt(state[k][SecondMoment]!) + _epsilon));
+        // layer_scale r multiplies each weight's share of the numerator and of ‖s‖₁, and its step.
+        var accumulated = dlr * at.Sum(k => at.Value(LayerScaleIndex, k) * g[k] * state[k][Sum]! / (ZeroSafe.Sqrt(state[k][SecondMoment]!) + _epsilon));
         var m = new Tensor[at.Count];
         var v = new Tensor[at.Count];
         var s = new Tensor[at.Count];
@@ -162,14 +165,14 @@ public sealed class DAdaptAdam : IAcrossWeightsUpdate
             var beta2 = at.Value(Beta2Index, k);
             var dlrK = at.Spread(dlr, k);
             var sqrtBeta2K = at.Spread(sqrtBeta2, k);
-            m[k] = beta1 * state[k][FirstMoment]! + dlrK * (1 - beta1) * g[k];
+            m[k] = beta1 * state[k][FirstMoment]! + at.Value(LayerScaleIndex, k) * dlrK * (1 - beta1) * g[k];
             v[k] = beta2 * state[k][SecondMoment]! + (1 - beta2) * g[k].square();
             s[k] = sqrtBeta2K * state[k][Sum]! + dlrK * (1 - sqrtBeta2K) * g[k];
         }
         var numerator = sqrtBeta2 * at.Global(Numerator)! + (1 - sqrtBeta2) * accumulated;
         // ‖s‖₁ = 0 only while every gradient so far was 0: the reference then skips the step (d and
         // the numerator unchanged, no update), and so does a member here.
-        var (dHat, progressed) = ZeroSafe.Divide(numerator, (1 - sqrtBeta2) * at.Sum(k => s[k].abs()));
+        var (dHat, progressed) = ZeroSafe.Divide(numerator, (1 - sqrtBeta2) * at.Sum(k => at.Value(LayerScaleIndex, k) * s[k].abs()));
         at.SetGlobal(D, torch.where(progressed, d.maximum(dHat.minimum(d * _growthRate)), d));
         at.SetGlobal(Numerator, torch.where(progressed, numerator, at.Global(Numerator)!));
         at.SetGlobal(Steps, torch.where(progressed, step, at.Global(Steps)!));
