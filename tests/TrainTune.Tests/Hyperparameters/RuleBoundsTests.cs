@@ -33,4 +33,21 @@ public class RuleBoundsTests
         Assert.Equal(20, Run(above).Run().FinalHyperparameters["learningRate"].Value, 1e-9);
         Assert.Throws<TrainTuneException>(() => Run(new SgdMomentum(learningRate: 20, momentum: 0.5)).Run());
     }
+
+    [Fact]
+    public void The_learning_rate_free_rules_take_bounds_and_transforms_per_instance_too()
+    {
+        var narrow = new Prodigy();
+        narrow.SetBounds(Prodigy.LearningRate, 0.5, 1.5);
+        var result = Run(narrow).Tune(Method.OnePass(tune: [Prodigy.LearningRate], hyperLearningRate: 0.5)).Run();
+        Assert.All(result.History, b => Assert.InRange(b.Hyperparameters[Prodigy.LearningRate].Value, 0.5 * (1 - 1e-6), 1.5 * (1 + 1e-6)));
+        var unbounded = Run(new Prodigy()).Tune(Method.OnePass(tune: [Prodigy.LearningRate], hyperLearningRate: 0.5)).Run();
+        Assert.Contains(unbounded.History, b => b.Hyperparameters[Prodigy.LearningRate].Value is < 0.5 or > 1.5);
+
+        var outside = new DoG();
+        outside.SetBounds(DoG.LearningRate, 2, 3);
+        Assert.Contains("rule.SetBounds(\"learningRate\", min, max)", Assert.Throws<TrainTuneException>(() => Run(outside).Run()).Message);
+        Assert.Contains("ScheduleFreeAdamW has no hyperparameter named 'lr'; it has: learningRate, beta1, beta2, weightDecay",
+            Assert.Throws<TrainTuneException>(() => new ScheduleFreeAdamW().SetTransform("lr", Transform.Identity)).Message);
+    }
 }

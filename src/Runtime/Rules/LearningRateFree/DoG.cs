@@ -50,6 +50,12 @@ public sealed class DoG : IAcrossWeightsUpdate, IEvaluationPoint
 
     public IReadOnlyList<HyperparameterSpec> Hyperparameters => _specs;
 
+    /// <summary>Changes the bounds of hyperparameter <paramref name="name"/> for this instance (null: unbounded on that side); checked when a run starts.</summary>
+    public void SetBounds(string name, double? min, double? max) => RuleChecks.Change(nameof(DoG), _specs, name, s => s with { Min = min, Max = max });
+
+    /// <summary>Changes the transform hyperparameter <paramref name="name"/> is tuned in for this instance (e.g. Transform.Identity to tune it from 0); checked when a run starts.</summary>
+    public void SetTransform(string name, Transform transform) => RuleChecks.Change(nameof(DoG), _specs, name, s => s with { Transform = transform });
+
     // Distance and gradientSquares are weight 0's (global) or each weight's own (layer-wise); the
     // average and its step count stay null without averaging.
     public IReadOnlyList<string> StateNames { get; } = ["initialWeight", "maxDistance", "gradientSquares", "average", "averageSteps"];

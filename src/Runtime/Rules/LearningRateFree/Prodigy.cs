@@ -78,6 +78,12 @@ public sealed class Prodigy : IAcrossWeightsUpdate, ISlicedState
 
     public IReadOnlyList<HyperparameterSpec> Hyperparameters => _specs;
 
+    /// <summary>Changes the bounds of hyperparameter <paramref name="name"/> for this instance (null: unbounded on that side); checked when a run starts.</summary>
+    public void SetBounds(string name, double? min, double? max) => RuleChecks.Change(nameof(Prodigy), _specs, name, s => s with { Min = min, Max = max });
+
+    /// <summary>Changes the transform hyperparameter <paramref name="name"/> is tuned in for this instance (e.g. Transform.Identity to tune it from 0); checked when a run starts.</summary>
+    public void SetTransform(string name, Transform transform) => RuleChecks.Change(nameof(Prodigy), _specs, name, s => s with { Transform = transform });
+
     public IReadOnlyList<string> StateNames { get; } = ["initialWeight", "sum", "firstMoment", "secondMoment", "d", "dMax", "numerator", "steps"];
 
     public Tensor[] Updates(MemberLayout members, IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor> grads, Tensor[][] values, Tensor?[][] state)
