@@ -109,6 +109,21 @@ public class ParameterGroupTests : IDisposable
     }
 
     [Fact]
+    public void Per_weight_keeps_its_meaning_each_weight_starting_from_its_groups_value()
+    {
+        var model = TinyMlpProblem.Model();
+        using var tuner = Tuner.For(model, TinyMlpProblem.Model, new SgdMomentum(0.05, 0.6, 0.02, perWeightLearningRate: true), Method.Fixed(),
+            groups: [ParameterGroup.Matching("first", "0.*").StartingFrom(new Dictionary<string, double> { ["learningRate"] = 0.01 }), ParameterGroup.Rest("second")]);
+        var learningRate = tuner.Hyperparameters["learningRate"];
+        Assert.NotNull(learningRate.PerTensor);
+        Assert.Equal(0.01, learningRate.PerTensor!["0.weight"].Value, 15);
+        Assert.Equal(0.01, learningRate.PerTensor["0.bias"].Max, 15);
+        Assert.Equal(0.05, learningRate.PerTensor["2.weight"].Value, 15);
+        // Over all 13 elements: 9 at 0.01, 4 at 0.05.
+        Assert.Equal((9 * 0.01 + 4 * 0.05) / 13, learningRate.Value, 15);
+    }
+
+    [Fact]
     public void A_grouped_run_resumes_exactly()
     {
         TuningRun Run(string name) =>
