@@ -51,6 +51,24 @@ internal sealed class TinyMlpProblem
 
     public static Tensor Mse(Tensor prediction, Tensor target) => (prediction - target).square().mean();
 
+    /// <summary>The library's MSE of <paramref name="model"/> on <paramref name="split"/>: the loss a loop of one's own hands the tuner.</summary>
+    public static Tensor Mse(nn.Module<Tensor, Tensor> model, Split split) => Loss.MeanSquaredError.Compute(model.call(split.Inputs), split.Targets);
+
+    /// <summary>
+    /// L_V after one untracked step of <paramref name="learner"/> with the raw values of hyperparameter
+    /// <paramref name="h"/> (only its raw tensor <paramref name="slot"/> when given) moved by
+    /// <paramref name="delta"/>: the objective the hypergradient tests difference.
+    /// </summary>
+    public double ValidationLossAfterStep(Learner learner, int h, double delta, int? slot = null)
+    {
+        using (torch.no_grad())
+            foreach (var (raw, r) in learner.Hyperparameters.Raw(h).Select((raw, r) => (raw, r)))
+                if (slot is null || slot == r) raw.add_(delta);
+        learner.BeginBlock();
+        learner.UntrackedStep(Train);
+        return learner.EvaluateLoss(Validation)[0];
+    }
+
     public Tensor TrainLoss(Tensor w) => Mse(Forward(w, TrainInputs), TrainTargets);
 
     public Tensor ValidationLoss(Tensor w) => Mse(Forward(w, ValidationInputs), ValidationTargets);

@@ -13,8 +13,6 @@ public class HeldValuesTests
 {
     const double LearningRate = 0.05;
 
-    static Tensor Mse(nn.Module<Tensor, Tensor> model, Split split) => Loss.MeanSquaredError.Compute(model.call(split.Inputs), split.Targets);
-
     [Fact]
     public void Momentum_and_weight_decay_held_at_zero_give_plain_gradient_steps()
     {
@@ -27,7 +25,7 @@ public class HeldValuesTests
         for (var step = 0; step < 7; step++)
         {
             var learningRate = tuner.Hyperparameters[SgdMomentum.LearningRate].Value;
-            tuner.Step(m => Mse(m, problem.Train), m => Mse(m, problem.Validation));
+            tuner.Step(m => TinyMlpProblem.Mse(m, problem.Train), m => TinyMlpProblem.Mse(m, problem.Validation));
             // w − η∇L_T(w): no velocity from earlier steps, no decay.
             var leaf = w.requires_grad_(true);
             var gradient = torch.autograd.grad([problem.TrainLoss(leaf)], [leaf])[0];
@@ -154,14 +152,14 @@ public class HeldValuesTests
         torch.manual_seed(3);
         var model = TinyMlpProblem.Model();
         using var tuner = Tuner.For(model, TinyMlpProblem.Model, new Sgd(LearningRate), Method.Fixed(stepsPerBlock: 4));
-        for (var step = 0; step < 5; step++) tuner.Step(m => Mse(m, problem.Train));
+        for (var step = 0; step < 5; step++) tuner.Step(m => TinyMlpProblem.Mse(m, problem.Train));
         tuner.Set(SgdMomentum.LearningRate, 0.01);
         Assert.Equal(0.01, tuner.Hyperparameters[SgdMomentum.LearningRate].Value);
         var w = TinyMlpProblem.Flatten(model.parameters()).requires_grad_(true);
         var gradient = torch.autograd.grad([problem.TrainLoss(w)], [w])[0];
-        tuner.Step(m => Mse(m, problem.Train));
+        tuner.Step(m => TinyMlpProblem.Mse(m, problem.Train));
         Assert.Equal(0, (TinyMlpProblem.Flatten(model.parameters()) - (w - 0.01 * gradient)).abs().max().item<double>(), 12);
-        for (var step = 0; step < 2; step++) tuner.Step(m => Mse(m, problem.Train), m => Mse(m, problem.Validation));
+        for (var step = 0; step < 2; step++) tuner.Step(m => TinyMlpProblem.Mse(m, problem.Train), m => TinyMlpProblem.Mse(m, problem.Validation));
 
         Assert.Equal([4, 8], tuner.History.Select(b => b.Step));
         Assert.Empty(tuner.History[0].Set);
@@ -176,10 +174,10 @@ public class HeldValuesTests
         torch.manual_seed(3);
         var model = TinyMlpProblem.Model();
         using var tuner = Tuner.For(model, TinyMlpProblem.Model, new Sgd(LearningRate), Method.OnePass(stepsPerHyperstep: 2));
-        for (var step = 0; step < 4; step++) tuner.Step(m => Mse(m, problem.Train), m => Mse(m, problem.Validation));
+        for (var step = 0; step < 4; step++) tuner.Step(m => TinyMlpProblem.Mse(m, problem.Train), m => TinyMlpProblem.Mse(m, problem.Validation));
         tuner.Set(SgdMomentum.LearningRate, 0.01);
         Assert.Equal(0.01, tuner.Hyperparameters[SgdMomentum.LearningRate].Value, 15);
-        for (var step = 0; step < 2; step++) tuner.Step(m => Mse(m, problem.Train), m => Mse(m, problem.Validation));
+        for (var step = 0; step < 2; step++) tuner.Step(m => TinyMlpProblem.Mse(m, problem.Train), m => TinyMlpProblem.Mse(m, problem.Validation));
         Assert.NotEqual(0.01, tuner.Hyperparameters[SgdMomentum.LearningRate].Value);
         Assert.InRange(tuner.Hyperparameters[SgdMomentum.LearningRate].Value, 0.01 * 0.5, 0.01 * 2);
     }
@@ -214,7 +212,7 @@ public class HeldValuesTests
             using (var tuner = Tuner.For(model, TinyMlpProblem.Model, new Adam(1e-3, beta1: 0.9), Method.Fixed()))
             {
                 tuner.Set("weightDecay", 0);
-                for (var step = 0; step < 3; step++) tuner.Step(m => Mse(m, problem.Train));
+                for (var step = 0; step < 3; step++) tuner.Step(m => TinyMlpProblem.Mse(m, problem.Train));
                 tuner.Save(path);
             }
             using var resumed = Tuner.For(model, TinyMlpProblem.Model, new Adam(1e-3, beta1: 0.9), Method.Fixed());
@@ -238,7 +236,7 @@ public class HeldValuesTests
             var model = TinyMlpProblem.Model();
             using (var tuner = Tuner.For(model, TinyMlpProblem.Model, new AdamW(), Method.Fixed()))
             {
-                for (var step = 0; step < 3; step++) tuner.Step(m => Mse(m, problem.Train));
+                for (var step = 0; step < 3; step++) tuner.Step(m => TinyMlpProblem.Mse(m, problem.Train));
                 tuner.Save(path);
             }
             // Adam and AdamW have the same hyperparameter and state names: only the rule tells them apart.

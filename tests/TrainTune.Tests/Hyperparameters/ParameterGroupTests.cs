@@ -13,8 +13,6 @@ public class ParameterGroupTests : IDisposable
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
-    static Tensor Mse(nn.Module<Tensor, Tensor> model, Split split) => Loss.MeanSquaredError.Compute(model.call(split.Inputs), split.Targets);
-
     // The tiny MLP's parameters: 0.weight [3, 2], 0.bias [3], 2.weight [1, 3], 2.bias [1].
     static readonly ParameterGroup[] Layers = [ParameterGroup.Matching("first", "0.*"), ParameterGroup.Rest("second")];
 
@@ -41,14 +39,7 @@ public class ParameterGroupTests : IDisposable
         Assert.Equal(2, perGroup.Length);
         for (var group = 0; group < 2; group++)
         {
-            double Objective(double delta)
-            {
-                var learner = Prepared(problem, [name]);
-                using (torch.no_grad()) learner.Hyperparameters.Raw(hyperparameter)[group].add_(delta);
-                learner.BeginBlock();
-                learner.UntrackedStep(problem.Train);
-                return learner.EvaluateLoss(problem.Validation)[0];
-            }
+            double Objective(double delta) => problem.ValidationLossAfterStep(Prepared(problem, [name]), hyperparameter, delta, slot: group);
             const double h = 1e-6;
             var expected = (Objective(h) - Objective(-h)) / (2 * h);
             Assert.True(Math.Abs(expected) > 1e-8, $"{what}, group {group}: the finite difference {expected} is too small to check anything");
@@ -74,7 +65,7 @@ public class ParameterGroupTests : IDisposable
         var w = TinyMlpProblem.Flatten(model.parameters());
         for (var t = 0; t < 4; t++)
         {
-            tuner.Step(m => Mse(m, problem.Train));
+            tuner.Step(m => TinyMlpProblem.Mse(m, problem.Train));
             var leaf = w.requires_grad_(true);
             var gradient = torch.autograd.grad([problem.TrainLoss(leaf)], [leaf])[0];
             w = (w - learningRate * (gradient + decays * w)).detach();

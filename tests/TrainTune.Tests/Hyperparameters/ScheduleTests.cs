@@ -13,8 +13,6 @@ public class ScheduleTests : IDisposable
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
-    static Tensor Mse(nn.Module<Tensor, Tensor> model, Split split) => Loss.MeanSquaredError.Compute(model.call(split.Inputs), split.Targets);
-
     [Fact]
     public void The_built_in_schedules_give_the_torch_schedulers_multipliers()
     {
@@ -48,7 +46,7 @@ public class ScheduleTests : IDisposable
         var w = TinyMlpProblem.Flatten(model.parameters());
         for (var t = 0; t < 5; t++)
         {
-            tuner.Step(m => Mse(m, problem.Train));
+            tuner.Step(m => TinyMlpProblem.Mse(m, problem.Train));
             var leaf = w.requires_grad_(true);
             var gradient = torch.autograd.grad([problem.TrainLoss(leaf)], [leaf])[0];
             w = (w - learningRate * Math.Pow(0.5, t / 2) * gradient).detach();
@@ -80,15 +78,7 @@ public class ScheduleTests : IDisposable
         var schedule = Schedule.Of(t => 0.8 - 0.15 * t);
         var actual = Prepared(problem, schedule).TrackedStep(problem.Train, problem.Validation, neumannTerms: 1, [hyperparameter]).Hypergradient[0].item<double>();
 
-        double Objective(double delta)
-        {
-            var learner = Prepared(problem, schedule);
-            using (torch.no_grad())
-                foreach (var raw in learner.Hyperparameters.Raw(hyperparameter)) raw.add_(delta);
-            learner.BeginBlock();
-            learner.UntrackedStep(problem.Train);
-            return learner.EvaluateLoss(problem.Validation)[0];
-        }
+        double Objective(double delta) => problem.ValidationLossAfterStep(Prepared(problem, schedule), hyperparameter, delta);
         const double h = 1e-6;
         var expected = (Objective(h) - Objective(-h)) / (2 * h);
         Assert.True(Math.Abs(expected) > 1e-8, $"{what}: the finite difference {expected} is too small to check anything");
@@ -110,7 +100,7 @@ public class ScheduleTests : IDisposable
             var model = TinyMlpProblem.Model();
             var tuner = Tuner.For(model, TinyMlpProblem.Model, new SgdMomentum(0.05, 0.6, 0.02), method).WithSchedule(SgdMomentum.LearningRate, schedule);
             // Nine steps: the unrolled block's first nine, before its hyper step changes anything.
-            for (var t = 0; t < 9; t++) tuner.Step(m => Mse(m, problem.Train), m => Mse(m, problem.Validation));
+            for (var t = 0; t < 9; t++) tuner.Step(m => TinyMlpProblem.Mse(m, problem.Train), m => TinyMlpProblem.Mse(m, problem.Validation));
             return model;
         }
         var unrolled = TinyMlpProblem.Flatten(Trained(Method.DiffThroughOpt(unrolledSteps: 5, tune: [SgdMomentum.Momentum])).parameters());
@@ -149,9 +139,9 @@ public class ScheduleTests : IDisposable
         var model = TinyMlpProblem.Model();
         using var tuner = Tuner.For(model, TinyMlpProblem.Model, new Sgd(0.1), Method.Fixed())
             .WithSchedule("learningRate", Schedule.Of(t => 1 - t / 2.0, "1 − t/2"));
-        for (var t = 0; t < 3; t++) tuner.Step(m => Mse(m, problem.Train));
+        for (var t = 0; t < 3; t++) tuner.Step(m => TinyMlpProblem.Mse(m, problem.Train));
         var before = TinyMlpProblem.Flatten(model.parameters());
-        var error = Assert.Throws<TrainTuneException>(() => tuner.Step(m => Mse(m, problem.Train)));
+        var error = Assert.Throws<TrainTuneException>(() => tuner.Step(m => TinyMlpProblem.Mse(m, problem.Train)));
         Assert.Contains("The schedule of 'learningRate' (1 − t/2) gave the multiplier -0.5 at step 3", error.Message);
         Assert.Equal(0, (TinyMlpProblem.Flatten(model.parameters()) - before).abs().max().item<double>());
         Assert.Equal(3, tuner.Steps);
