@@ -136,6 +136,13 @@ internal sealed class HyperparameterSet : IDisposable
         return Changeable(h).Select(r => _raw[h][r]).ToArray();
     }
 
+    /// <summary>
+    /// For each of <see cref="Raw"/>'s tensors of a grouped hyperparameter, the weights that read it
+    /// (a group's own slot: its weights; the shared slot: those of the groups without one).
+    /// </summary>
+    public IReadOnlyList<int[]> WeightsOfRaw(int h) =>
+        Changeable(h).Select(r => Enumerable.Range(0, WeightCount).Where(k => _slotOfWeight[h][k] == r).ToArray()).ToArray();
+
     /// <summary>What each of <see cref="Raw"/>'s tensors is: its weight's index (per weight) or its group's (per group), or neither.</summary>
     public IReadOnlyList<(int? Weight, int? Group)> RawSlots(int h) => Changeable(h).Select(r => Slot(h, r)).ToArray();
 

@@ -36,13 +36,19 @@ internal sealed record HypergradientDescentMethod(double HyperLearningRate = 0.0
             if (_previous is not null)
             {
                 using var scope = torch.NewDisposeScope();
-                var layout = learner.Hyperparameters.Layout;
+                var set = learner.Hyperparameters;
+                var layout = set.Layout;
                 var h = GradientAlignment.Hypergradient(gradients, _previous, layout);
+                // With parameter groups each group's learning rate moves by its own weights' alignment
+                // (∂L/∂η of that group); otherwise every raw tensor by the whole one, as Baydin et al.
+                var grouped = set.IsGrouped(learningRate);
+                var readers = grouped ? set.WeightsOfRaw(learningRate) : null;
                 using (torch.no_grad())
-                    foreach (var raw in learner.Hyperparameters.Raw(learningRate))
+                    foreach (var (raw, r) in set.Raw(learningRate).Select((raw, r) => (raw, r)))
                     {
+                        var own = readers is null ? h : GradientAlignment.Hypergradient(readers[r].Select(k => gradients[k]).ToArray(), readers[r].Select(k => _previous[k]).ToArray(), layout);
                         // Per member; a frozen member of a population keeps its value.
-                        var change = layout.SpreadTo(h.to(raw.dtype) * method.HyperLearningRate, (int)raw.dim());
+                        var change = layout.SpreadTo(own.to(raw.dtype) * method.HyperLearningRate, (int)raw.dim());
                         if (learner.Alive.Any(alive => !alive))
                             change = torch.where(layout.Mask(learner.Alive, (int)raw.dim(), raw.device), change, torch.zeros_like(change));
                         raw.sub_(change);
