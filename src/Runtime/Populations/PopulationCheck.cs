@@ -61,7 +61,10 @@ internal static class PopulationCheck
         return Same(a.Train, b.Train) && Same(a.Validation, b.Validation) && Same(a.Test, b.Test);
     }
 
-    static bool SameSchedules(IReadOnlyDictionary<string, Schedule>? a, IReadOnlyDictionary<string, Schedule>? b) =>
-        (a ?? new Dictionary<string, Schedule>()).Count == (b ?? new Dictionary<string, Schedule>()).Count
-        && (a ?? new Dictionary<string, Schedule>()).All(s => b is not null && b.TryGetValue(s.Key, out var other) && ReferenceEquals(s.Value, other));
+    static bool SameSchedules(IReadOnlyDictionary<string, Schedule>? a, IReadOnlyDictionary<string, Schedule>? b)
+    {
+        IReadOnlyDictionary<string, Schedule> none = new Dictionary<string, Schedule>();
+        (a, b) = (a ?? none, b ?? none);
+        return a.Count == b.Count && a.All(s => b.TryGetValue(s.Key, out var other) && ReferenceEquals(s.Value, other));
+    }
 }

@@ -239,7 +239,7 @@ internal sealed class Learner : IDisposable
     internal int StepsTaken { get; set; }
 
     /// <summary>Multiplies rule hyperparameter <paramref name="name"/> by <paramref name="schedule"/> from the next step on (null: no schedule).</summary>
-    internal void Schedule(string name, Schedule? schedule)
+    internal void SetSchedule(string name, Schedule? schedule)
     {
         var h = Hyperparameters.IndexOf(name);
         if (h < 0 || h >= _ruleHyperparameterCount)

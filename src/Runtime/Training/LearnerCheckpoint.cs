@@ -75,6 +75,8 @@ internal static class LearnerCheckpoint
             foreach (var (name, buffer) in learner.Model.named_buffers()) copies.Add((buffer, Required(checkpoint, $"buffer/{name}", device, buffer)));
         foreach (var slot in slots) copies.Add((slot.Raw, Required(checkpoint, $"raw/{slot.Name}", device, slot.Raw)));
         var held = slots.Select(s => checkpoint.Tensors.GetValueOrDefault($"held/{s.Name}") is { } values ? values.to(ScalarType.Float64).data<double>().ToArray() : null).ToArray();
+        foreach (var (values, slot) in held.Zip(slots).Where(x => x.First is not null && x.First.Length != hyperparameters.Members))
+            throw new TrainTuneException($"The checkpoint holds '{slot.Name}' for {values!.Length} members, but the run has {hyperparameters.Members}; delete the checkpoint to start afresh.");
         var states = names.Select(w => stateNames.Select(s => checkpoint.Get($"state/{w}/{s}", device)).ToArray()).ToArray();
         for (var k = 0; k < names.Count; k++)
             foreach (var (state, s) in states[k].Select((state, s) => (state, s)))

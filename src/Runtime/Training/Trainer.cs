@@ -62,7 +62,7 @@ internal sealed partial class Trainer
         {
             Clipping = _run.Clipping,
         };
-        foreach (var (name, schedule) in _run.Schedules ?? new Dictionary<string, Schedule>()) learner.Schedule(name, schedule);
+        foreach (var (name, schedule) in _run.Schedules ?? new Dictionary<string, Schedule>()) learner.SetSchedule(name, schedule);
         learner.Probe(data.Train, _run.Metric);
         learner.Probe(data.Validation, _run.Metric);
         using var tuner = _run.Method.Start(learner, _members.Select(m => m.Method).ToList());

@@ -132,7 +132,7 @@ public sealed class Tuner : IDisposable
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         if (_stepper.Deferring)
             throw new TrainTuneException($"{_method.Name} is in the middle of the steps it takes at the end of a block; schedule '{name}' at a block boundary.");
-        _learner.Schedule(name, schedule);
+        _learner.SetSchedule(name, schedule);
         return this;
     }
 

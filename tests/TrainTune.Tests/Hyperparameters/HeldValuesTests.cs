@@ -9,8 +9,12 @@ namespace TrainTune.Tests.Hyperparameters;
 /// Zero is a value: momentum and weight decay held at 0 (torch.optim's defaults), tuned from 0 in a
 /// transform that includes it, refused with what to do in one that does not; held values exact.
 /// </summary>
-public class HeldValuesTests
+public class HeldValuesTests : IDisposable
 {
+    readonly string _folder = Directory.CreateTempSubdirectory("traintune-held-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
     const double LearningRate = 0.05;
 
     [Fact]
@@ -204,50 +208,36 @@ public class HeldValuesTests
     [Fact]
     public void A_saved_tuner_keeps_held_values_exactly()
     {
-        var path = Path.Combine(Directory.CreateTempSubdirectory("traintune-held-").FullName, "tuner.pt");
-        try
+        var path = Path.Combine(_folder, "tuner.pt");
+        var problem = new TinyMlpProblem();
+        var model = TinyMlpProblem.Model();
+        using (var tuner = Tuner.For(model, TinyMlpProblem.Model, new Adam(1e-3, beta1: 0.9), Method.Fixed()))
         {
-            var problem = new TinyMlpProblem();
-            var model = TinyMlpProblem.Model();
-            using (var tuner = Tuner.For(model, TinyMlpProblem.Model, new Adam(1e-3, beta1: 0.9), Method.Fixed()))
-            {
-                tuner.Set("weightDecay", 0);
-                for (var step = 0; step < 3; step++) tuner.Step(m => TinyMlpProblem.Mse(m, problem.Train));
-                tuner.Save(path);
-            }
-            using var resumed = Tuner.For(model, TinyMlpProblem.Model, new Adam(1e-3, beta1: 0.9), Method.Fixed());
-            resumed.Load(path);
-            Assert.Equal(0, resumed.Hyperparameters["weightDecay"].Value);
-            Assert.Equal(0.9, resumed.Hyperparameters["beta1"].Value);
+            tuner.Set("weightDecay", 0);
+            for (var step = 0; step < 3; step++) tuner.Step(m => TinyMlpProblem.Mse(m, problem.Train));
+            tuner.Save(path);
         }
-        finally
-        {
-            Directory.Delete(Path.GetDirectoryName(path)!, recursive: true);
-        }
+        using var resumed = Tuner.For(model, TinyMlpProblem.Model, new Adam(1e-3, beta1: 0.9), Method.Fixed());
+        resumed.Load(path);
+        Assert.Equal(0, resumed.Hyperparameters["weightDecay"].Value);
+        Assert.Equal(0.9, resumed.Hyperparameters["beta1"].Value);
     }
 
     [Fact]
     public void A_tuner_state_of_another_rule_is_refused_naming_both_rules()
     {
-        var path = Path.Combine(Directory.CreateTempSubdirectory("traintune-rule-").FullName, "tuner.pt");
-        try
+        var path = Path.Combine(_folder, "tuner.pt");
+        var problem = new TinyMlpProblem();
+        var model = TinyMlpProblem.Model();
+        using (var tuner = Tuner.For(model, TinyMlpProblem.Model, new AdamW(), Method.Fixed()))
         {
-            var problem = new TinyMlpProblem();
-            var model = TinyMlpProblem.Model();
-            using (var tuner = Tuner.For(model, TinyMlpProblem.Model, new AdamW(), Method.Fixed()))
-            {
-                for (var step = 0; step < 3; step++) tuner.Step(m => TinyMlpProblem.Mse(m, problem.Train));
-                tuner.Save(path);
-            }
-            // Adam and AdamW have the same hyperparameter and state names: only the rule tells them apart.
-            using var other = Tuner.For(model, TinyMlpProblem.Model, new Adam(), Method.Fixed());
-            var error = Assert.Throws<TrainTuneException>(() => other.Load(path));
-            Assert.Contains("the rule TrainTune.AdamW, but this run's rule is TrainTune.Adam", error.Message);
-            Assert.Equal(0, other.Steps);
+            for (var step = 0; step < 3; step++) tuner.Step(m => TinyMlpProblem.Mse(m, problem.Train));
+            tuner.Save(path);
         }
-        finally
-        {
-            Directory.Delete(Path.GetDirectoryName(path)!, recursive: true);
-        }
+        // Adam and AdamW have the same hyperparameter and state names: only the rule tells them apart.
+        using var other = Tuner.For(model, TinyMlpProblem.Model, new Adam(), Method.Fixed());
+        var error = Assert.Throws<TrainTuneException>(() => other.Load(path));
+        Assert.Contains("the rule TrainTune.AdamW, but this run's rule is TrainTune.Adam", error.Message);
+        Assert.Equal(0, other.Steps);
     }
 }

@@ -61,8 +61,8 @@ public class ScheduleTests : IDisposable
         torch.manual_seed(3);
         var learner = new Learner(TinyMlpProblem.Model(), TinyMlpProblem.Model(), new SgdMomentum(0.05, 0.6, 0.02), Loss.MeanSquaredError);
         for (var h = 0; h < learner.Hyperparameters.Specs.Count; h++) learner.Hyperparameters.Track(h, "the test");
-        learner.Schedule(SgdMomentum.LearningRate, schedule);
-        learner.Schedule(SgdMomentum.WeightDecay, schedule);
+        learner.SetSchedule(SgdMomentum.LearningRate, schedule);
+        learner.SetSchedule(SgdMomentum.WeightDecay, schedule);
         for (var s = 0; s < 3; s++) learner.UntrackedStep(problem.Train);
         return learner;
     }
