@@ -7,6 +7,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using TrainTune;
+using TrainTune.Hosting;
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 var projectOption = new Option<string>("--project") { Description = "The project whose targets run.", DefaultValueFactory = _ => "samples/UciRegression" };

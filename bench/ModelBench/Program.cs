@@ -6,6 +6,7 @@ using System.CommandLine;
 using System.Globalization;
 using TorchSharp;
 using TrainTune;
+using TrainTune.Hosting;
 using static TorchSharp.torch;
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;

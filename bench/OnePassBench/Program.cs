@@ -7,6 +7,7 @@ using System.Diagnostics;
 using System.Globalization;
 using TorchSharp;
 using TrainTune;
+using TrainTune.Hosting;
 using static TorchSharp.torch;
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;

@@ -5,6 +5,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using TrainTune;
+using TrainTune.Hosting;
 using static TorchSharp.torch;
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
@@ -13,15 +14,17 @@ var sizesOption = new Option<int[]>("--sizes") { Description = "Population sizes
 var singlesOption = new Option<int>("--singles") { Description = "Single runs timed per method (their mean is the per-run cost).", DefaultValueFactory = _ => 5 };
 var methodsOption = new Option<string[]>("--methods") { Description = "Methods by the paper's names.", DefaultValueFactory = _ => ["Random", "OursWdLrM", "DiffThroughOpt"], AllowMultipleArgumentsPerToken = true };
 var threadsOption = new Option<int>("--threads") { Description = "libtorch threads for every run.", DefaultValueFactory = _ => 1 };
+var onlyOption = new Option<string>("--only") { Description = "Time only the single runs or only the populations (for a profiler): single, population or both.", DefaultValueFactory = _ => "both" };
+onlyOption.AcceptOnlyFromAmong("single", "population", "both");
 var root = new RootCommand("TrainTune benchmark: N single runs against one population of N (MLP 8-50-1, full batch 614 rows).")
 {
-    stepsOption, sizesOption, singlesOption, methodsOption, threadsOption,
+    stepsOption, sizesOption, singlesOption, methodsOption, threadsOption, onlyOption,
 };
 root.SetAction(parsed => Bench(parsed.GetValue(stepsOption), parsed.GetValue(sizesOption)!, parsed.GetValue(singlesOption),
-    parsed.GetValue(methodsOption)!, parsed.GetValue(threadsOption)));
+    parsed.GetValue(methodsOption)!, parsed.GetValue(threadsOption), parsed.GetValue(onlyOption)!));
 return root.Parse(args).Invoke();
 
-static int Bench(int steps, int[] sizes, int singles, string[] methods, int threads)
+static int Bench(int steps, int[] sizes, int singles, string[] methods, int threads, string only)
 {
     // Energy's shape: 8 inputs, 614 / 77 / 77 rows (timing does not depend on the values).
     var generator = new Generator(0);
@@ -43,10 +46,11 @@ static int Bench(int steps, int[] sizes, int singles, string[] methods, int thre
         Member(method, 0).ForSteps(50).Run(); // warm up
         TuningRun.RunPopulation(Enumerable.Range(0, 2).Select(s => Member(method, s).ForSteps(50)));
         var clock = Stopwatch.StartNew();
-        for (var s = 0; s < singles; s++) Member(method, 1000 + s).Run();
-        var single = clock.Elapsed.TotalMilliseconds / singles / steps;
+        if (only != "population")
+            for (var s = 0; s < singles; s++) Member(method, 1000 + s).Run();
+        var single = only == "population" ? double.NaN : clock.Elapsed.TotalMilliseconds / singles / steps;
         var cells = new List<string>();
-        foreach (var n in sizes)
+        foreach (var n in only == "single" ? [] : sizes)
         {
             clock.Restart();
             TuningRun.RunPopulation(Enumerable.Range(0, n).Select(s => Member(method, 2000 + s)));

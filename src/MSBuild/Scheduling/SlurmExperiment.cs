@@ -44,7 +44,10 @@ internal static class SlurmExperiment
             log($"{settings.Target}: all {all.Count} runs finished in earlier builds; nothing to submit");
             return Read(settings, all, null, null);
         }
-        var size = ExperimentRunner.MembersPerProcess(settings);
+        // auto stacks nothing here: what a population gains on the cluster's nodes is not measured on this machine.
+        var size = settings.Population is null ? 1 : ExperimentRunner.MembersPerProcess(settings);
+        log($"{settings.Target}: {(size == 1 ? "one run" : $"populations of up to {size}")} per task"
+            + (settings.Population is null ? " (TrainTunePopulation=auto stacks runs only where it has measured them faster: not on the cluster's nodes; set TrainTunePopulation=N to stack N runs per task)" : ""));
         var tasks = todo.GroupBy(r => r.Method).SelectMany(g => g.Select(r => r.Seed).Chunk(size).Select(seeds => new TaskRuns(g.Key, seeds))).ToList();
         SlurmArray.CheckCluster(slurm, tasks.Count);
         SlurmArray.ProbeSharedStorage(slurm, folder, settings.Assembly);

@@ -31,10 +31,8 @@ public sealed class TrainTuneRunExperiment : SlurmHostTask
         var settings = new ExperimentRunner.Settings(DotnetPath,
             request => RunArgumentsFor(DepsFile, HostRuntimeConfig, HostAssembly, request), Assembly, Target, OutputDirectory,
             methods, inits, knobs.Run, Parallelism, knobs.Population);
-        var members = ExperimentRunner.MembersPerProcess(settings);
-        Log.LogMessage(MessageImportance.High, $"TrainTune: {Target}: {inits} initialisations x {methods.Count} methods ({string.Join(", ", methods)}), "
-            + $"{(members == 1 ? "one run" : $"populations of up to {members}")} per process, {Parallelism} processes at a time");
         void Say(string line) => Log.LogMessage(MessageImportance.High, line);
+        Say($"TrainTune: {Target}: {inits} initialisations x {methods.Count} methods ({string.Join(", ", methods)}), {Parallelism} processes at a time");
         IReadOnlyList<ExperimentRun>? collected;
         if (knobs.OnSlurm)
         {
@@ -50,7 +48,13 @@ public sealed class TrainTuneRunExperiment : SlurmHostTask
             if (collected is null) return true;
         }
         else
-            collected = ExperimentRunner.Run(settings, Say);
+        {
+            // TrainTunePopulation=auto measures what pays on this machine (cached per CPU, target and method).
+            var choices = ExperimentRunner.Choose(settings);
+            foreach (var (method, choice) in choices)
+                Say($"TrainTune: {Target}: {method}: {choice}");
+            collected = ExperimentRunner.Run(settings, choices, Say);
+        }
         var runs = collected;
         Directory.CreateDirectory(OutputDirectory);
         Hosting.AtomicFile.WriteAllText(Path.Combine(OutputDirectory, "results.csv"), ExperimentResults.Csv(runs));

@@ -192,7 +192,7 @@ public class TrainTuneTargetTests : IDisposable
     [Fact]
     public void An_experiment_runs_every_method_and_initialisation_and_writes_its_results()
     {
-        var outcome = DotnetCli.TrainTune("TinyTargets", _output, "-p:TrainTuneTargets=Quick", "-p:TrainTuneInits=2", "-p:TrainTuneMethods=Random%3BOursWdLrM");
+        var outcome = DotnetCli.TrainTune("TinyTargets", _output, "-p:TrainTuneTargets=Quick", "-p:TrainTuneInits=2", "-p:TrainTuneMethods=Random%3BOursWdLrM", "-p:TrainTunePopulation=2");
         Assert.True(outcome.ExitCode == 0, outcome.Output);
         var csv = File.ReadAllLines(Path.Combine(_output, "Quick", "results.csv"));
         Assert.Equal(5, csv.Length);
@@ -206,7 +206,7 @@ public class TrainTuneTargetTests : IDisposable
         Assert.Equal((1, 1), (runThreads.GetProperty("intra_op").GetInt32(), runThreads.GetProperty("cores").GetInt32()));
         Assert.Contains("-p:TrainTuneInits=2", markdown);
         // Each method's two seeds ran as one population of two.
-        Assert.Contains("populations of up to 2 per process", outcome.Output);
+        Assert.Contains("Quick: OursWdLrM: populations of up to 2 per process (TrainTunePopulation=2)", outcome.Output);
         Assert.Contains("member 1 of a population of 2", Json(Path.Combine(_output, "Quick", "runs", "OursWdLrM", "2", "result.json")).GetProperty("configuration").GetProperty("note").GetString());
 
         // One run per process gives the same values (float32: the stacked sums round differently).
@@ -234,6 +234,26 @@ public class TrainTuneTargetTests : IDisposable
         Assert.Contains("TrainTuneInits='0' is not a positive whole number", bad.Output);
         Assert.Contains("TrainTunePopulation='many' is not valid: use auto, or a positive whole number of initialisations per process", bad.Output);
         Assert.Contains("TrainTuneMethods names 'Nope', which is not a method; the valid ones are: OnePass, Fixed, Random, RandomLrMultiplier, Random3Batched, Lorraine, Baydin, OursWdLr, OursWdLrM, OursWdHdlrM, DiffThroughOpt, BayesOpt", bad.Output);
+    }
+
+    [Fact]
+    public void Population_auto_measures_on_this_machine_says_what_it_chose_and_why_and_measures_once()
+    {
+        string[] experiment = ["-p:TrainTuneTargets=Quick", "-p:TrainTuneInits=8", "-p:TrainTuneMethods=OursWdLrM%3BBayesOpt", "-p:TrainTuneSteps=60"];
+        var first = DotnetCli.TrainTune("TinyTargets", _output, experiment);
+        Assert.True(first.ExitCode == 0, first.Output);
+        // The choice is one of the measured ones, with the measurements and the CPU's cache behind it.
+        Assert.Matches(@"Quick: OursWdLrM: (one run|populations of up to 8) per process \(auto: (no population measured 10% faster|a population of 8 measured \d+\.\d× faster) per member than one run; ms per member-step, one run -?\d+\.\d+; populations of 8: -?\d+\.\d+; measured now, cached in ", first.Output);
+        Assert.Contains("Quick: BayesOpt: one run per process (auto: BayesOpt does not stack its runs)", first.Output);
+        var cache = File.ReadAllText(Path.Combine(_output, "Quick", "population-calibration.json"));
+        Assert.Contains(TrainTune.Hosting.Machine.Description(), cache);
+        Assert.False(Directory.Exists(Path.Combine(_output, "Quick", "calibration")), "the calibration runs' folders should be removed");
+        Assert.Equal(17, File.ReadAllLines(Path.Combine(_output, "Quick", "results.csv")).Length);
+
+        var again = DotnetCli.TrainTune("TinyTargets", _output, experiment);
+        Assert.True(again.ExitCode == 0, again.Output);
+        Assert.Matches(@"Quick: OursWdLrM: .* per process \(.*; measured \d{4}-\d\d-\d\d \d\d:\d\d UTC, cached in ", again.Output);
+        Assert.DoesNotContain("measured now", again.Output);
     }
 
     [Fact]

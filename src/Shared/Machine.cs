@@ -1,10 +1,13 @@
 using System.Globalization;
 
+namespace TrainTune.Hosting;
+
 /// <summary>
-/// The machine a benchmark ran on, in one line for every table: the same benchmark ran 2–3×
-/// slower on another CPU type of the same size, so a figure without its CPU says little.
+/// The machine a figure was measured on, in one line: the same benchmark ran 2–3× slower on
+/// another CPU type of the same size, and populations went from 2× faster to 0.6×, so a figure
+/// (a benchmark's table, a cached population calibration) without its CPU says little.
 /// </summary>
-static class Machine
+internal static class Machine
 {
     /// <summary>
     /// "CPU: AMD EPYC (family 26, model 2, AVX-512), 2 cores": the model, family and vector width

@@ -1,0 +1,111 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+
+namespace TrainTune.Build.Experiments;
+
+/// <summary>
+/// TrainTunePopulation=auto, decided by measuring on the machine at hand (README, "Populations"):
+/// whether a population pays depends on the CPU (the same population of 16 ran 2× faster per
+/// member than single runs on one CPU type and 0.6× on another). A single run and populations of
+/// the candidate sizes each train the method's first seeds for a few hundred steps, each in a
+/// host process of its own; the size with the lowest time per member-step is chosen when it is at
+/// most <see cref="Margin"/> of the single run's, one run per process otherwise. The choice is
+/// cached in the target's folder per CPU, cores, target assembly and method, so a later build
+/// measures nothing; a calibration that fails chooses one run per process and says why.
+/// </summary>
+internal static class PopulationCalibration
+{
+    /// <summary>How many runs a process trains together, and why (for the build log).</summary>
+    public sealed record Choice(int Members, string Why)
+    {
+        public override string ToString() => $"{(Members == 1 ? "one run" : $"populations of up to {Members}")} per process ({Why})";
+    }
+
+    /// <summary>The time per member-step of one size (1: a single run), in milliseconds.</summary>
+    public sealed record Measurement(int Members, double Milliseconds);
+
+    sealed record CacheEntry(string Key, int Members, string Why, string MeasuredAt);
+
+    /// <summary>
+    /// A population is chosen only when a member-step costs at most this share of a single
+    /// run's: a short calibration is noisy (repeated benchmarks here varied by ±10%).
+    /// </summary>
+    public const double Margin = 0.9;
+
+    public const string CacheFile = "population-calibration.json";
+
+    /// <summary>The population sizes tried: 8 and <paramref name="upperBound"/> (the most members a process may have), or fewer.</summary>
+    public static IReadOnlyList<int> Candidates(int upperBound) =>
+        upperBound < 2 ? [] : [.. new[] { Math.Min(8, upperBound), upperBound }.Distinct()];
+
+    /// <summary>The size to use given the single run's and the populations' times per member-step.</summary>
+    public static Choice Decide(double single, IReadOnlyList<Measurement> populations)
+    {
+        var measured = string.Join(", ", populations.Select(m => string.Create(CultureInfo.InvariantCulture, $"{m.Members}: {m.Milliseconds:F3}")));
+        var summary = string.Create(CultureInfo.InvariantCulture, $"ms per member-step, one run {single:F3}; populations of {measured}");
+        // A time that is not positive is noise larger than the difference measured: nothing to go by.
+        var best = populations.Where(m => double.IsFinite(m.Milliseconds) && m.Milliseconds > 0).MinBy(m => m.Milliseconds);
+        if (best is null || !double.IsFinite(single) || single <= 0 || best.Milliseconds > Margin * single)
+            return new(1, string.Create(CultureInfo.InvariantCulture, $"auto: no population measured {(1 - Margin) * 100:F0}% faster per member than one run; {summary}"));
+        return new(best.Members, string.Create(CultureInfo.InvariantCulture,
+            $"auto: a population of {best.Members} measured {single / best.Milliseconds:F1}× faster per member than one run; {summary}"));
+    }
+
+    /// <summary>
+    /// The cached choice for <paramref name="key"/> in <paramref name="folder"/>, or a new
+    /// calibration by <paramref name="measure"/> (members → ms per member-step; throws
+    /// <see cref="InvalidOperationException"/> when a run fails), cached unless it failed.
+    /// </summary>
+    public static Choice Choose(string folder, string key, int upperBound, Func<int, double> measure)
+    {
+        var path = Path.Combine(folder, CacheFile);
+        var cache = Read(path);
+        if (cache.FirstOrDefault(e => e.Key == key) is { } cached)
+            return new(cached.Members, $"{cached.Why}; measured {cached.MeasuredAt}, cached in {path}");
+        Choice choice;
+        try
+        {
+            var single = measure(1);
+            choice = Decide(single, [.. Candidates(upperBound).Select(n => new Measurement(n, measure(n)))]);
+        }
+        catch (InvalidOperationException e)
+        {
+            return new(1, $"auto: the calibration failed, {e.Message}");
+        }
+        var entry = new CacheEntry(key, choice.Members, choice.Why, DateTimeOffset.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture));
+        Directory.CreateDirectory(folder);
+        Hosting.AtomicFile.WriteAllText(path, JsonSerializer.Serialize(cache.Where(e => e.Key != key).Append(entry).ToList(), Hosting.ProtocolJson.Options));
+        return new(choice.Members, $"{choice.Why}; measured now, cached in {path}");
+    }
+
+    /// <summary>What a cached choice is valid for: the CPU and cores, the target's assembly (its model), the target and the method.</summary>
+    public static string Key(string assembly, string target, string method, int cores)
+    {
+        string hash;
+        try
+        {
+            using var stream = File.OpenRead(assembly);
+            hash = Convert.ToHexString(SHA256.HashData(stream))[..16];
+        }
+        catch (IOException)
+        {
+            hash = "unreadable";
+        }
+        return string.Create(CultureInfo.InvariantCulture, $"{Hosting.Machine.Description()}; {cores} core(s) per process; {target} in {Path.GetFileName(assembly)} {hash}; {method}");
+    }
+
+    static List<CacheEntry> Read(string path)
+    {
+        if (!File.Exists(path)) return [];
+        try
+        {
+            return JsonSerializer.Deserialize<List<CacheEntry>>(File.ReadAllText(path), Hosting.ProtocolJson.Options) ?? [];
+        }
+        catch (JsonException)
+        {
+            // A cache that cannot be read is measured again and rewritten.
+            return [];
+        }
+    }
+}
