@@ -6,9 +6,9 @@ namespace TrainTune.Build.Experiments;
 
 /// <summary>
 /// Runs every (method, seed) of one target: the seeds of a method in populations (one host
-/// process each, the members trained together), as many processes at a time as there are
-/// cores; each process gets its share of the cores for the thread policy, and each run writes
-/// into its own folder.
+/// process each, the members trained together) where they measured faster on this machine,
+/// as many processes at a time as there are cores; each process gets its share of the cores
+/// for the thread policy, and each run writes into its own folder.
 /// </summary>
 internal static class ExperimentRunner
 {
@@ -23,14 +23,6 @@ internal static class ExperimentRunner
     public const int MaxMembers = 16;
 
     /// <summary>
-    /// Steps of the short and the long calibration run of each size (at most the experiment's
-    /// own): the time per step is their difference over the extra steps, so what a process spends
-    /// once (JIT compilation, libtorch's first calls; more than a short run's steps on UCI Energy)
-    /// cancels out.
-    /// </summary>
-    public const int CalibrationSteps = 200;
-
-    /// <summary>
     /// The most members a process may have: TrainTunePopulation, or with auto so that every
     /// core has a process when there are fewer methods than cores, at most <see cref="MaxMembers"/>.
     /// </summary>
@@ -42,65 +34,83 @@ internal static class ExperimentRunner
     }
 
     /// <summary>
-    /// Members per process for each method, and why: TrainTunePopulation as given, or with auto
-    /// what <see cref="PopulationCalibration"/> measured on this machine (at most <see cref="MembersPerProcess"/>).
+    /// Members per process for <paramref name="method"/> and why, when that is known before any
+    /// run: TrainTunePopulation as given, or with auto a size that needs no measuring or one
+    /// measured by an earlier build; null when auto must measure (see <see cref="Probe"/>).
     /// </summary>
-    public static IReadOnlyDictionary<string, PopulationCalibration.Choice> Choose(Settings settings) =>
-        settings.Methods.Distinct().ToDictionary(m => m, method =>
-        {
-            var bound = MembersPerProcess(settings);
-            if (settings.Population is not null)
-                return new PopulationCalibration.Choice(bound, $"TrainTunePopulation={settings.Population}");
-            if (bound < 2)
-                return new PopulationCalibration.Choice(1, "auto: one initialisation per process already fills the cores");
-            if (Hosting.MethodCatalogue.Find(method) is { Stacks: false })
-                return new PopulationCalibration.Choice(1, $"auto: {method} does not stack its runs");
-            var key = PopulationCalibration.Key(settings.Assembly, settings.Target, method, CoreShare(settings));
-            return PopulationCalibration.Choose(settings.TargetDirectory, key, bound, members => Calibrate(settings, method, members));
-        });
+    public static PopulationCalibration.Choice? Known(Settings settings, string method)
+    {
+        var bound = MembersPerProcess(settings);
+        if (settings.Population is not null)
+            return new(bound, $"TrainTunePopulation={settings.Population}");
+        if (bound < 2)
+            return new(1, "auto: one initialisation per process already fills the cores");
+        if (Hosting.MethodCatalogue.Find(method) is { Stacks: false })
+            return new(1, $"auto: {method} does not stack its runs");
+        if (settings.Inits < 3)
+            return new(1, "auto: too few initialisations to measure a population beside a single run");
+        return PopulationCalibration.Cached(settings.TargetDirectory, Key(settings, method));
+    }
+
+    static string Key(Settings settings, string method) => PopulationCalibration.Key(settings.Assembly, settings.Target, method, CoreShare(settings));
 
     /// <summary>
-    /// Milliseconds per member-step of <paramref name="members"/> of <paramref name="method"/>
-    /// (seeds 1…n), from a short and a long run in host processes of their own, as the runs'
-    /// result.json tell them; throws <see cref="InvalidOperationException"/> when a process fails
-    /// or, for a population, when the model was not stacked.
+    /// Auto's measurement, made of real runs of the experiment: the last seeds of
+    /// <paramref name="seeds"/> as one population of the largest size a process may hold and,
+    /// on another core at the same time, the first seeds as single runs one after another until
+    /// the population is done. Returns the choice (cached) and the seeds it ran; a population
+    /// that failed or was not stacked leaves its seeds to be run again as single runs.
     /// </summary>
-    static double Calibrate(Settings settings, string method, int members)
+    static (PopulationCalibration.Choice Choice, IReadOnlyList<long> Ran) Probe(Settings settings, string method, IReadOnlyList<long> seeds,
+        Func<string, IReadOnlyList<long>, bool, IReadOnlyList<ExperimentRun>?> run)
     {
-        var root = Path.Combine(settings.TargetDirectory, "calibration");
-        var folder = Path.Combine(root, string.Create(CultureInfo.InvariantCulture, $"{method}-{members}"));
-        try
+        var size = Math.Min(MembersPerProcess(settings), seeds.Count - 1);
+        var population = seeds.TakeLast(size).ToList();
+        var singles = new Queue<long>(seeds.Take(seeds.Count - size));
+        var ranAlone = new List<long>();
+        var (singleSeconds, singleSteps) = (0.0, 0L);
+        void RunOneAlone()
         {
-            var total = settings.Run.Steps ?? int.MaxValue;
-            var (shortRun, longRun) = (Math.Min(total / 3, CalibrationSteps), Math.Min(total, 3 * CalibrationSteps));
-            if (shortRun < 1) throw new InvalidOperationException($"{total} steps are too few to time");
-            return (Seconds(longRun) - Seconds(shortRun)) * 1000 / (longRun - shortRun);
+            var seed = singles.Dequeue();
+            run(method, [seed], true);
+            ranAlone.Add(seed);
+            var path = Path.Combine(RunFolder(settings, method, seed), Hosting.HostProtocol.ResultFile);
+            if (!File.Exists(path)) return; // failed: counted as such, and no measurement
+            var result = Hosting.ResultFile.Read(path).Result;
+            (singleSeconds, singleSteps) = (singleSeconds + result.Seconds, singleSteps + result.StepsCompleted);
         }
-        finally
+        IReadOnlyList<ExperimentRun>? together;
+        if (settings.Parallelism >= 2)
         {
-            if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
-            if (Directory.Exists(root) && !Directory.EnumerateFileSystemEntries(root).Any()) Directory.Delete(root);
+            var populationTask = Task.Run(() => run(method, population, false));
+            do RunOneAlone(); while (!populationTask.IsCompleted && singles.Count > 0);
+            together = populationTask.Result;
+        }
+        else
+        {
+            RunOneAlone();
+            together = run(method, population, false);
         }
 
-        // A member's seconds: its share of its population's, or its single run's.
-        double Seconds(int steps)
-        {
-            if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
-            var calibration = settings with { Run = settings.Run with { Steps = steps } };
-            var seeds = Enumerable.Range(1, members).Select(s => new Hosting.HostRunRequest.Member(s, Path.Combine(folder, s.ToString(CultureInfo.InvariantCulture)))).ToList();
-            var outcome = ChildProcess.Run(settings.Dotnet, settings.HostArguments(Request(calibration, method, seeds, CoreShare(settings))), _ => { });
-            var path = Path.Combine(seeds[0].OutputDirectory, Hosting.HostProtocol.ResultFile);
-            if (outcome.ExitCode != 0 || !File.Exists(path))
-                throw new InvalidOperationException($"{members} member(s) of {method}: exit code {outcome.ExitCode}: {string.Join(" / ", outcome.Tail.TakeLast(2))}");
-            var file = Hosting.ResultFile.Read(path);
-            if (members > 1 && file.Configuration.Note?.Contains("of a population", StringComparison.Ordinal) != true)
-                throw new InvalidOperationException($"the model of {settings.Target} is not stacked as a population, so its runs gain nothing from sharing a process");
-            // A single run that diverges stops early: its time per step says nothing about the full length.
-            if (members == 1 && file.Result.StepsCompleted < steps)
-                throw new InvalidOperationException($"seed 1 of {method} stopped at step {file.Result.StepsCompleted} of {steps}");
-            return file.Result.Seconds;
-        }
+        string? problem = null;
+        var files = population.Select(seed => Path.Combine(RunFolder(settings, method, seed), Hosting.HostProtocol.ResultFile)).ToList();
+        if (together is null || !files.All(File.Exists))
+            problem = "the population it measured failed; its runs are repeated one per process";
+        else if (Hosting.ResultFile.Read(files[0]).Configuration.Note?.Contains("of a population", StringComparison.Ordinal) != true)
+            problem = $"the model of {settings.Target} is not stacked as a population";
+        if (problem is not null)
+            return (new(1, $"auto: {problem}"), [.. ranAlone, .. together is null ? [] : population]);
+
+        // A member's seconds are its share of the population's, which ran as long as its longest member.
+        var results = files.Select(f => Hosting.ResultFile.Read(f).Result).ToList();
+        var memberStep = results[0].Seconds * 1000 / Math.Max(1, results.Max(r => r.StepsCompleted));
+        var singleStep = singleSteps > 0 ? singleSeconds * 1000 / singleSteps : double.NaN;
+        var decided = PopulationCalibration.Decide(singleStep, [new(size, memberStep)]);
+        var measuredOn = decided with { Why = $"{decided.Why}; measured on the first runs: {Seeds(ranAlone)} alone, {Seeds(population)} as one population" };
+        return (PopulationCalibration.Remember(settings.TargetDirectory, Key(settings, method), measuredOn), [.. ranAlone, .. population]);
     }
+
+    static string Seeds(IReadOnlyList<long> seeds) => seeds.Count == 1 ? $"seed {seeds[0]}" : $"seeds {seeds[0]}–{seeds[^1]}";
 
     /// <summary>
     /// The seeds of every method cut into processes of at most each method's size, as evenly as
@@ -109,27 +119,28 @@ internal static class ExperimentRunner
     /// process alone (200 seeds in 16s: 13 processes, 7 rounds with one core idle in the last;
     /// in 14 processes of 14–15, every round is full).
     /// </summary>
-    public static List<(string Method, long[] Seeds)> Chunks(IReadOnlyList<string> methods, int inits, Func<string, int> size, int parallelism)
+    public static List<(string Method, long[] Seeds)> Chunks(IReadOnlyDictionary<string, IReadOnlyList<long>> seeds, Func<string, int> size, int parallelism)
     {
-        var counts = methods.ToDictionary(m => m, m => (int)Math.Ceiling(inits / (double)Math.Max(1, size(m))));
+        var methods = seeds.Keys.Where(m => seeds[m].Count > 0).ToList();
+        var counts = methods.ToDictionary(m => m, m => (int)Math.Ceiling(seeds[m].Count / (double)Math.Max(1, size(m))));
         var round = Math.Max(1, parallelism);
         foreach (var method in methods.OrderByDescending(size))
         {
             if (counts.Values.Sum() % round == 0) break;
-            var add = Math.Min(round - counts.Values.Sum() % round, inits - counts[method]);
+            var add = Math.Min(round - counts.Values.Sum() % round, seeds[method].Count - counts[method]);
             if (size(method) > 1 && add > 0) counts[method] += add;
         }
-        return [.. methods.SelectMany(m => Split(inits, counts[m]).Select(seeds => (m, seeds)))];
+        return [.. methods.SelectMany(m => Split(seeds[m], counts[m]).Select(part => (m, part)))];
     }
 
-    /// <summary>Seeds 1…<paramref name="inits"/> in <paramref name="parts"/> contiguous parts whose sizes differ by at most one.</summary>
-    static IEnumerable<long[]> Split(int inits, int parts)
+    /// <summary><paramref name="seeds"/> in <paramref name="parts"/> contiguous parts whose sizes differ by at most one.</summary>
+    static IEnumerable<long[]> Split(IReadOnlyList<long> seeds, int parts)
     {
-        var start = 1;
+        var start = 0;
         for (var k = 0; k < parts; k++)
         {
-            var length = inits / parts + (k < inits % parts ? 1 : 0);
-            yield return [.. Enumerable.Range(start, length).Select(s => (long)s)];
+            var length = seeds.Count / parts + (k < seeds.Count % parts ? 1 : 0);
+            yield return [.. seeds.Skip(start).Take(length)];
             start += length;
         }
     }
@@ -148,16 +159,17 @@ internal static class ExperimentRunner
                 ValidationBatchSize: settings.Run.ValidationBatchSize, TensorBoard: settings.Run.TensorBoard, CheckpointEveryBlocks: 1_000_000),
             RandomInitial: true, Cores: cores, Population: members.Count > 1 ? members : null);
 
-    public static IReadOnlyList<ExperimentRun> Run(Settings settings, IReadOnlyDictionary<string, PopulationCalibration.Choice> choices, Action<string> log)
+    /// <summary>Runs the experiment; with auto, each method's size is measured on its first runs unless known (<see cref="Known"/>).</summary>
+    public static IReadOnlyList<ExperimentRun> Run(Settings settings, Action<string> log)
     {
-        var chunks = Chunks(settings.Methods, settings.Inits, m => choices[m].Members, settings.Parallelism);
         var total = settings.Methods.Count * settings.Inits;
         var runs = new ConcurrentBag<ExperimentRun>();
         var done = 0;
         var coreShare = CoreShare(settings);
-        Parallel.ForEach(chunks, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, settings.Parallelism) }, chunk =>
+
+        // One host process for <seeds> of <method>; null when it failed and <quiet> keeps its runs out of the results.
+        IReadOnlyList<ExperimentRun>? RunProcess(string method, IReadOnlyList<long> seeds, bool quiet)
         {
-            var (method, seeds) = chunk;
             var members = seeds.Select(seed =>
             {
                 var folder = RunFolder(settings, method, seed);
@@ -167,15 +179,35 @@ internal static class ExperimentRunner
             var arguments = settings.HostArguments(Request(settings, method, members, coreShare));
             var outcome = ChildProcess.Run(settings.Dotnet, arguments, _ => { });
             var failure = outcome.ExitCode == 0 ? null : $"exit code {outcome.ExitCode}: {string.Join(" / ", outcome.Tail.TakeLast(3))}";
-            foreach (var member in members)
+            if (failure is not null && quiet) return null;
+            var read = members.Select(member => ExperimentRun.Read(method, member.Seed, member.OutputDirectory, failure)).ToList();
+            foreach (var run in read)
             {
-                var run = ExperimentRun.Read(method, member.Seed, member.OutputDirectory, failure);
                 runs.Add(run);
                 var count = Interlocked.Increment(ref done);
                 log(string.Create(CultureInfo.InvariantCulture,
-                    $"{settings.Target}: {count}/{total} {method} seed {member.Seed}: {(run.Failure ?? (run.Diverged ? "diverged" : $"test {run.MetricName} {run.Test:G4}"))} ({run.Seconds:F1} s)"));
+                    $"{settings.Target}: {count}/{total} {method} seed {run.Seed}: {(run.Failure ?? (run.Diverged ? "diverged" : $"test {run.MetricName} {run.Test:G4}"))} ({run.Seconds:F1} s)"));
             }
-        });
+            return read;
+        }
+
+        var remaining = settings.Methods.Distinct().ToDictionary(m => m, _ => (IReadOnlyList<long>)[.. Enumerable.Range(1, settings.Inits).Select(s => (long)s)]);
+        var choices = new Dictionary<string, PopulationCalibration.Choice>();
+        foreach (var method in remaining.Keys.ToList())
+        {
+            var choice = Known(settings, method);
+            if (choice is null)
+            {
+                // A population that fails while measuring is run again one per process, and only then counted.
+                var (measured, ran) = Probe(settings, method, remaining[method], (m, seeds, alone) => RunProcess(m, seeds, quiet: !alone));
+                remaining[method] = [.. remaining[method].Except(ran)];
+                choice = measured;
+            }
+            choices[method] = choice;
+            log($"TrainTune: {settings.Target}: {method}: {choice}");
+        }
+        var chunks = Chunks(remaining, m => choices[m].Members, settings.Parallelism);
+        Parallel.ForEach(chunks, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, settings.Parallelism) }, chunk => RunProcess(chunk.Method, chunk.Seeds, quiet: false));
         return runs.ToList();
     }
 }

@@ -5,14 +5,14 @@ using System.Text.Json;
 namespace TrainTune.Build.Experiments;
 
 /// <summary>
-/// TrainTunePopulation=auto, decided by measuring on the machine at hand (README, "Populations"):
+/// TrainTunePopulation=auto, decided by measuring on the machine at hand (README, "Experiments"):
 /// whether a population pays depends on the CPU (the same population of 16 ran 2× faster per
-/// member than single runs on one CPU type and 0.6× on another). A single run and populations of
-/// the candidate sizes each train the method's first seeds for a few hundred steps, each in a
-/// host process of its own; the size with the lowest time per member-step is chosen when it is at
-/// most <see cref="Margin"/> of the single run's, one run per process otherwise. The choice is
-/// cached in the target's folder per CPU, cores, target assembly and method, so a later build
-/// measures nothing; a calibration that fails chooses one run per process and says why.
+/// member than single runs on one CPU type and 0.6× on another). The experiment's first runs are
+/// the measurement (<see cref="ExperimentRunner"/>): one population of the largest size a process
+/// may hold and, beside it, single runs one after another; a population is chosen for the rest
+/// when its time per member-step is at most <see cref="Margin"/> of the single runs', one run per
+/// process otherwise. The choice is cached in the target's folder per CPU, cores, target assembly
+/// and method, so a later build measures nothing.
 /// </summary>
 internal static class PopulationCalibration
 {
@@ -29,15 +29,11 @@ internal static class PopulationCalibration
 
     /// <summary>
     /// A population is chosen only when a member-step costs at most this share of a single
-    /// run's: a short calibration is noisy (repeated benchmarks here varied by ±10%).
+    /// run's: runs on these machines vary by about ±10% from one to the next.
     /// </summary>
     public const double Margin = 0.9;
 
     public const string CacheFile = "population-calibration.json";
-
-    /// <summary>The population sizes tried: 8 and <paramref name="upperBound"/> (the most members a process may have), or fewer.</summary>
-    public static IReadOnlyList<int> Candidates(int upperBound) =>
-        upperBound < 2 ? [] : [.. new[] { Math.Min(8, upperBound), upperBound }.Distinct()];
 
     /// <summary>The size to use given the single run's and the populations' times per member-step.</summary>
     public static Choice Decide(double single, IReadOnlyList<Measurement> populations)
@@ -52,31 +48,23 @@ internal static class PopulationCalibration
             $"auto: a population of {best.Members} measured {single / best.Milliseconds:F1}× faster per member than one run; {summary}"));
     }
 
-    /// <summary>
-    /// The cached choice for <paramref name="key"/> in <paramref name="folder"/>, or a new
-    /// calibration by <paramref name="measure"/> (members → ms per member-step; throws
-    /// <see cref="InvalidOperationException"/> when a run fails), cached unless it failed.
-    /// </summary>
-    public static Choice Choose(string folder, string key, int upperBound, Func<int, double> measure)
+    /// <summary>The choice cached for <paramref name="key"/> in <paramref name="folder"/>, or null.</summary>
+    public static Choice? Cached(string folder, string key)
     {
         var path = Path.Combine(folder, CacheFile);
-        var cache = Read(path);
-        if (cache.FirstOrDefault(e => e.Key == key) is { } cached)
-            return new(cached.Members, $"{cached.Why}; measured {cached.MeasuredAt}, cached in {path}");
-        Choice choice;
-        try
-        {
-            var single = measure(1);
-            choice = Decide(single, [.. Candidates(upperBound).Select(n => new Measurement(n, measure(n)))]);
-        }
-        catch (InvalidOperationException e)
-        {
-            return new(1, $"auto: the calibration failed, {e.Message}");
-        }
+        return Read(path).FirstOrDefault(e => e.Key == key) is { } cached
+            ? new(cached.Members, $"{cached.Why}; measured {cached.MeasuredAt}, cached in {path}")
+            : null;
+    }
+
+    /// <summary>Caches <paramref name="choice"/> for <paramref name="key"/>; what the build log says of it.</summary>
+    public static Choice Remember(string folder, string key, Choice choice)
+    {
+        var path = Path.Combine(folder, CacheFile);
         var entry = new CacheEntry(key, choice.Members, choice.Why, DateTimeOffset.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture));
         Directory.CreateDirectory(folder);
-        Hosting.AtomicFile.WriteAllText(path, JsonSerializer.Serialize(cache.Where(e => e.Key != key).Append(entry).ToList(), Hosting.ProtocolJson.Options));
-        return new(choice.Members, $"{choice.Why}; measured now, cached in {path}");
+        Hosting.AtomicFile.WriteAllText(path, JsonSerializer.Serialize(Read(path).Where(e => e.Key != key).Append(entry).ToList(), Hosting.ProtocolJson.Options));
+        return choice with { Why = $"{choice.Why}; cached in {path}" };
     }
 
     /// <summary>What a cached choice is valid for: the CPU and cores, the target's assembly (its model), the target and the method.</summary>

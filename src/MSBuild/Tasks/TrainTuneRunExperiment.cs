@@ -48,13 +48,8 @@ public sealed class TrainTuneRunExperiment : SlurmHostTask
             if (collected is null) return true;
         }
         else
-        {
-            // TrainTunePopulation=auto measures what pays on this machine (cached per CPU, target and method).
-            var choices = ExperimentRunner.Choose(settings);
-            foreach (var (method, choice) in choices)
-                Say($"TrainTune: {Target}: {method}: {choice}");
-            collected = ExperimentRunner.Run(settings, choices, Say);
-        }
+            // TrainTunePopulation=auto measures what pays on this machine on the first runs (cached per CPU, target and method).
+            collected = ExperimentRunner.Run(settings, Say);
         var runs = collected;
         Directory.CreateDirectory(OutputDirectory);
         Hosting.AtomicFile.WriteAllText(Path.Combine(OutputDirectory, "results.csv"), ExperimentResults.Csv(runs));

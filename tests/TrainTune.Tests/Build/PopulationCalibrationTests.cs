@@ -10,15 +10,6 @@ public class PopulationCalibrationTests : IDisposable
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
     [Fact]
-    public void The_sizes_tried_are_those_up_to_what_a_process_may_hold()
-    {
-        Assert.Empty(PopulationCalibration.Candidates(1));
-        Assert.Equal([2], PopulationCalibration.Candidates(2));
-        Assert.Equal([6], PopulationCalibration.Candidates(6));
-        Assert.Equal([8, 16], PopulationCalibration.Candidates(16));
-    }
-
-    [Fact]
     public void A_population_is_chosen_only_when_it_measured_at_least_ten_percent_faster_per_member()
     {
         var faster = PopulationCalibration.Decide(0.40, [new(4, 0.25), new(8, 0.19), new(16, 0.20)]);
@@ -38,64 +29,49 @@ public class PopulationCalibrationTests : IDisposable
     }
 
     [Fact]
-    public void A_choice_is_measured_once_per_key_and_then_read_from_the_cache()
+    public void A_choice_is_cached_per_key_and_read_back_with_when_it_was_measured()
     {
-        var measured = new List<int>();
-        double Measure(int members)
-        {
-            measured.Add(members);
-            return members == 1 ? 0.4 : 0.4 / Math.Sqrt(members);
-        }
-        var first = PopulationCalibration.Choose(_folder, "cpu A; Energy; OursWdLrM", 16, Measure);
-        Assert.Equal(16, first.Members);
-        Assert.Equal([1, 8, 16], measured);
-        Assert.Contains("measured now, cached in", first.Why);
+        Assert.Null(PopulationCalibration.Cached(_folder, "cpu A; Energy; OursWdLrM"));
+        var remembered = PopulationCalibration.Remember(_folder, "cpu A; Energy; OursWdLrM", new(16, "auto: measured"));
+        Assert.Equal($"populations of up to 16 per process (auto: measured; cached in {Path.Combine(_folder, PopulationCalibration.CacheFile)})", remembered.ToString());
+        PopulationCalibration.Remember(_folder, "cpu B; Energy; OursWdLrM", new(1, "auto: slower"));
 
-        var again = PopulationCalibration.Choose(_folder, "cpu A; Energy; OursWdLrM", 16, Measure);
-        Assert.Equal(16, again.Members);
-        Assert.Equal(3, measured.Count);
-        Assert.Matches(@"; measured \d{4}-\d\d-\d\d \d\d:\d\d UTC, cached in ", again.Why);
-
+        var cached = PopulationCalibration.Cached(_folder, "cpu A; Energy; OursWdLrM");
+        Assert.Equal(16, cached?.Members);
+        Assert.Matches(@"^auto: measured; measured \d{4}-\d\d-\d\d \d\d:\d\d UTC, cached in ", cached!.Why);
         // Another CPU (or method, or model) is a key of its own, and both stay in the cache.
-        var other = PopulationCalibration.Choose(_folder, "cpu B; Energy; OursWdLrM", 16, members => members == 1 ? 0.24 : 0.41);
-        Assert.Equal(1, other.Members);
-        Assert.Equal(16, PopulationCalibration.Choose(_folder, "cpu A; Energy; OursWdLrM", 16, _ => throw new InvalidOperationException("not measured again")).Members);
-    }
-
-    [Fact]
-    public void A_calibration_that_fails_chooses_one_run_per_process_says_why_and_caches_nothing()
-    {
-        var choice = PopulationCalibration.Choose(_folder, "key", 16, members =>
-            members == 1 ? 0.4 : throw new InvalidOperationException("8 member(s) of OursWdLrM: exit code 137: out of memory"));
-        Assert.Equal("one run per process (auto: the calibration failed, 8 member(s) of OursWdLrM: exit code 137: out of memory)", choice.ToString());
-        Assert.False(File.Exists(Path.Combine(_folder, PopulationCalibration.CacheFile)));
+        Assert.Equal(1, PopulationCalibration.Cached(_folder, "cpu B; Energy; OursWdLrM")?.Members);
+        Assert.Null(PopulationCalibration.Cached(_folder, "cpu C; Energy; OursWdLrM"));
     }
 
     [Fact]
     public void A_cache_that_cannot_be_read_is_measured_again_and_rewritten()
     {
         File.WriteAllText(Path.Combine(_folder, PopulationCalibration.CacheFile), "{ not json");
-        var choice = PopulationCalibration.Choose(_folder, "key", 8, members => members == 1 ? 0.4 : 0.2);
-        Assert.Equal(8, choice.Members);
-        Assert.Contains("\"key\"", File.ReadAllText(Path.Combine(_folder, PopulationCalibration.CacheFile)));
+        Assert.Null(PopulationCalibration.Cached(_folder, "key"));
+        PopulationCalibration.Remember(_folder, "key", new(8, "auto: measured"));
+        Assert.Equal(8, PopulationCalibration.Cached(_folder, "key")?.Members);
     }
 
     [Fact]
     public void Seeds_are_cut_into_even_processes_whose_count_fills_every_round()
     {
         // 200 seeds in populations of at most 16 on 2 cores: 14 processes of 14–15, not 13 ending with one alone.
-        var chunks = ExperimentRunner.Chunks(["OursWdLrM"], 200, _ => 16, 2);
+        var chunks = ExperimentRunner.Chunks(Seeds(("OursWdLrM", 1, 200)), _ => 16, 2);
         Assert.Equal(14, chunks.Count);
         Assert.All(chunks, c => Assert.InRange(c.Seeds.Length, 14, 15));
         Assert.Equal(Enumerable.Range(1, 200).Select(s => (long)s), chunks.SelectMany(c => c.Seeds));
 
-        // Each method keeps its own size; one run per process stays one run per process.
-        var mixed = ExperimentRunner.Chunks(["Random", "BayesOpt"], 5, m => m == "Random" ? 4 : 1, 2);
-        Assert.Equal([[1, 2], [3, 4], [5]], mixed.Where(c => c.Method == "Random").Select(c => c.Seeds));
+        // Each method keeps its own size; one run per process stays one run per process; a method measured on its first runs has the rest left.
+        var mixed = ExperimentRunner.Chunks(Seeds(("Random", 4, 5), ("BayesOpt", 1, 5)), m => m == "Random" ? 4 : 1, 2);
+        Assert.Equal([[4, 5], [6, 7], [8]], mixed.Where(c => c.Method == "Random").Select(c => c.Seeds));
         Assert.Equal(5, mixed.Count(c => c.Method == "BayesOpt"));
         Assert.Equal(8, mixed.Count);
 
-        // Already a multiple of the cores: unchanged.
-        Assert.Equal([[1, 2, 3, 4], [5, 6, 7, 8]], ExperimentRunner.Chunks(["Random"], 8, _ => 4, 2).Select(c => c.Seeds));
+        // Already a multiple of the cores: unchanged; a method with nothing left: no process.
+        Assert.Equal([[1, 2, 3, 4], [5, 6, 7, 8]], ExperimentRunner.Chunks(Seeds(("Random", 1, 8), ("Baydin", 1, 0)), _ => 4, 2).Select(c => c.Seeds));
     }
+
+    static Dictionary<string, IReadOnlyList<long>> Seeds(params (string Method, long First, int Count)[] methods) =>
+        methods.ToDictionary(m => m.Method, m => (IReadOnlyList<long>)[.. Enumerable.Range(0, m.Count).Select(k => m.First + k)]);
 }
