@@ -54,60 +54,94 @@ internal static class ExperimentRunner
 
     static string Key(Settings settings, string method) => PopulationCalibration.Key(settings.Assembly, settings.Target, method, CoreShare(settings));
 
-    /// <summary>
-    /// Auto's measurement, made of real runs of the experiment: the last seeds of
-    /// <paramref name="seeds"/> as one population of the largest size a process may hold and,
-    /// on another core at the same time, the first seeds as single runs one after another until
-    /// the population is done. Returns the choice (cached) and the seeds it ran; a population
-    /// that failed or was not stacked leaves its seeds to be run again as single runs.
-    /// </summary>
-    static (PopulationCalibration.Choice Choice, IReadOnlyList<long> Ran) Probe(Settings settings, string method, IReadOnlyList<long> seeds,
-        Func<string, IReadOnlyList<long>, bool, IReadOnlyList<ExperimentRun>?> run)
+    /// <summary>One method's measurement: its last seeds as one population, its first ones alone.</summary>
+    sealed class Probe(string method, IReadOnlyList<long> population, IEnumerable<long> alone)
     {
-        var size = Math.Min(MembersPerProcess(settings), seeds.Count - 1);
-        var population = seeds.TakeLast(size).ToList();
-        var singles = new Queue<long>(seeds.Take(seeds.Count - size));
-        var ranAlone = new List<long>();
-        var (singleSeconds, singleSteps) = (0.0, 0L);
-        void RunOneAlone()
-        {
-            var seed = singles.Dequeue();
-            run(method, [seed], true);
-            ranAlone.Add(seed);
-            var path = Path.Combine(RunFolder(settings, method, seed), Hosting.HostProtocol.ResultFile);
-            if (!File.Exists(path)) return; // failed: counted as such, and no measurement
-            var result = Hosting.ResultFile.Read(path).Result;
-            (singleSeconds, singleSteps) = (singleSeconds + result.Seconds, singleSteps + result.StepsCompleted);
-        }
-        IReadOnlyList<ExperimentRun>? together;
-        if (settings.Parallelism >= 2)
-        {
-            var populationTask = Task.Run(() => run(method, population, false));
-            do RunOneAlone(); while (!populationTask.IsCompleted && singles.Count > 0);
-            together = populationTask.Result;
-        }
-        else
-        {
-            RunOneAlone();
-            together = run(method, population, false);
-        }
+        public string Method { get; } = method;
+        public IReadOnlyList<long> Population { get; } = population;
+        public Queue<long> Alone { get; } = new(alone);
+        public bool PopulationStarted { get; set; }
+        public bool PopulationDone { get; set; }
+        public int AloneStarted { get; set; }
+        public IReadOnlyList<ExperimentRun>? Together { get; set; }
+        public List<long> RanAlone { get; } = [];
+        public double AloneSeconds { get; set; }
+        public long AloneSteps { get; set; }
+    }
 
+    /// <summary>
+    /// Auto's measurement, made of real runs of the experiment, for every method that needs one:
+    /// each method's last seeds as one population of the largest size a process may hold, and its
+    /// first seeds as single runs. The cores take, in turn, a population not yet started, a
+    /// method's first single run, or another single run of a method whose population is still
+    /// training, so no core waits while there is a measurement to make. Returns each method's
+    /// choice (cached) and the seeds it ran; a population that failed or was not stacked leaves
+    /// its seeds to be run as single runs.
+    /// </summary>
+    static Dictionary<string, (PopulationCalibration.Choice Choice, IReadOnlyList<long> Ran)> Measure(Settings settings,
+        IReadOnlyDictionary<string, IReadOnlyList<long>> seeds, Func<string, IReadOnlyList<long>, bool, IReadOnlyList<ExperimentRun>?> run)
+    {
+        var size = MembersPerProcess(settings);
+        var probes = seeds.Select(m => new Probe(m.Key, [.. m.Value.TakeLast(Math.Min(size, m.Value.Count - 1))], m.Value.Take(m.Value.Count - Math.Min(size, m.Value.Count - 1)))).ToList();
+        var gate = new object();
+        Action? Next()
+        {
+            lock (gate)
+            {
+                if (probes.FirstOrDefault(p => !p.PopulationStarted) is { } starting)
+                {
+                    starting.PopulationStarted = true;
+                    return () =>
+                    {
+                        var together = run(starting.Method, starting.Population, false);
+                        lock (gate) (starting.Together, starting.PopulationDone) = (together, true);
+                    };
+                }
+                var alone = probes.FirstOrDefault(p => p.AloneStarted == 0 && p.Alone.Count > 0)
+                    ?? probes.FirstOrDefault(p => !p.PopulationDone && p.Alone.Count > 0);
+                if (alone is null) return null;
+                var seed = alone.Alone.Dequeue();
+                alone.AloneStarted++;
+                return () =>
+                {
+                    run(alone.Method, [seed], true);
+                    var path = Path.Combine(RunFolder(settings, alone.Method, seed), Hosting.HostProtocol.ResultFile);
+                    // A failed run is counted as such and measures nothing.
+                    var result = File.Exists(path) ? Hosting.ResultFile.Read(path).Result : null;
+                    lock (gate)
+                    {
+                        alone.RanAlone.Add(seed);
+                        if (result is not null) (alone.AloneSeconds, alone.AloneSteps) = (alone.AloneSeconds + result.Seconds, alone.AloneSteps + result.StepsCompleted);
+                    }
+                };
+            }
+        }
+        Parallel.For(0, Math.Max(1, settings.Parallelism), _ =>
+        {
+            while (Next() is { } work) work();
+        });
+        return probes.ToDictionary(p => p.Method, p => Decide(settings, p));
+    }
+
+    static (PopulationCalibration.Choice Choice, IReadOnlyList<long> Ran) Decide(Settings settings, Probe probe)
+    {
         string? problem = null;
-        var files = population.Select(seed => Path.Combine(RunFolder(settings, method, seed), Hosting.HostProtocol.ResultFile)).ToList();
-        if (together is null || !files.All(File.Exists))
+        var files = probe.Population.Select(seed => Path.Combine(RunFolder(settings, probe.Method, seed), Hosting.HostProtocol.ResultFile)).ToList();
+        if (probe.Together is null || !files.All(File.Exists))
             problem = "the population it measured failed; its runs are repeated one per process";
         else if (Hosting.ResultFile.Read(files[0]).Configuration.Note?.Contains("of a population", StringComparison.Ordinal) != true)
             problem = $"the model of {settings.Target} is not stacked as a population";
         if (problem is not null)
-            return (new(1, $"auto: {problem}"), [.. ranAlone, .. together is null ? [] : population]);
+            return (new(1, $"auto: {problem}"), [.. probe.RanAlone, .. probe.Together is null ? [] : probe.Population]);
 
         // A member's seconds are its share of the population's, which ran as long as its longest member.
         var results = files.Select(f => Hosting.ResultFile.Read(f).Result).ToList();
         var memberStep = results[0].Seconds * 1000 / Math.Max(1, results.Max(r => r.StepsCompleted));
-        var singleStep = singleSteps > 0 ? singleSeconds * 1000 / singleSteps : double.NaN;
-        var decided = PopulationCalibration.Decide(singleStep, [new(size, memberStep)]);
-        var measuredOn = decided with { Why = $"{decided.Why}; measured on the first runs: {Seeds(ranAlone)} alone, {Seeds(population)} as one population" };
-        return (PopulationCalibration.Remember(settings.TargetDirectory, Key(settings, method), measuredOn), [.. ranAlone, .. population]);
+        var singleStep = probe.AloneSteps > 0 ? probe.AloneSeconds * 1000 / probe.AloneSteps : double.NaN;
+        var decided = PopulationCalibration.Decide(singleStep, [new(probe.Population.Count, memberStep)]);
+        var ranAlone = probe.RanAlone.Order().ToList();
+        var measuredOn = decided with { Why = $"{decided.Why}; measured on the first runs: {Seeds(ranAlone)} alone, {Seeds(probe.Population)} as one population" };
+        return (PopulationCalibration.Remember(settings.TargetDirectory, Key(settings, probe.Method), measuredOn), [.. ranAlone, .. probe.Population]);
     }
 
     static string Seeds(IReadOnlyList<long> seeds) => seeds.Count == 1 ? $"seed {seeds[0]}" : $"seeds {seeds[0]}–{seeds[^1]}";
@@ -192,19 +226,15 @@ internal static class ExperimentRunner
         }
 
         var remaining = settings.Methods.Distinct().ToDictionary(m => m, _ => (IReadOnlyList<long>)[.. Enumerable.Range(1, settings.Inits).Select(s => (long)s)]);
+        var known = remaining.Keys.ToDictionary(m => m, m => Known(settings, m));
+        // A population that fails while measuring is run again one per process, and only then counted.
+        var measured = Measure(settings, remaining.Where(m => known[m.Key] is null).ToDictionary(), (m, seeds, alone) => RunProcess(m, seeds, quiet: !alone));
         var choices = new Dictionary<string, PopulationCalibration.Choice>();
         foreach (var method in remaining.Keys.ToList())
         {
-            var choice = Known(settings, method);
-            if (choice is null)
-            {
-                // A population that fails while measuring is run again one per process, and only then counted.
-                var (measured, ran) = Probe(settings, method, remaining[method], (m, seeds, alone) => RunProcess(m, seeds, quiet: !alone));
-                remaining[method] = [.. remaining[method].Except(ran)];
-                choice = measured;
-            }
-            choices[method] = choice;
-            log($"TrainTune: {settings.Target}: {method}: {choice}");
+            if (measured.TryGetValue(method, out var probe)) remaining[method] = [.. remaining[method].Except(probe.Ran)];
+            choices[method] = known[method] ?? probe.Choice;
+            log($"TrainTune: {settings.Target}: {method}: {choices[method]}");
         }
         var chunks = Chunks(remaining, m => choices[m].Members, settings.Parallelism);
         Parallel.ForEach(chunks, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, settings.Parallelism) }, chunk => RunProcess(chunk.Method, chunk.Seeds, quiet: false));
