@@ -36,7 +36,7 @@ internal static class ExperimentRunner
     /// <summary>
     /// Members per process for <paramref name="method"/> and why, when that is known before any
     /// run: TrainTunePopulation as given, or with auto a size that needs no measuring or one
-    /// measured by an earlier build; null when auto must measure (see <see cref="Probe"/>).
+    /// measured by an earlier build; null when auto must measure it (see <see cref="Measure"/>).
     /// </summary>
     public static PopulationCalibration.Choice? Known(Settings settings, string method)
     {
