@@ -102,7 +102,7 @@ static int ThreadSweep(int repeats, string device, bool load)
     var cores = Environment.ProcessorCount;
     var method = Method.OnePass(stepsPerHyperstep: 10, neumannTerms: 5);
     using var burner = load ? CpuBurner.Start() : null;
-    Console.WriteLine($"thread sweep: one-pass (T = 10, i = 5), {repeats} runs per thread count, {cores} cores, device {device}{(load ? ", another process keeping one core busy" : "")}");
+    Console.WriteLine($"{Machine.Description()}; thread sweep: one-pass (T = 10, i = 5), {repeats} runs per thread count, {cores} cores, device {device}{(load ? ", another process keeping one core busy" : "")}");
     Console.WriteLine($"{"model",-16} {"batch",6} {"work/step",10} " + string.Join(" ", Enumerable.Range(1, cores).Select(t => $"{t + " thr ms/step",14}")) + "  speed-up");
     var shapes = new[] { (4, 50, 2, 700), (4, 50, 2, 7000), (4, 200, 2, 7000), (4, 50, 2, 30000), (784, 50, 10, 50), (784, 50, 10, 200), (784, 100, 10, 400),
         (784, 200, 10, 400), (784, 400, 10, 400), (784, 400, 10, 1000), (784, 800, 10, 1000), (784, 1600, 10, 1000) };

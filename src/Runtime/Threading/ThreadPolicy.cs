@@ -14,10 +14,10 @@ internal static class ThreadPolicy
 {
     /// <summary>
     /// Multiply-adds per step (parameters × rows per step) that each extra intra-op thread needs to
-    /// pay for itself. Measured with <c>bench/OnePassBench --thread-sweep</c> on a 2-core machine
-    /// (README, "Threads"): a second thread gains 1.06× at 2e6, 1.2–1.5× at 3e7 and 1.5–1.6× at 6e7
-    /// (and loses at every size while another process keeps a core busy), so one is added only
-    /// where it clearly pays.
+    /// pay for itself. Measured with <c>bench/OnePassBench --thread-sweep</c> on two 2-core CPU
+    /// types (README, "Threads"): below 1e7 a second thread gains up to 1.15× on one and loses up to
+    /// 0.70× on the other, from 3e7 it gains 1.3–1.5× on both (and it loses at every size while
+    /// another process keeps a core busy), so one is added only where it pays on both.
     /// </summary>
     public const long WorkPerThread = 48_000_000;
 
