@@ -15,12 +15,14 @@ var heap = Environment.GetEnvironmentVariable("TRAINTUNE_MALLOC") == "default" ?
 var repeatsOption = new Option<int>("--repeats") { Description = "Timed runs per method (alternating).", DefaultValueFactory = _ => 3 };
 var onlyOption = new Option<string?>("--only") { Description = "Only the models and rules whose name contains this (e.g. ResNet, AdamW)." };
 var partsOption = new Option<bool>("--cnn-parts") { Description = "Instead: the CNN's one-pass cost by Neumann terms and without each of its layers (where the tracked step's time goes)." };
+var resnetPartsOption = new Option<bool>("--resnet-parts") { Description = "Instead: ResNet-8's one-pass block by its parts (plain step, tracked step, one Hessian-vector product, the validation pass) and the ratio they imply." };
 var lstmOption = new Option<bool>("--lstm") { Description = "Instead: the CPU-sized word LSTM (one layer of 200, 10,000 words, 20 streams of 35 tokens), time per step and peak memory." };
-var root = new RootCommand("TrainTune benchmark: one-pass / plain time per step on a CNN, the BatchNorm MLP and ResNet-8.") { repeatsOption, onlyOption, partsOption, lstmOption };
+var root = new RootCommand("TrainTune benchmark: one-pass / plain time per step on a CNN, the BatchNorm MLP and ResNet-8.") { repeatsOption, onlyOption, partsOption, resnetPartsOption, lstmOption };
 root.SetAction(parsed =>
 {
     Console.WriteLine($"{Machine.Description()}; allocator: {heap}");
     return parsed.GetValue(partsOption) ? CnnParts(parsed.GetValue(repeatsOption))
+        : parsed.GetValue(resnetPartsOption) ? ResNetParts(parsed.GetValue(repeatsOption))
         : parsed.GetValue(lstmOption) ? Lstm(parsed.GetValue(repeatsOption))
         : Bench(parsed.GetValue(repeatsOption), parsed.GetValue(onlyOption));
 });
@@ -83,6 +85,59 @@ static int CnnParts(int repeats)
         var one = Time(Method.OnePass(neumannTerms: 1));
         var five = Time(Method.OnePass(neumannTerms: 5));
         Console.WriteLine($"  {name,-14} plain {plain,7:F2}  one-pass i=1 {one,7:F2} ({one / plain:F2}x)  i=5 {five,7:F2} ({five / plain:F2}x)");
+    }
+    return 0;
+}
+
+// ResNet-8's one-pass block (T = 10, i = 5) by its parts, in libtorch directly on one batch of
+// 100: a plain step's forward and backward pass, the tracked step's (the backward pass keeping
+// its graph), one Hessian-vector product through that graph (the Neumann series takes i − 1 = 4),
+// and the validation loss's forward and backward pass in evaluation mode. The ratio they imply
+// counts only these passes (no weight update, batching or record): what the method costs as
+// autograd computes it, whatever the engine around it does.
+static int ResNetParts(int repeats)
+{
+    const int t = 10, neumann = 5, runs = 10;
+    // One step through TuningRun first: it sets up the process as every run does (the allocator's
+    // thresholds, one thread), which these direct libtorch calls would otherwise run without.
+    TuningRun.Of(() => new CifarResNet(16, 1), new SgdMomentum(1e-2, 0.9, 1e-4), Loss.CrossEntropy)
+        .On(RandomData([3, 32, 32], train: 200, evaluate: 100)).WithBatchSize(100, 100).Tune(Method.Fixed()).ForSteps(1).Run();
+    torch.set_num_threads(1);
+    Console.WriteLine($"ResNet-8 (CifarResNet 16, 1), 32x32, batch 100, one thread; ms, medians of {runs} after 2 warm-ups, {repeats} rounds");
+    var x = torch.randn(100, 3, 32, 32);
+    var y = torch.randint(10, [100]);
+    var model = new CifarResNet(16, 1);
+    var weights = model.parameters().ToArray();
+    double Time(Action action)
+    {
+        var times = new List<double>();
+        for (var i = 0; i < runs + 2; i++)
+        {
+            using var scope = torch.NewDisposeScope();
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            action();
+            if (i >= 2) times.Add(clock.Elapsed.TotalMilliseconds);
+        }
+        return Median(times);
+    }
+    Tensor[] Gradients(bool keep) =>
+        torch.autograd.grad([nn.functional.cross_entropy(model.call(x), y)], weights, retain_graph: keep, create_graph: keep).ToArray();
+    for (var round = 0; round < repeats; round++)
+    {
+        model.train();
+        var plain = Time(() => Gradients(keep: false));
+        var tracked = Time(() => Gradients(keep: true));
+        var withProducts = Time(() =>
+        {
+            var g = Gradients(keep: true);
+            var v = weights.Select(w => torch.randn_like(w)).ToArray();
+            for (var k = 0; k < neumann - 1; k++) torch.autograd.grad(g, weights, v, retain_graph: true);
+        });
+        var product = (withProducts - tracked) / (neumann - 1);
+        model.eval();
+        var validation = Time(() => Gradients(keep: false));
+        var floor = ((t - 1) * plain + tracked + (neumann - 1) * product + validation) / (t * plain);
+        Console.WriteLine($"  plain {plain,6:F1}  tracked {tracked,6:F1}  Hessian-vector product {product,6:F1} ({product / plain:F2} plain)  validation {validation,6:F1}  => one-pass / plain {floor:F2} (a plain step being its passes alone)");
     }
     return 0;
 }
