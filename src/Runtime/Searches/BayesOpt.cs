@@ -29,7 +29,8 @@ internal static class BayesOptSearch
             var values = dimensions.Select((d, i) => (d.Name, Value: d.FromUnit(point[i]))).ToDictionary(v => v.Name, v => v.Value);
             var evaluation = run.AsSearchCandidate(e, randomEvaluations + guidedEvaluations, clock).Tune(Method.Fixed()).StartingFrom(values).WithSeed(run.Seed + e);
             runs.Add(evaluation);
-            var result = (outputDirectory is null ? evaluation : evaluation.RecordTo(EvaluationRecord(outputDirectory, e))).Run();
+            // Only an evaluation that beats every earlier one can be counted: the others evaluate their validation loss only.
+            var result = (outputDirectory is null ? evaluation : evaluation.RecordTo(EvaluationRecord(outputDirectory, e))).CountedOnlyBelow(evaluations).Run();
             evaluations.Add(result);
             var finite = optimiser.Observations.Select(o => o.Y).Where(double.IsFinite).DefaultIfEmpty(0).Max();
             var objective = !result.Diverged && double.IsFinite(result.ValidationLoss) && result.ValidationLoss > 0

@@ -18,7 +18,18 @@ internal static class Random3BatchedSearch
             .Select((c, i) => !together ? c.AsSearchCandidate(i, 3, clock)
                 : i == 0 ? c.AsSearchCandidate(0, 1, clock) : c.AsSearchCandidate(0, 1, clock) with { Progress = null })
             .Select((c, i) => outputDirectory is null ? c : c.RecordTo(CandidateRecord(outputDirectory, i))).ToList();
-        return Outcome(candidates, together ? TuningRun.RunPopulation(candidates) : candidates.Select(c => c.Run()).ToList(), outputDirectory);
+        return Outcome(candidates, together ? TuningRun.RunPopulation(candidates) : OneAfterAnother(candidates), outputDirectory);
+    }
+
+    /// <summary>
+    /// The candidates one after another, each told the best validation loss so far: one that does
+    /// not beat it cannot be counted and skips its train and test evaluation.
+    /// </summary>
+    internal static IReadOnlyList<RunResult> OneAfterAnother(IReadOnlyList<TuningRun> candidates)
+    {
+        var results = new List<RunResult>();
+        foreach (var candidate in candidates) results.Add(candidate.CountedOnlyBelow(results).Run());
+        return results;
     }
 
     /// <summary>The counted candidate of three that have run; with <paramref name="outputDirectory"/>, its record becomes the run's.</summary>

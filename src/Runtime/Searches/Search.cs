@@ -12,6 +12,9 @@ public static class Search
     /// run as it is; candidates 1 and 2 have the paper's random initial values for their own seeds.
     /// With <paramref name="outputDirectory"/>, each candidate's record is
     /// <c>record-candidate-N.jsonl</c> there and the counted one is copied to <c>record.jsonl</c>.
+    /// A model that stacks trains the three as one population; otherwise they run one after
+    /// another, and a candidate whose validation loss does not beat an earlier one's cannot count:
+    /// its train loss is NaN and its test loss null (not evaluated).
     /// </summary>
     public static SearchOutcome Random3Batched(TuningRun run, string? outputDirectory = null) =>
         Random3BatchedSearch.Run(run, outputDirectory);
@@ -21,7 +24,9 @@ public static class Search
     /// with fixed hyperparameters: <paramref name="randomEvaluations"/> at random, then
     /// <paramref name="guidedEvaluations"/> chosen by expected improvement under a Gaussian process,
     /// over the paper's ranges. With <paramref name="outputDirectory"/>, every evaluation is listed
-    /// in <c>bayesopt.csv</c> there and the counted run's record is <c>record.jsonl</c>.
+    /// in <c>bayesopt.csv</c> there and the counted run's record is <c>record.jsonl</c>. An
+    /// evaluation whose validation loss does not beat every earlier one's cannot count: its train
+    /// loss is NaN and its test loss null (not evaluated).
     /// </summary>
     public static SearchOutcome BayesOpt(TuningRun run, string? outputDirectory = null, int randomEvaluations = 5, int guidedEvaluations = 25) =>
         BayesOptSearch.Run(run, outputDirectory, randomEvaluations, guidedEvaluations);

@@ -17,4 +17,11 @@ public sealed record SearchOutcome(RunResult Best, int BestIndex, TuningRun Best
             if (!results[i].Diverged && double.IsFinite(results[i].ValidationLoss) && (best < 0 || results[i].ValidationLoss < results[best].ValidationLoss)) best = i;
         return Math.Max(best, 0);
     }
+
+    /// <summary>The best finite validation loss of the runs so far that did not diverge; null when there is none.</summary>
+    internal static double? BestValidationSoFar(IReadOnlyList<RunResult> results)
+    {
+        var finite = results.Where(r => !r.Diverged && double.IsFinite(r.ValidationLoss)).Select(r => r.ValidationLoss).ToList();
+        return finite.Count == 0 ? null : finite.Min();
+    }
 }

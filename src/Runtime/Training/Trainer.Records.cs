@@ -183,9 +183,11 @@ internal sealed partial class Trainer
         var count = progress.Length;
         var nan = Enumerable.Repeat(double.NaN, count).ToArray();
         var anyTrained = progress.Any(p => p.DivergedAt is null);
-        var (trainLosses, trainMetric) = anyTrained ? Evaluate(learner, data.Train, data.Streams?.Train) : (nan, nan);
         var (validationLosses, validationMetric) = anyTrained ? Evaluate(learner, data.Validation, data.Streams?.Validation) : (nan, nan);
-        var (testLosses, testMetric) = anyTrained && data.Test is not null ? Evaluate(learner, data.Test, data.Streams?.Test) : (null, null);
+        // A search's candidate beaten by an earlier one is never counted: its other splits are not worth a pass.
+        var counted = anyTrained && (_run.CountedBelowValidation is not { } bar || validationLosses.Any(v => v < bar));
+        var (trainLosses, trainMetric) = counted ? Evaluate(learner, data.Train, data.Streams?.Train) : (nan, nan);
+        var (testLosses, testMetric) = counted && data.Test is not null ? Evaluate(learner, data.Test, data.Streams?.Test) : (null, null);
         var share = 1.0 / count;
         var timing = new RunTiming(setupSeconds * share, trainingSeconds * share, (stopwatch.Elapsed.TotalSeconds - setupSeconds - trainingSeconds) * share);
         var results = new RunResult[count];

@@ -67,6 +67,12 @@ public sealed record TuningRun
     internal int? CoreShare { get; init; }
     /// <summary>For tests: stop after this many blocks, as if killed right after a checkpoint.</summary>
     internal int? StopAfterBlocks { get; init; }
+    /// <summary>
+    /// A search's candidate that an earlier one has beaten: when its final validation loss is not
+    /// below this (or not finite), it cannot be counted, and its train and test losses are not
+    /// evaluated (NaN and null). Null evaluates every split.
+    /// </summary>
+    internal double? CountedBelowValidation { get; init; }
 
     public TuningRun On(TrainingData data) => this with { Data = data };
     public TuningRun Tune(Method method) => this with { Method = method };
@@ -163,6 +169,13 @@ public sealed record TuningRun
             ? p => report(p with { Step = index * p.TotalSteps + p.Step, TotalSteps = count * p.TotalSteps, Elapsed = clock.Elapsed })
             : null,
     };
+
+    /// <summary>
+    /// This run as a search's next candidate after <paramref name="earlier"/>: unless it beats their
+    /// best validation loss it cannot be counted (<see cref="SearchOutcome.BestByValidation"/> keeps
+    /// the first of equals), so it evaluates its validation loss only.
+    /// </summary>
+    internal TuningRun CountedOnlyBelow(IReadOnlyList<RunResult> earlier) => this with { CountedBelowValidation = SearchOutcome.BestValidationSoFar(earlier) };
 
     internal Device ResolveDevice()
     {

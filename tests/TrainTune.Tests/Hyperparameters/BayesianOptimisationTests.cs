@@ -79,6 +79,16 @@ public class BayesianOptimisationTests
             var finished = outcome.Evaluations.Where(r => !r.Diverged).ToList();
             Assert.Equal(finished.Min(r => r.ValidationLoss), outcome.Best.ValidationLoss);
             Assert.Equal(outcome.Evaluations.Count(r => r.Diverged), outcome.Diverged);
+            // Only an evaluation that beat every earlier one could be counted, and only it evaluated its train and test losses.
+            for (var e = 0; e < outcome.Evaluations.Count; e++)
+            {
+                var result = outcome.Evaluations[e];
+                var beatEveryEarlier = !result.Diverged && outcome.Evaluations.Take(e).All(r => r.Diverged || result.ValidationLoss < r.ValidationLoss);
+                Assert.Equal(beatEveryEarlier, double.IsFinite(result.TrainLoss));
+                Assert.Equal(beatEveryEarlier, result.TestLoss is not null);
+            }
+            Assert.True(double.IsFinite(outcome.Best.TrainLoss) && outcome.Best.TestLoss is not null);
+            Assert.Contains(outcome.Evaluations.Skip(1), r => !double.IsFinite(r.TrainLoss));
             var table = File.ReadAllLines(Path.Combine(folder, "bayesopt.csv"));
             Assert.Equal("evaluation,learningRate,weightDecay,momentum,validation_loss,diverged,objective", table[0]);
             Assert.Equal(7, table.Length);

@@ -53,6 +53,40 @@ public class Random3BatchedTests : IDisposable
     }
 
     [Fact]
+    public void Candidates_one_after_another_skip_the_train_and_test_evaluation_of_those_an_earlier_one_beat()
+    {
+        // One after another is the path of models that do not stack (BatchNorm, convolutions, LSTMs).
+        var candidates = Random3BatchedSearch.Candidates(TestTargets.SmallRegression().ForSteps(40).WithSeed(7));
+        var alone = candidates.Select(c => c.Run()).ToList();
+        var sequence = Random3BatchedSearch.OneAfterAnother(candidates);
+
+        var beaten = 0;
+        for (var i = 0; i < candidates.Count; i++)
+        {
+            // Deterministic on CPU: the same run gives the same validation loss bit for bit.
+            Assert.Equal(alone[i].ValidationLoss, sequence[i].ValidationLoss);
+            var counted = alone.Take(i).All(earlier => alone[i].ValidationLoss < earlier.ValidationLoss);
+            if (counted)
+            {
+                Assert.Equal(alone[i].TrainLoss, sequence[i].TrainLoss);
+                Assert.Equal(alone[i].TestLoss, sequence[i].TestLoss);
+            }
+            else
+            {
+                beaten++;
+                Assert.True(double.IsNaN(sequence[i].TrainLoss));
+                Assert.Null(sequence[i].TestLoss);
+            }
+        }
+        // This seed has both kinds, so neither branch is vacuous.
+        Assert.InRange(beaten, 1, 2);
+        var best = SearchOutcome.BestByValidation(sequence);
+        Assert.Equal(SearchOutcome.BestByValidation(alone), best);
+        Assert.True(double.IsFinite(sequence[best].TrainLoss) && sequence[best].TestLoss is not null);
+        Assert.Equal((alone[best].TrainLoss, alone[best].ValidationLoss, alone[best].TestLoss), (sequence[best].TrainLoss, sequence[best].ValidationLoss, sequence[best].TestLoss));
+    }
+
+    [Fact]
     public void A_search_cannot_be_resumed_and_says_so_before_it_trains()
     {
         var error = Assert.Throws<TrainTuneException>(() => TargetRunner.Run(
