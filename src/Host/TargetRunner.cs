@@ -153,8 +153,13 @@ internal static class TargetRunner
         if (MethodOf(options) is { Stacks: false } || !stackable)
             return members.Select((m, i) =>
             {
-                var result = search is null ? runs[i].Run() : Search.BayesOpt(runs[i], m.OutputDirectory).Best;
-                WriteResult(m.OutputDirectory, options, target, runs[i], search, search is null ? null : "see bayesopt.csv", clock.Timing(result, result), result);
+                // Each member as the single path runs it: a search's outcome counted as there.
+                var outcome = search is null ? null
+                    : search == ExperimentProtocol.Random3Batched ? Search.Random3Batched(runs[i], m.OutputDirectory)
+                    : Search.BayesOpt(runs[i], m.OutputDirectory);
+                var result = outcome?.Best ?? runs[i].Run();
+                var reported = search == ExperimentProtocol.Random3Batched ? outcome!.BestRun : runs[i];
+                WriteResult(m.OutputDirectory, options, target, reported, search, outcome?.Note, clock.Timing(outcome?.Evaluations[0] ?? result, result), result);
                 return result;
             }).ToList();
 

@@ -87,6 +87,26 @@ public class Random3BatchedTests : IDisposable
     }
 
     [Fact]
+    public void Random3Batched_members_of_a_model_that_does_not_stack_run_the_search_as_single_runs_do()
+    {
+        var members = new long[] { 4, 5 }.Select(s => new HostRunRequest.Member(s, Path.Combine(_folder, s.ToString()))).ToList();
+        var knobs = new RunKnobs(Steps: 20, Method: "Random3Batched");
+        var together = TargetRunner.Run(new HostRunRequest(typeof(TestTargets).Assembly.Location, "BatchNormRegression", members[0].OutputDirectory, knobs, RandomInitial: true, Population: members), TextWriter.Null);
+        for (var i = 0; i < members.Count; i++)
+        {
+            var folder = members[i].OutputDirectory;
+            // Three candidates, not BayesOpt's thirty evaluations.
+            Assert.Equal(["record-candidate-0.jsonl", "record-candidate-1.jsonl", "record-candidate-2.jsonl", "record.jsonl"], Directory.GetFiles(folder, "record*.jsonl").Select(Path.GetFileName).Order());
+            var configuration = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "result.json"))).RootElement.GetProperty("configuration");
+            Assert.Equal("Random3Batched", configuration.GetProperty("method_name").GetString());
+            Assert.StartsWith("best of 3 by final validation loss", configuration.GetProperty("note").GetString());
+            var alone = TargetRunner.Run(new HostRunRequest(typeof(TestTargets).Assembly.Location, "BatchNormRegression", Path.Combine(_folder, $"alone-{i}"), knobs with { Seed = members[i].Seed }, RandomInitial: true), TextWriter.Null)[0];
+            // One after another in both: the same computation.
+            Assert.Equal((alone.ValidationLoss, alone.TrainLoss, alone.TestLoss), (together[i].ValidationLoss, together[i].TrainLoss, together[i].TestLoss));
+        }
+    }
+
+    [Fact]
     public void A_search_cannot_be_resumed_and_says_so_before_it_trains()
     {
         var error = Assert.Throws<TrainTuneException>(() => TargetRunner.Run(

@@ -5,7 +5,7 @@ public class TrainingTargetRegistryTests
     [Fact]
     public void Generated_registry_lists_this_assemblys_targets_and_runs_them_by_name()
     {
-        Assert.Equal(["Nesterov", "SmallRegression"], Generated.TrainingTargetRegistry.All.Select(t => t.Name).Order());
+        Assert.Equal(["BatchNormRegression", "Nesterov", "SmallRegression"], Generated.TrainingTargetRegistry.All.Select(t => t.Name).Order());
         Assert.Contains(TrainingTarget.All, t => t.Name == "SmallRegression" && t.DeclaredBy == "TrainTune.Tests.Targets.TestTargets.SmallRegression");
 
         var result = TrainingTarget.Find("Nesterov").Create().Run();
