@@ -2,7 +2,8 @@
 //   TrainTune.Host list ASSEMBLY        prints the assembly's training targets as one protocol line
 //   TrainTune.Host run REQUEST-JSON     runs one target (HostRunRequest, written by the build task)
 //   TrainTune.Host run @FILE            the same, the request read from FILE (a Slurm array task's)
-// Exits 0 on success, 2 on bad input (the message on standard error), 3 on a failure. The
+// Exits 0 on success, 2 on bad input (the message on standard error), 3 on a failure, 4 when a
+// population that had to be stacked cannot be (nothing run). The
 // request is JSON, not options, so that the host needs nothing beyond the user's own
 // dependencies: it runs with the user's deps.json.
 using TrainTune;
@@ -30,6 +31,11 @@ static int Guard(Action action)
     {
         action();
         return HostProtocol.ExitOk;
+    }
+    catch (PopulationNotStacked e)
+    {
+        Console.Error.WriteLine($"not stacked: {e.Message}");
+        return HostProtocol.ExitNotStacked;
     }
     catch (Exception e) when (e is TrainTuneException or System.Text.Json.JsonException or IOException)
     {

@@ -143,13 +143,15 @@ internal static class TargetRunner
     static IReadOnlyList<RunResult> RunPopulation(HostRunRequest options, IReadOnlyList<HostRunRequest.Member> members, TrainingTarget target,
         TuningRun created, string? search, HostClock clock)
     {
+        var stackable = PopulationModel.Problem(created.ModelFactory) is null;
+        if (options.StackedOnly && (MethodOf(options) is { Stacks: false } || !stackable))
+            throw new PopulationNotStacked($"{(stackable ? $"the method {options.Run.Method}" : $"the model of {target.Name}")} does not stack into a population; nothing was run.");
         var runs = members.Select(m =>
         {
             Directory.CreateDirectory(m.OutputDirectory);
             return WithTensorBoard(Prepare(options, target, created, search, m.Seed).RecordTo(Path.Combine(m.OutputDirectory, HostProtocol.RecordFile)), options, m.OutputDirectory);
         }).ToList();
         clock.Mark("options");
-        var stackable = PopulationModel.Problem(created.ModelFactory) is null;
         if (MethodOf(options) is { Stacks: false } || !stackable)
             return members.Select((m, i) =>
             {
@@ -232,3 +234,6 @@ internal static class TargetRunner
         return merged;
     }
 }
+
+/// <summary>A population request that had to be stacked (<see cref="HostRunRequest.StackedOnly"/>) and cannot be: exit code <see cref="HostProtocol.ExitNotStacked"/>.</summary>
+internal sealed class PopulationNotStacked(string message) : Exception(message);

@@ -25,7 +25,11 @@ namespace TrainTune.Hosting
         /// <summary>The record of start <paramref name="start"/> of a BestOf run (Method.BestOf, TrainTuneStarts), beside its record.jsonl.</summary>
         public static string StartRecordFile(int start) => $"record-start-{start}.jsonl";
 
-        /// <summary>Exit codes of the host.</summary>
-        public const int ExitOk = 0, ExitBadInput = 2, ExitFailure = 3;
+        /// <summary>
+        /// Exit codes of the host; <see cref="ExitNotStacked"/>: a population request that had to be
+        /// stacked (<see cref="HostRunRequest.StackedOnly"/>) for a model or method that cannot be,
+        /// nothing run.
+        /// </summary>
+        public const int ExitOk = 0, ExitBadInput = 2, ExitFailure = 3, ExitNotStacked = 4;
     }
 }

@@ -15,8 +15,13 @@ namespace TrainTune.Hosting
         RunKnobs? Knobs = null,
         bool RandomInitial = false,
         int? Cores = null,
-        IReadOnlyList<HostRunRequest.Member>? Population = null)
+        IReadOnlyList<HostRunRequest.Member>? Population = null,
+        bool StackedOnly = false)
     {
+        // StackedOnly: a population that is only worth running stacked (auto's measurement): where
+        // the model or method cannot be, the host runs nothing and exits with ExitNotStacked,
+        // rather than running the members one after another on one core.
+
         /// <summary>
         /// One member of a population request: its seed and output folder. With
         /// <see cref="Population"/>, the host runs one run per member (as one population where the

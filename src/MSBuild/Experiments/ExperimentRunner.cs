@@ -64,6 +64,7 @@ internal static class ExperimentRunner
         public bool PopulationDone { get; set; }
         public int AloneStarted { get; set; }
         public IReadOnlyList<ExperimentRun>? Together { get; set; }
+        public bool NotStacked { get; set; }
         public List<long> RanAlone { get; } = [];
         public double AloneSeconds { get; set; }
         public long AloneSteps { get; set; }
@@ -79,7 +80,7 @@ internal static class ExperimentRunner
     /// its seeds to be run as single runs.
     /// </summary>
     static Dictionary<string, (PopulationCalibration.Choice Choice, IReadOnlyList<long> Ran)> Measure(Settings settings,
-        IReadOnlyDictionary<string, IReadOnlyList<long>> seeds, Func<string, IReadOnlyList<long>, bool, IReadOnlyList<ExperimentRun>?> run)
+        IReadOnlyDictionary<string, IReadOnlyList<long>> seeds, Func<string, IReadOnlyList<long>, bool, (IReadOnlyList<ExperimentRun>? Runs, bool NotStacked)> run)
     {
         var size = MembersPerProcess(settings);
         var probes = seeds.Select(m => new Probe(m.Key, [.. m.Value.TakeLast(Math.Min(size, m.Value.Count - 1))], m.Value.Take(m.Value.Count - Math.Min(size, m.Value.Count - 1)))).ToList();
@@ -93,8 +94,8 @@ internal static class ExperimentRunner
                     starting.PopulationStarted = true;
                     return () =>
                     {
-                        var together = run(starting.Method, starting.Population, false);
-                        lock (gate) (starting.Together, starting.PopulationDone) = (together, true);
+                        var (together, notStacked) = run(starting.Method, starting.Population, false);
+                        lock (gate) (starting.Together, starting.NotStacked, starting.PopulationDone) = (together, notStacked, true);
                     };
                 }
                 var alone = probes.FirstOrDefault(p => p.AloneStarted == 0 && p.Alone.Count > 0)
@@ -127,7 +128,9 @@ internal static class ExperimentRunner
     {
         string? problem = null;
         var files = probe.Population.Select(seed => Path.Combine(RunFolder(settings, probe.Method, seed), Hosting.HostProtocol.ResultFile)).ToList();
-        if (probe.Together is null || !files.All(File.Exists))
+        if (probe.NotStacked)
+            problem = $"the model of {settings.Target} is not stacked as a population (the host said so before training)";
+        else if (probe.Together is null || !files.All(File.Exists))
             problem = "the population it measured failed; its runs are repeated one per process";
         else if (Hosting.ResultFile.Read(files[0]).Configuration.Note?.Contains("of a population", StringComparison.Ordinal) != true)
             problem = $"the model of {settings.Target} is not stacked as a population";
@@ -186,12 +189,12 @@ internal static class ExperimentRunner
         Path.Combine(settings.TargetDirectory, "runs", method, seed.ToString(CultureInfo.InvariantCulture));
 
     /// <summary>The host's request for <paramref name="members"/> of one method: one run, or a population.</summary>
-    public static Hosting.HostRunRequest Request(Settings settings, string method, IReadOnlyList<Hosting.HostRunRequest.Member> members, int cores) =>
+    public static Hosting.HostRunRequest Request(Settings settings, string method, IReadOnlyList<Hosting.HostRunRequest.Member> members, int cores, bool stackedOnly = false) =>
         new(settings.Assembly, settings.Target, members[0].OutputDirectory,
             // Each run from the paper's random initial values, to the end: no checkpoints, starts or warm start.
             new Hosting.RunKnobs(settings.Run.Steps, method, members[0].Seed, settings.Run.Device, settings.Run.Threads,
                 ValidationBatchSize: settings.Run.ValidationBatchSize, TensorBoard: settings.Run.TensorBoard, CheckpointEveryBlocks: 1_000_000),
-            RandomInitial: true, Cores: cores, Population: members.Count > 1 ? members : null);
+            RandomInitial: true, Cores: cores, Population: members.Count > 1 ? members : null, StackedOnly: stackedOnly && members.Count > 1);
 
     /// <summary>Runs the experiment; with auto, each method's size is measured on its first runs unless known (<see cref="Known"/>).</summary>
     public static IReadOnlyList<ExperimentRun> Run(Settings settings, Action<string> log)
@@ -201,8 +204,10 @@ internal static class ExperimentRunner
         var done = 0;
         var coreShare = CoreShare(settings);
 
-        // One host process for <seeds> of <method>; null when it failed and <quiet> keeps its runs out of the results.
-        IReadOnlyList<ExperimentRun>? RunProcess(string method, IReadOnlyList<long> seeds, bool quiet)
+        // One host process for <seeds> of <method>; null when it failed and <quiet> keeps its runs out
+        // of the results. A measuring population (<measuring>) must be stacked: where it cannot be,
+        // the host runs nothing and says so (NotStacked), and its seeds are left to single runs.
+        (IReadOnlyList<ExperimentRun>? Runs, bool NotStacked) RunProcess(string method, IReadOnlyList<long> seeds, bool quiet, bool measuring = false)
         {
             var members = seeds.Select(seed =>
             {
@@ -210,10 +215,11 @@ internal static class ExperimentRunner
                 if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
                 return new Hosting.HostRunRequest.Member(seed, folder);
             }).ToList();
-            var arguments = settings.HostArguments(Request(settings, method, members, coreShare));
+            var arguments = settings.HostArguments(Request(settings, method, members, coreShare, stackedOnly: measuring));
             var outcome = ChildProcess.Run(settings.Dotnet, arguments, _ => { });
+            if (measuring && outcome.ExitCode == Hosting.HostProtocol.ExitNotStacked) return (null, true);
             var failure = outcome.ExitCode == 0 ? null : $"exit code {outcome.ExitCode}: {string.Join(" / ", outcome.Tail.TakeLast(3))}";
-            if (failure is not null && quiet) return null;
+            if (failure is not null && quiet) return (null, false);
             var read = members.Select(member => ExperimentRun.Read(method, member.Seed, member.OutputDirectory, failure)).ToList();
             foreach (var run in read)
             {
@@ -222,13 +228,13 @@ internal static class ExperimentRunner
                 log(string.Create(CultureInfo.InvariantCulture,
                     $"{settings.Target}: {count}/{total} {method} seed {run.Seed}: {(run.Failure ?? (run.Diverged ? "diverged" : $"test {run.MetricName} {run.Test:G4}"))} ({run.Seconds:F1} s)"));
             }
-            return read;
+            return (read, false);
         }
 
         var remaining = settings.Methods.Distinct().ToDictionary(m => m, _ => (IReadOnlyList<long>)[.. Enumerable.Range(1, settings.Inits).Select(s => (long)s)]);
         var known = remaining.Keys.ToDictionary(m => m, m => Known(settings, m));
         // A population that fails while measuring is run again one per process, and only then counted.
-        var measured = Measure(settings, remaining.Where(m => known[m.Key] is null).ToDictionary(), (m, seeds, alone) => RunProcess(m, seeds, quiet: !alone));
+        var measured = Measure(settings, remaining.Where(m => known[m.Key] is null).ToDictionary(), (m, seeds, alone) => RunProcess(m, seeds, quiet: !alone, measuring: !alone));
         var choices = new Dictionary<string, PopulationCalibration.Choice>();
         foreach (var method in remaining.Keys.ToList())
         {

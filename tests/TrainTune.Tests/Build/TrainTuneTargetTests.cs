@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 
 namespace TrainTune.Tests.Build;
 
@@ -89,7 +90,7 @@ public class TrainTuneTargetTests : IDisposable
 
         var unknown = DotnetCli.TrainTune("TinyTargets", _output, "-p:TrainTuneTargets=Energy");
         Assert.NotEqual(0, unknown.ExitCode);
-        Assert.Contains("TrainTuneTargets names 'Energy', which is not a training target of this project; the valid ones are: Quick, PerWeight, Long, Crash", unknown.Output);
+        Assert.Contains("TrainTuneTargets names 'Energy', which is not a training target of this project; the valid ones are: Quick, PerWeight, Long, Normed, Crash", unknown.Output);
 
         var unwritable = DotnetCli.TrainTune("TinyTargets", "/proc/traintune-out");
         Assert.NotEqual(0, unwritable.ExitCode);
@@ -254,6 +255,22 @@ public class TrainTuneTargetTests : IDisposable
         Assert.True(again.ExitCode == 0, again.Output);
         Assert.Matches(@"Quick: OursWdLrM: .* per process \(.*; measured \d{4}-\d\d-\d\d \d\d:\d\d UTC, cached in ", again.Output);
         Assert.DoesNotContain("as one population; cached in ", again.Output);
+    }
+
+    [Fact]
+    public void Population_auto_runs_every_seed_alone_for_a_model_that_does_not_stack_without_running_any_one_after_another()
+    {
+        var build = DotnetCli.TrainTune("TinyTargets", _output, "-p:TrainTuneTargets=Normed", "-p:TrainTuneInits=4", "-p:TrainTuneMethods=OursWdLrM", "-p:TrainTuneSteps=40");
+        Assert.True(build.ExitCode == 0, build.Output);
+        Assert.Contains("Normed: OursWdLrM: one run per process (auto: the model of Normed is not stacked as a population (the host said so before training))", build.Output);
+        // Every seed ran in a process of its own: none as a member of a population, none twice.
+        for (var seed = 1; seed <= 4; seed++)
+        {
+            var note = Json(Path.Combine(_output, "Normed", "runs", "OursWdLrM", seed.ToString(), "result.json")).GetProperty("configuration").TryGetProperty("note", out var n) ? n.GetString() : null;
+            Assert.DoesNotContain("population", note ?? "");
+        }
+        Assert.Equal(5, File.ReadAllLines(Path.Combine(_output, "Normed", "results.csv")).Length);
+        Assert.Equal(4, Regex.Matches(build.Output, @"Normed: \d/4 OursWdLrM seed \d").Count);
     }
 
     [Fact]
