@@ -317,7 +317,7 @@ public class TrainTuneTargetTests : IDisposable
         Assert.Equal(2, broken.ExitCode);
         Assert.Contains("error: ", broken.Output);
         var unknown = Host(new Hosting.HostRunRequest("TinyTargets.dll", "Nope", Path.Combine(_output, "nope")).ToJson());
-        Assert.Equal((2, true), (unknown.ExitCode, unknown.Output.Contains("No training target named 'Nope'; the valid ones are: Quick, PerWeight, Long, Crash.")));
+        Assert.Equal((2, true), (unknown.ExitCode, unknown.Output.Contains("No training target named 'Nope'; the valid ones are: Quick, PerWeight, Long, Normed, Crash.")));
     }
 
     [SkippableFact]
