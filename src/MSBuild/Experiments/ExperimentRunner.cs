@@ -80,7 +80,7 @@ internal static class ExperimentRunner
     /// its seeds to be run as single runs.
     /// </summary>
     static Dictionary<string, (PopulationCalibration.Choice Choice, IReadOnlyList<long> Ran)> Measure(Settings settings,
-        IReadOnlyDictionary<string, IReadOnlyList<long>> seeds, Func<string, IReadOnlyList<long>, bool, (IReadOnlyList<ExperimentRun>? Runs, bool NotStacked)> run)
+        IReadOnlyDictionary<string, IReadOnlyList<long>> seeds, Func<string, IReadOnlyList<long>, bool, (IReadOnlyList<ExperimentRun>? Runs, bool NotStacked, string? Failure)> run)
     {
         var size = MembersPerProcess(settings);
         var probes = seeds.Select(m => new Probe(m.Key, [.. m.Value.TakeLast(Math.Min(size, m.Value.Count - 1))], m.Value.Take(m.Value.Count - Math.Min(size, m.Value.Count - 1)))).ToList();
@@ -94,7 +94,7 @@ internal static class ExperimentRunner
                     starting.PopulationStarted = true;
                     return () =>
                     {
-                        var (together, notStacked) = run(starting.Method, starting.Population, false);
+                        var (together, notStacked, _) = run(starting.Method, starting.Population, false);
                         lock (gate) (starting.Together, starting.NotStacked, starting.PopulationDone) = (together, notStacked, true);
                     };
                 }
@@ -145,6 +145,13 @@ internal static class ExperimentRunner
         var ranAlone = probe.RanAlone.Order().ToList();
         var measuredOn = decided with { Why = $"{decided.Why}; measured on the first runs: {Seeds(ranAlone)} alone, {Seeds(probe.Population)} as one population" };
         return (PopulationCalibration.Remember(settings.TargetDirectory, Key(settings, probe.Method), measuredOn), [.. ranAlone, .. probe.Population]);
+    }
+
+    /// <summary>The last lines a failed process wrote that say why: its message rather than the stack frames below it.</summary>
+    static string Reason(IReadOnlyList<string> tail)
+    {
+        var said = tail.Where(l => !string.IsNullOrWhiteSpace(l) && !l.TrimStart().StartsWith("at ", StringComparison.Ordinal)).ToList();
+        return string.Join(" / ", (said.Count > 0 ? said : tail).TakeLast(3).Select(l => l.Trim()));
     }
 
     static string Seeds(IReadOnlyList<long> seeds) => seeds.Count == 1 ? $"seed {seeds[0]}" : $"seeds {seeds[0]}–{seeds[^1]}";
@@ -207,7 +214,7 @@ internal static class ExperimentRunner
         // One host process for <seeds> of <method>; null when it failed and <quiet> keeps its runs out
         // of the results. A measuring population (<measuring>) must be stacked: where it cannot be,
         // the host runs nothing and says so (NotStacked), and its seeds are left to single runs.
-        (IReadOnlyList<ExperimentRun>? Runs, bool NotStacked) RunProcess(string method, IReadOnlyList<long> seeds, bool quiet, bool measuring = false)
+        (IReadOnlyList<ExperimentRun>? Runs, bool NotStacked, string? Failure) RunProcess(string method, IReadOnlyList<long> seeds, bool quiet, bool measuring = false)
         {
             var members = seeds.Select(seed =>
             {
@@ -217,9 +224,9 @@ internal static class ExperimentRunner
             }).ToList();
             var arguments = settings.HostArguments(Request(settings, method, members, coreShare, stackedOnly: measuring));
             var outcome = ChildProcess.Run(settings.Dotnet, arguments, _ => { });
-            if (measuring && outcome.ExitCode == Hosting.HostProtocol.ExitNotStacked) return (null, true);
-            var failure = outcome.ExitCode == 0 ? null : $"exit code {outcome.ExitCode}: {string.Join(" / ", outcome.Tail.TakeLast(3))}";
-            if (failure is not null && quiet) return (null, false);
+            if (measuring && outcome.ExitCode == Hosting.HostProtocol.ExitNotStacked) return (null, true, null);
+            var failure = outcome.ExitCode == 0 ? null : $"exit code {outcome.ExitCode}: {Reason(outcome.Tail)}";
+            if (failure is not null && quiet) return (null, false, failure);
             var read = members.Select(member => ExperimentRun.Read(method, member.Seed, member.OutputDirectory, failure)).ToList();
             foreach (var run in read)
             {
@@ -228,7 +235,21 @@ internal static class ExperimentRunner
                 log(string.Create(CultureInfo.InvariantCulture,
                     $"{settings.Target}: {count}/{total} {method} seed {run.Seed}: {(run.Failure ?? (run.Diverged ? "diverged" : $"test {run.MetricName} {run.Test:G4}"))} ({run.Seconds:F1} s)"));
             }
-            return (read, false);
+            return (read, false, failure);
+        }
+
+        // A population that fails (a crash, out of memory) takes its members with it, whatever each
+        // would have done alone: its seeds run again one per process, and only then count.
+        void RunChunk(string method, long[] seeds)
+        {
+            if (seeds.Length == 1)
+            {
+                RunProcess(method, seeds, quiet: false);
+                return;
+            }
+            if (RunProcess(method, seeds, quiet: true) is not { Runs: null, Failure: { } failure }) return;
+            log($"TrainTune: {settings.Target}: {method}: the population of {Seeds(seeds)} failed ({failure}); its runs are repeated one per process");
+            foreach (var seed in seeds) RunProcess(method, [seed], quiet: false);
         }
 
         var remaining = settings.Methods.Distinct().ToDictionary(m => m, _ => (IReadOnlyList<long>)[.. Enumerable.Range(1, settings.Inits).Select(s => (long)s)]);
@@ -243,7 +264,7 @@ internal static class ExperimentRunner
             log($"TrainTune: {settings.Target}: {method}: {choices[method]}");
         }
         var chunks = Chunks(remaining, m => choices[m].Members, settings.Parallelism);
-        Parallel.ForEach(chunks, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, settings.Parallelism) }, chunk => RunProcess(chunk.Method, chunk.Seeds, quiet: false));
+        Parallel.ForEach(chunks, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, settings.Parallelism) }, chunk => RunChunk(chunk.Method, chunk.Seeds));
         return runs.ToList();
     }
 }

@@ -274,6 +274,22 @@ public class TrainTuneTargetTests : IDisposable
     }
 
     [Fact]
+    public void A_population_that_fails_runs_its_seeds_again_one_per_process_and_each_counts_once()
+    {
+        // Two populations of two (seeds 1–2 and 3–4), one per core.
+        var build = DotnetCli.TrainTune("TinyTargets", _output, "-p:TrainTuneTargets=Crash", "-p:TrainTuneInits=4", "-p:TrainTuneMethods=Random", "-p:TrainTunePopulation=2");
+        Assert.NotEqual(0, build.ExitCode);
+        foreach (var seeds in new[] { "1–2", "3–4" })
+            Assert.Matches($@"Crash: Random: the population of seeds {seeds} failed \(exit code (134|-6|6): .*Crash target aborts on purpose\); its runs are repeated one per process", build.Output);
+        // Each seed ran once more alone and is counted once, with its own process's failure: its message, not its stack.
+        var counted = Regex.Matches(build.Output, @"Crash: \d/4 Random seed (\d): exit code (134|-6|6): [^\n]*Crash target aborts on purpose").Select(m => m.Groups[1].Value).Order().ToList();
+        Assert.Equal(["1", "2", "3", "4"], counted);
+        var csv = File.ReadAllLines(Path.Combine(_output, "Crash", "results.csv"));
+        Assert.Equal(["Random,1", "Random,2", "Random,3", "Random,4"], csv.Skip(1).Select(l => string.Join(",", l.Split(',').Take(2))));
+        Assert.Contains("| Random | 4 | 0 | 4 |", File.ReadAllText(Path.Combine(_output, "Crash", "results.md")));
+    }
+
+    [Fact]
     public void Two_runs_of_a_target_in_the_host_are_identical_and_the_host_uses_only_the_cores_it_may()
     {
         var build = DotnetCli.TrainTune("TinyTargets", _output, "-p:TrainTuneTargets=Quick");
