@@ -66,8 +66,7 @@ internal static class ExperimentRunner
         public IReadOnlyList<ExperimentRun>? Together { get; set; }
         public bool NotStacked { get; set; }
         public List<long> RanAlone { get; } = [];
-        public double AloneSeconds { get; set; }
-        public long AloneSteps { get; set; }
+        public List<PopulationCalibration.SingleRun> AloneTimes { get; } = [];
     }
 
     /// <summary>
@@ -112,7 +111,7 @@ internal static class ExperimentRunner
                     lock (gate)
                     {
                         alone.RanAlone.Add(seed);
-                        if (result is not null) (alone.AloneSeconds, alone.AloneSteps) = (alone.AloneSeconds + result.Seconds, alone.AloneSteps + result.StepsCompleted);
+                        if (result is not null) alone.AloneTimes.Add(new(result.Seconds, result.StepsCompleted));
                     }
                 };
             }
@@ -140,7 +139,7 @@ internal static class ExperimentRunner
         // A member's seconds are its share of the population's, which ran as long as its longest member.
         var results = files.Select(f => Hosting.ResultFile.Read(f).Result).ToList();
         var memberStep = results[0].Seconds * 1000 / Math.Max(1, results.Max(r => r.StepsCompleted));
-        var singleStep = probe.AloneSteps > 0 ? probe.AloneSeconds * 1000 / probe.AloneSteps : double.NaN;
+        var singleStep = PopulationCalibration.SingleRunMilliseconds(probe.AloneTimes);
         var decided = PopulationCalibration.Decide(singleStep, [new(probe.Population.Count, memberStep)]);
         var ranAlone = probe.RanAlone.Order().ToList();
         var measuredOn = decided with { Why = $"{decided.Why}; measured on the first runs: {Seeds(ranAlone)} alone, {Seeds(probe.Population)} as one population" };

@@ -35,6 +35,23 @@ internal static class PopulationCalibration
 
     public const string CacheFile = "population-calibration.json";
 
+    /// <summary>One single run's seconds and weight steps.</summary>
+    public sealed record SingleRun(double Seconds, long Steps);
+
+    /// <summary>
+    /// A single run's time per weight step, in milliseconds: the median over <paramref name="runs"/>
+    /// (NaN without one that took a step). Not their mean: the build's first run shares its first
+    /// seconds with the build itself and has taken 2–3× the others (10.2 s against 3.4–4.5), and a
+    /// single run made to look slower would make a population look faster than it is.
+    /// </summary>
+    public static double SingleRunMilliseconds(IReadOnlyList<SingleRun> runs)
+    {
+        var perStep = runs.Where(r => r.Steps > 0).Select(r => r.Seconds * 1000 / r.Steps).Order().ToList();
+        if (perStep.Count == 0) return double.NaN;
+        var middle = perStep.Count / 2;
+        return perStep.Count % 2 == 1 ? perStep[middle] : (perStep[middle - 1] + perStep[middle]) / 2;
+    }
+
     /// <summary>The size to use given the single run's and the populations' times per member-step.</summary>
     public static Choice Decide(double single, IReadOnlyList<Measurement> populations)
     {

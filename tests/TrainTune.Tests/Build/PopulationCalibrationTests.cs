@@ -29,6 +29,22 @@ public class PopulationCalibrationTests : IDisposable
     }
 
     [Fact]
+    public void A_single_run_costs_its_median_per_step_so_a_slow_first_run_does_not_make_a_population_look_faster()
+    {
+        // The build's first run (10.2 s) beside four ordinary ones, 4000 steps each: the median is 1.05 ms, the mean 1.27.
+        PopulationCalibration.SingleRun[] runs = [new(10.2, 4000), new(4.5, 4000), new(4.1, 4000), new(3.5, 4000), new(4.2, 4000)];
+        Assert.Equal(1.05, PopulationCalibration.SingleRunMilliseconds(runs), 12);
+        // A population at 1.0 ms per member-step is not 10% faster than that, though it is than the mean.
+        Assert.Equal(1, PopulationCalibration.Decide(PopulationCalibration.SingleRunMilliseconds(runs), [new(16, 1.0)]).Members);
+        Assert.Equal(16, PopulationCalibration.Decide(runs.Sum(r => r.Seconds) * 1000 / runs.Sum(r => r.Steps), [new(16, 1.0)]).Members);
+
+        // An even count takes the mean of the middle two; runs of other lengths by their own steps; none that stepped is NaN.
+        Assert.Equal(2.5, PopulationCalibration.SingleRunMilliseconds([new(1, 1000), new(2, 1000), new(4.5, 1500), new(9, 1000)]), 12);
+        Assert.True(double.IsNaN(PopulationCalibration.SingleRunMilliseconds([])));
+        Assert.True(double.IsNaN(PopulationCalibration.SingleRunMilliseconds([new(0.1, 0)])));
+    }
+
+    [Fact]
     public void A_choice_is_cached_per_key_and_read_back_with_when_it_was_measured()
     {
         Assert.Null(PopulationCalibration.Cached(_folder, "cpu A; Energy; OursWdLrM"));
