@@ -139,6 +139,16 @@ internal static class SlurmArray
         return $"Slurm task {jobId}_{task} {what}: {(started ? "log: " + LogTail(folder, task) : "no log")}; build again to run it again";
     }
 
+    /// <summary>
+    /// Whether task <paramref name="task"/> ended by failing in itself (a non-zero exit, out of
+    /// memory, or an end Slurm no longer lists after it started) rather than being cancelled or
+    /// timed out, which says nothing about how its runs were grouped.
+    /// </summary>
+    public static bool FailedInItself(string jobId, int task, string folder) =>
+        End(jobId, task) is { } end
+            ? end.State is "FAILED" or "OUT_OF_MEMORY" or "NODE_FAIL"
+            : File.Exists(Path.Combine(folder, $"task-{task}.log"));
+
     /// <summary>"k/n tasks done, r running, p pending" of a queue.</summary>
     public static string Counts(IReadOnlyDictionary<int, string> queued, int tasks, string what = "tasks")
     {

@@ -9,12 +9,13 @@ namespace TrainTune.Build.Scheduling;
 /// population, as the local scheduler would run them), the build waits and collects, and a
 /// later build collects an array it did not wait for. A finished run is never run again; a
 /// failed, cancelled or timed-out task is reported with its Slurm state and the tail of its log,
-/// and the next build submits only its runs.
+/// and the next build submits only its runs: one per task where the task failed in itself (a
+/// crash, out of memory), since a population takes its members with it whatever each would do alone.
 /// </summary>
 internal static class SlurmExperiment
 {
     /// <summary>The array a build submitted (slurm/job.json), until a build has collected it.</summary>
-    sealed record JobState(string JobId, IReadOnlyList<TaskRuns> Tasks, bool Collected);
+    sealed record JobState(string JobId, IReadOnlyList<TaskRuns> Tasks, bool Collected, IReadOnlyList<TaskRuns>? RunAlone = null);
 
     sealed record TaskRuns(string Method, IReadOnlyList<long> Seeds);
 
@@ -48,7 +49,11 @@ internal static class SlurmExperiment
         var size = settings.Population is null ? 1 : ExperimentRunner.MembersPerProcess(settings);
         log($"{settings.Target}: {(size == 1 ? "one run" : $"populations of up to {size}")} per task"
             + (settings.Population is null ? " (TrainTunePopulation=auto stacks runs only where it has measured them faster: not on the cluster's nodes; set TrainTunePopulation=N to stack N runs per task)" : ""));
-        var tasks = todo.GroupBy(r => r.Method).SelectMany(g => g.Select(r => r.Seed).Chunk(size).Select(seeds => new TaskRuns(g.Key, seeds))).ToList();
+        var alone = (previous?.RunAlone ?? []).SelectMany(t => t.Seeds.Select(seed => (t.Method, Seed: seed))).ToHashSet();
+        if (todo.Count(alone.Contains) is > 0 and var again)
+            log($"{settings.Target}: {again} runs of tasks that failed go one per task");
+        var tasks = todo.GroupBy(r => (r.Method, Alone: alone.Contains(r)))
+            .SelectMany(g => g.Select(r => r.Seed).Chunk(g.Key.Alone ? 1 : size).Select(seeds => new TaskRuns(g.Key.Method, seeds))).ToList();
         SlurmArray.CheckCluster(slurm, tasks.Count);
         SlurmArray.ProbeSharedStorage(slurm, folder, settings.Assembly);
 
@@ -90,6 +95,7 @@ internal static class SlurmExperiment
                 + (steps.Count > 0 ? $", {steps.Count} training (at step {steps.Min()}–{steps.Max()})" : "");
         }, log, cancel);
         var failures = new Dictionary<(string, long), string>();
+        var runAlone = new List<TaskRuns>();
         for (var k = 0; k < state.Tasks.Count; k++)
         {
             var task = state.Tasks[k];
@@ -97,8 +103,12 @@ internal static class SlurmExperiment
             if (missing.Count == 0) continue;
             var why = SlurmArray.Failure(state.JobId, k, folder);
             foreach (var seed in missing) failures[(task.Method, seed)] = why;
+            // A run that failed alone stays alone: grouped again, it would take a population with it.
+            if (SlurmArray.FailedInItself(state.JobId, k, folder)) runAlone.Add(task with { Seeds = missing });
         }
-        Hosting.AtomicFile.WriteAllText(statePath, JsonSerializer.Serialize(state with { Collected = true }, Hosting.ProtocolJson.Options));
+        if (runAlone.Count > 0)
+            log($"{settings.Target}: {runAlone.Count} task(s) failed in themselves; the next build runs their {runAlone.Sum(t => t.Seeds.Count)} runs one per task");
+        Hosting.AtomicFile.WriteAllText(statePath, JsonSerializer.Serialize(state with { Collected = true, RunAlone = runAlone }, Hosting.ProtocolJson.Options));
         var all = settings.Methods.SelectMany(m => Enumerable.Range(1, settings.Inits).Select(s => (Method: m, Seed: (long)s))).ToList();
         return Read(settings, all, failures, log);
     }

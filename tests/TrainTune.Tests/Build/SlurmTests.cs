@@ -107,6 +107,26 @@ public class SlurmTests : IDisposable
     }
 
     [SkippableFact]
+    public void A_population_task_that_fails_in_itself_has_its_runs_submitted_one_per_task_by_the_next_build()
+    {
+        SkipWithoutCluster();
+        var folder = Path.Combine(_output, "failed");
+        string[] properties = ["-p:TrainTuneTargets=Crash", "-p:TrainTuneInits=2", "-p:TrainTuneMethods=Random", "-p:TrainTunePopulation=2", "-p:TrainTuneScheduler=slurm"];
+        var first = DotnetCli.TrainTune("TinyTargets", folder, properties);
+        Assert.NotEqual(0, first.ExitCode);
+        Assert.Matches(@"submitted Slurm job array \d+ for Crash: 1 tasks, 2 runs", first.Output);
+        Assert.Matches(@"error TT9040: Crash Random seed 1 failed: Slurm task \d+_0 FAILED", first.Output);
+        Assert.Contains("Crash: 1 task(s) failed in themselves; the next build runs their 2 runs one per task", first.Output);
+
+        var second = DotnetCli.TrainTune("TinyTargets", folder, properties);
+        Assert.Contains("Crash: 2 runs of tasks that failed go one per task", second.Output);
+        Assert.Matches(@"submitted Slurm job array \d+ for Crash: 2 tasks, 2 runs", second.Output);
+        // Each failed alone, and stays alone.
+        Assert.Matches(@"error TT9040: Crash Random seed 2 failed: Slurm task \d+_1 FAILED", second.Output);
+        Assert.Contains("Crash: 2 task(s) failed in themselves; the next build runs their 2 runs one per task", second.Output);
+    }
+
+    [SkippableFact]
     public void An_unknown_partition_is_an_error_listing_the_clusters_partitions()
     {
         SkipWithoutCluster();
