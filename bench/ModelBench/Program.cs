@@ -16,21 +16,23 @@ var repeatsOption = new Option<int>("--repeats") { Description = "Timed runs per
 var onlyOption = new Option<string?>("--only") { Description = "Only the models and rules whose name contains this (e.g. ResNet, AdamW)." };
 var partsOption = new Option<bool>("--cnn-parts") { Description = "Instead: the CNN's one-pass cost by Neumann terms and without each of its layers (where the tracked step's time goes)." };
 var resnetPartsOption = new Option<bool>("--resnet-parts") { Description = "Instead: ResNet-8's one-pass block by its parts (plain step, tracked step, one Hessian-vector product, the validation pass) and the ratio they imply." };
+var neumannOption = new Option<int>("--neumann-terms") { Description = "Neumann terms i of the one-pass method in the main table (the paper's 5; fewer Hessian-vector products per block).", DefaultValueFactory = _ => 5 };
 var lstmOption = new Option<bool>("--lstm") { Description = "Instead: the CPU-sized word LSTM (one layer of 200, 10,000 words, 20 streams of 35 tokens), time per step and peak memory." };
-var root = new RootCommand("TrainTune benchmark: one-pass / plain time per step on a CNN, the BatchNorm MLP and ResNet-8.") { repeatsOption, onlyOption, partsOption, resnetPartsOption, lstmOption };
+var root = new RootCommand("TrainTune benchmark: one-pass / plain time per step on a CNN, the BatchNorm MLP and ResNet-8.") { repeatsOption, onlyOption, neumannOption, partsOption, resnetPartsOption, lstmOption };
 root.SetAction(parsed =>
 {
     Console.WriteLine($"{Machine.Description()}; allocator: {heap}");
     return parsed.GetValue(partsOption) ? CnnParts(parsed.GetValue(repeatsOption))
         : parsed.GetValue(resnetPartsOption) ? ResNetParts(parsed.GetValue(repeatsOption))
         : parsed.GetValue(lstmOption) ? Lstm(parsed.GetValue(repeatsOption))
-        : Bench(parsed.GetValue(repeatsOption), parsed.GetValue(onlyOption));
+        : Bench(parsed.GetValue(repeatsOption), parsed.GetValue(onlyOption), parsed.GetValue(neumannOption));
 });
 return root.Parse(args).Invoke();
 
-static int Bench(int repeats, string? only)
+static int Bench(int repeats, string? only, int neumannTerms)
 {
-    Console.WriteLine($"{repeats} runs per method, alternating; ms per weight step (training time only, medians)");
+    if (neumannTerms < 1) throw new ArgumentOutOfRangeException(nameof(neumannTerms), neumannTerms, "--neumann-terms takes a whole number of at least 1.");
+    Console.WriteLine($"{repeats} runs per method, alternating; one-pass with T = 10, i = {neumannTerms}; ms per weight step (training time only, medians)");
     Console.WriteLine($"{"model",-34} {"rule",-12} {"plain",8} {"one-pass",9} {"ratio",6}  threads");
     var models = new (string Name, Func<nn.Module<Tensor, Tensor>> Model, long[] Shape, int Steps)[]
     {
@@ -49,12 +51,13 @@ static int Bench(int repeats, string? only)
             var plain = new List<double>();
             var tuned = new List<double>();
             ThreadChoice? threads = null;
-            run.Tune(Method.OnePass()).ForSteps(20).Run(); // warm up
+            var method = Method.OnePass(neumannTerms: neumannTerms);
+            run.Tune(method).ForSteps(20).Run(); // warm up
             for (var r = 0; r < repeats; r++)
             {
                 var fixedRun = run.Tune(Method.Fixed()).ForSteps(steps).Run();
                 plain.Add(1000 * fixedRun.Timing!.Training / steps);
-                var onePass = run.Tune(Method.OnePass()).ForSteps(steps).Run();
+                var onePass = run.Tune(method).ForSteps(steps).Run();
                 tuned.Add(1000 * onePass.Timing!.Training / steps);
                 threads = onePass.Threads;
             }
