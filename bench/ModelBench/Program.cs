@@ -17,6 +17,10 @@ var onlyOption = new Option<string?>("--only") { Description = "Only the models 
 var partsOption = new Option<bool>("--cnn-parts") { Description = "Instead: the CNN's one-pass cost by Neumann terms and without each of its layers (where the tracked step's time goes)." };
 var resnetPartsOption = new Option<bool>("--resnet-parts") { Description = "Instead: ResNet-8's one-pass block by its parts (plain step, tracked step, one Hessian-vector product, the validation pass) and the ratio they imply." };
 var neumannOption = new Option<int>("--neumann-terms") { Description = "Neumann terms i of the one-pass method in the main table (the paper's 5; fewer Hessian-vector products per block).", DefaultValueFactory = _ => 5 };
+neumannOption.Validators.Add(result =>
+{
+    if (result.GetValueOrDefault<int>() < 1) result.AddError("--neumann-terms takes a whole number of at least 1.");
+});
 var lstmOption = new Option<bool>("--lstm") { Description = "Instead: the CPU-sized word LSTM (one layer of 200, 10,000 words, 20 streams of 35 tokens), time per step and peak memory." };
 var root = new RootCommand("TrainTune benchmark: one-pass / plain time per step on a CNN, the BatchNorm MLP and ResNet-8.") { repeatsOption, onlyOption, neumannOption, partsOption, resnetPartsOption, lstmOption };
 root.SetAction(parsed =>
@@ -31,7 +35,6 @@ return root.Parse(args).Invoke();
 
 static int Bench(int repeats, string? only, int neumannTerms)
 {
-    if (neumannTerms < 1) throw new ArgumentOutOfRangeException(nameof(neumannTerms), neumannTerms, "--neumann-terms takes a whole number of at least 1.");
     Console.WriteLine($"{repeats} runs per method, alternating; one-pass with T = 10, i = {neumannTerms}; ms per weight step (training time only, medians)");
     Console.WriteLine($"{"model",-34} {"rule",-12} {"plain",8} {"one-pass",9} {"ratio",6}  threads");
     var models = new (string Name, Func<nn.Module<Tensor, Tensor>> Model, long[] Shape, int Steps)[]
