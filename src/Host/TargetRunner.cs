@@ -144,7 +144,8 @@ internal static class TargetRunner
         TuningRun created, string? search, HostClock clock)
     {
         var stackable = PopulationModel.Problem(created.ModelFactory) is null;
-        if (options.StackedOnly && (MethodOf(options) is { Stacks: false } || !stackable))
+        var stacks = stackable && MethodOf(options) is not { Stacks: false };
+        if (options.StackedOnly && !stacks)
             throw new PopulationNotStacked($"{(stackable ? $"the method {options.Run.Method}" : $"the model of {target.Name}")} does not stack into a population; nothing was run.");
         var runs = members.Select(m =>
         {
@@ -152,7 +153,7 @@ internal static class TargetRunner
             return WithTensorBoard(Prepare(options, target, created, search, m.Seed).RecordTo(Path.Combine(m.OutputDirectory, HostProtocol.RecordFile)), options, m.OutputDirectory);
         }).ToList();
         clock.Mark("options");
-        if (MethodOf(options) is { Stacks: false } || !stackable)
+        if (!stacks)
             return members.Select((m, i) =>
             {
                 // Each member as the single path runs it: a search's outcome counted as there.

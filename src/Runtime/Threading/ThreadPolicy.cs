@@ -14,10 +14,10 @@ internal static class ThreadPolicy
 {
     /// <summary>
     /// Multiply-adds per step (parameters × rows per step) that each extra intra-op thread needs to
-    /// pay for itself. Measured with <c>bench/OnePassBench --thread-sweep</c> on two 2-core CPU
+    /// pay for itself. Measured with <c>bench/OnePassBench --thread-sweep</c> on three 2-core CPU
     /// types (README, "Threads"): below 1e7 a second thread gains up to 1.15× on one and loses up to
-    /// 0.70× on the other, from 3e7 it gains 1.3–1.5× on both (and it loses at every size while
-    /// another process keeps a core busy), so one is added only where it pays on both.
+    /// 0.70× on another, from 3e7 it gains 1.3–1.5× on all three (and it loses at every size while
+    /// another process keeps a core busy), so one is added only where it pays on every one.
     /// </summary>
     public const long WorkPerThread = 48_000_000;
 
